@@ -1,0 +1,18 @@
+// cli.hpp - how mpagectl's subcommand groups plug into the one CLI::App.
+// Each tools/cmd_*.cpp defines one register_* function; mpagectl.cpp calls
+// them all.  A subcommand's callback throws mpagefs::CliExit to end with a
+// given exit status (after printing its own message).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace mpagefs {
+
+struct CliExit {
+  int status;
+};
+
+void register_format_commands(CLI::App& app);   // mkfs, dump (cmd_format.cpp)
+void register_trace_commands(CLI::App& app);    // trace, decode, explain, check (cmd_trace.cpp)
+
+}  // namespace mpagefs

@@ -1,0 +1,89 @@
+// blockio.hpp - where an image lives: a byte-addressed device interface.
+// Readers and the writer only talk to BlockIo, so every decoder is tested on
+// MemoryBlockIo; FileBlockIo (src/system/) is the one touching files and
+// block devices.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace mpagefs {
+
+// A read or write outside the device, or a failed system call.
+class IoError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class BlockIo {
+ public:
+  BlockIo() = default;
+  BlockIo(const BlockIo&) = delete;
+  BlockIo& operator=(const BlockIo&) = delete;
+  BlockIo(BlockIo&&) = delete;
+  BlockIo& operator=(BlockIo&&) = delete;
+  virtual ~BlockIo() = default;
+
+  // Device size in bytes.
+  virtual uint64_t size() const = 0;
+  // Reads exactly out.size() bytes at byte `offset`; throws IoError when the
+  // range is not inside the device.
+  virtual void read(uint64_t offset, std::span<uint8_t> out) const = 0;
+  // Writes all of `in` at byte `offset`; throws IoError outside the device.
+  virtual void write(uint64_t offset, std::span<const uint8_t> in) = 0;
+  // Makes written data durable (no-op in memory).
+  virtual void flush() {}
+};
+
+// An image held in memory (unit tests).
+class MemoryBlockIo final : public BlockIo {
+ public:
+  explicit MemoryBlockIo(uint64_t size) : bytes_(size) {}
+  explicit MemoryBlockIo(std::vector<uint8_t> bytes) : bytes_(std::move(bytes)) {}
+  uint64_t size() const override { return bytes_.size(); }
+  void read(uint64_t offset, std::span<uint8_t> out) const override;
+  void write(uint64_t offset, std::span<const uint8_t> in) override;
+  std::vector<uint8_t>& bytes() { return bytes_; }
+  const std::vector<uint8_t>& bytes() const { return bytes_; }
+
+ private:
+  std::vector<uint8_t> bytes_;
+};
+
+// A regular file or a block device (src/system/file_blockio.cpp).
+class FileBlockIo final : public BlockIo {
+ public:
+  enum class Mode { ReadOnly, ReadWrite };
+  // Opens `path`.  The size is the file's size, or BLKGETSIZE64 for a block
+  // device.  Throws IoError naming the path on failure.
+  FileBlockIo(const std::string& path, Mode mode);
+  // Creates `path` if missing (a regular file only) and sets its size to
+  // `size` bytes (sparse) when it is a regular file; a block device keeps its
+  // own size.  Opens it read-write.
+  static std::unique_ptr<FileBlockIo> create(const std::string& path, uint64_t size);
+  ~FileBlockIo() override;
+
+  uint64_t size() const override { return size_; }
+  void read(uint64_t offset, std::span<uint8_t> out) const override;
+  void write(uint64_t offset, std::span<const uint8_t> in) override;
+  void flush() override;
+  bool is_block_device() const { return is_blockdev_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  FileBlockIo(std::string path, int fd);
+  std::string path_;
+  int fd_ = -1;
+  uint64_t size_ = 0;
+  bool is_blockdev_ = false;
+};
+
+// Size of a regular file or block device at `path` without opening it for
+// writing; nullopt-like 0 is never returned: throws IoError when missing.
+uint64_t device_size(const std::string& path);
+
+}  // namespace mpagefs

@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * mpagefs.h - in-core structures of mpagefs: superblock and inode info,
+ * mount options, per-mount statistics and the prototypes shared by the
+ * files of the module.  The on-disk format lives in mpagefs_fs.h.
+ */
+#ifndef MPAGEFS_H
+#define MPAGEFS_H
+
+#include <linux/atomic.h>
+#include <linux/buffer_head.h>
+#include <linux/completion.h>
+#include <linux/fs.h>
+#include <linux/kobject.h>
+#include <linux/types.h>
+
+#include "mpagefs_fs.h"
+
+/**
+ * struct mpagefs_mount_opts - options that change how blocks are mapped
+ * @boundary: set BH_Boundary when a mapped run ends at the last pointer of
+ *	its pointer block (mount option boundary=on|off)
+ * @maxmap: most blocks one get_block call maps, 0 for no limit
+ *	(mount option maxmap=N)
+ *
+ * Both may change on remount while reads are running, so readers use
+ * READ_ONCE() and the remount path WRITE_ONCE().
+ */
+struct mpagefs_mount_opts {
+	bool boundary;
+	u32 maxmap;
+};
+
+/* Per-mount counters, exported in /sys/fs/mpagefs/<dev>/. */
+enum mpagefs_stat {
+	MPAGEFS_STAT_GET_BLOCK_CALLS,	/* calls of mpagefs_get_block() */
+	MPAGEFS_STAT_BLOCKS_MAPPED,	/* blocks those calls mapped */
+	MPAGEFS_STAT_MULTI_BLOCK_CALLS,	/* calls that mapped more than one */
+	MPAGEFS_STAT_BOUNDARY_SET,	/* calls that set BH_Boundary */
+	MPAGEFS_STAT_IND_READS,		/* indirect blocks read from disk */
+	MPAGEFS_STAT_HOLES,		/* calls that found a hole */
+	MPAGEFS_NR_STATS
+};
+
+/**
+ * struct mpagefs_sb_info - in-core superblock
+ * @s_es: copy of the on-disk superblock, as validated at mount time
+ * @s_blocks_count: blocks in the filesystem
+ * @s_inodes_count: inodes 1 .. @s_inodes_count exist
+ * @s_inode_table: first block of the inode table
+ * @s_first_data_block: first block after the metadata
+ * @s_inodes_per_block: inodes in one block of the inode table
+ * @s_addr_per_block_bits: log2 of the block numbers in an indirect block
+ * @s_opts: mount options
+ * @s_stats: counters, indexed by enum mpagefs_stat
+ * @s_kobj: /sys/fs/mpagefs/<dev>
+ * @s_kobj_unregister: completed when @s_kobj is released
+ */
+struct mpagefs_sb_info {
+	struct mpagefs_super_block *s_es;
+	u32 s_blocks_count;
+	u32 s_inodes_count;
+	u32 s_inode_table;
+	u32 s_first_data_block;
+	unsigned int s_inodes_per_block;
+	unsigned int s_addr_per_block_bits;
+	struct mpagefs_mount_opts s_opts;
+	atomic64_t s_stats[MPAGEFS_NR_STATS];
+	struct kobject s_kobj;
+	struct completion s_kobj_unregister;
+};
+
+/**
+ * struct mpagefs_inode_info - in-core inode
+ * @i_data: the block map (or fast symlink text), kept little-endian as on
+ *	disk.  Read-only for now; the write path will guard changes to it
+ *	and to indirect blocks with a lock, as ext2 does with i_meta_lock.
+ * @vfs_inode: the VFS inode
+ */
+struct mpagefs_inode_info {
+	__le32 i_data[MPAGEFS_N_BLOCKS];
+	struct inode vfs_inode;
+};
+
+static inline struct mpagefs_sb_info *MPAGEFS_SB(struct super_block *sb)
+{
+	return sb->s_fs_info;
+}
+
+static inline struct mpagefs_inode_info *MPAGEFS_I(struct inode *inode)
+{
+	return container_of(inode, struct mpagefs_inode_info, vfs_inode);
+}
+
+static inline void mpagefs_stat_add(struct super_block *sb,
+				    enum mpagefs_stat stat, s64 n)
+{
+	atomic64_add(n, &MPAGEFS_SB(sb)->s_stats[stat]);
+}
+
+/* true if @blk may hold file data, a directory or an indirect block */
+static inline bool mpagefs_data_block_valid(struct mpagefs_sb_info *sbi,
+					    u32 blk)
+{
+	return blk >= sbi->s_first_data_block && blk < sbi->s_blocks_count;
+}
+
+/* super.c */
+__printf(3, 4)
+void mpagefs_msg(struct super_block *sb, const char *level,
+		 const char *fmt, ...);
+__printf(2, 3)
+void mpagefs_inode_error(struct inode *inode, const char *fmt, ...);
+struct buffer_head *mpagefs_read_meta(struct super_block *sb, u32 blocknr,
+				      bool *cached);
+
+/* inode.c */
+struct inode *mpagefs_iget(struct super_block *sb, unsigned long ino);
+extern const struct address_space_operations mpagefs_aops;
+
+/* map.c */
+int mpagefs_map_blocks(struct inode *inode, sector_t iblock,
+		       unsigned int maxblocks, u32 *bno, bool *boundary);
+int mpagefs_get_block(struct inode *inode, sector_t iblock,
+		      struct buffer_head *bh_result, int create);
+
+/* dir.c */
+int mpagefs_find_entry(struct inode *dir, const struct qstr *name, u32 *ino);
+extern const struct file_operations mpagefs_dir_operations;
+
+/* namei.c */
+extern const struct inode_operations mpagefs_dir_inode_operations;
+
+/* file.c */
+extern const struct file_operations mpagefs_file_operations;
+extern const struct inode_operations mpagefs_file_inode_operations;
+
+/* symlink.c */
+extern const struct inode_operations mpagefs_fast_symlink_inode_operations;
+extern const struct inode_operations mpagefs_symlink_inode_operations;
+
+/* sysfs.c */
+int mpagefs_sysfs_init(void);
+void mpagefs_sysfs_exit(void);
+int mpagefs_sysfs_register(struct super_block *sb);
+void mpagefs_sysfs_unregister(struct super_block *sb);
+
+#endif /* MPAGEFS_H */

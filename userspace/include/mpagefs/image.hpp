@@ -100,6 +100,9 @@ class FsImage {
   FileMap map_file(uint32_t ino) const;
   // The whole content (holes read as zeros, exactly i_size bytes).
   std::vector<uint8_t> read_file(uint32_t ino) const;
+  // Bytes [offset, offset + len) of a file with map `map`, clipped to its
+  // size; holes read as zeros.
+  std::vector<uint8_t> read_range(const FileMap& map, uint64_t offset, uint64_t len) const;
   // Directory records in block order, free records skipped.
   std::vector<DirEntryInfo> list_dir(uint32_t ino) const;
   std::optional<uint32_t> lookup(uint32_t dir_ino, std::string_view name) const;

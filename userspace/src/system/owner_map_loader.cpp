@@ -1,0 +1,11 @@
+// owner_map_loader.cpp - the owner map of an image file or block device.
+#include "mpagefs/image.hpp"
+
+namespace mpagefs {
+
+BlockOwnerMap load_owner_map(const std::string& image_path) {
+  FileBlockIo dev(image_path, FileBlockIo::Mode::ReadOnly);
+  return build_owner_map(dev);
+}
+
+}  // namespace mpagefs

@@ -1,0 +1,260 @@
+#!/usr/bin/env python3
+"""mkinitramfs.py - build the initramfs the test VM boots (build/initramfs.cpio.gz).
+
+Contents:
+  /init                    qemu/init (mounts, loads modules, runs the job, powers off)
+  /bin/loadmod             qemu/loadmod (loads a module and its dependencies)
+  busybox-static           with every applet linked at its usual path
+  /lib/modules/mpagevm/    the .ko files: the virtio stack and our modules (loaded at
+                           boot), plus dm-mod, dm-flakey, fat, vfat and two NLS tables
+                           that a job loads on request (`loadmod vfat` or run_vm(modules=))
+  /etc/mpagevm/modules     one line per loadable module: "name file..." with the files in
+                           load order (dependencies first; a leading '?' marks a soft
+                           dependency whose failure is tolerated, e.g. crc32c-intel on a
+                           CPU without SSE4.2)
+  /etc/mpagevm/boot        the module names /init loads at boot, in order
+  /usr/bin/mpagectl        build/mpagectl with the shared libraries and loader ldd names
+
+The cpio archive is written here in Python (newc format) so that /dev/console can be a
+device node without needing mknod on the host, and so the archive is reproducible
+(sorted entries, fixed mtimes).
+
+Modules built by this project (build/mpagefs.ko, build/ext2.ko) and build/mpagectl are
+optional at build time: a missing one is skipped with a warning, so the harness itself
+works while they are being developed.
+"""
+import argparse
+import gzip
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+# Loaded at boot, in this order (each also pulls in its own dependencies).
+BOOT_KERNEL_MODULES = ["virtio_ring", "virtio", "virtio_pci_modern_dev",
+                       "virtio_pci_legacy_dev", "virtio_pci", "virtio_blk"]
+# Built by this project; loaded at boot after the virtio stack when present.
+BOOT_BUILD_MODULES = ["ext2", "mpagefs"]
+# Shipped but loaded only when a job asks for them.
+ON_REQUEST_MODULES = ["dm-mod", "dm-flakey", "fat", "vfat", "nls_cp437", "nls_iso8859-1"]
+
+MOD_DIR = "lib/modules/mpagevm"
+
+
+def warn(msg):
+    print(f"mkinitramfs: warning: {msg}", file=sys.stderr)
+
+
+def run(cmd):
+    return subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+
+
+class Modules:
+    """Resolves module names to files and their dependency closure (modinfo)."""
+
+    def __init__(self, kver, build):
+        self.kver = kver
+        self.build = build
+        self.files = {}  # module name -> Path of the .ko
+
+    def path(self, name):
+        """Path of module NAME: build/NAME.ko for our own, else the kernel package's."""
+        if name not in self.files:
+            own = self.build / f"{name}.ko"
+            if name in BOOT_BUILD_MODULES and own.exists():
+                self.files[name] = own
+            else:
+                out = run(["modinfo", "-k", self.kver, "-n", name]).split()
+                if not out or not out[0].endswith(".ko"):
+                    raise SystemExit(f"mkinitramfs: module {name} not found for {self.kver}")
+                self.files[name] = Path(out[0])
+        return self.files[name]
+
+    def _field(self, path, field):
+        return run(["modinfo", "-F", field, str(path)]).strip()
+
+    def _softdep_pre(self, path):
+        """Modules named in 'softdep: pre: ...' lines (libcrc32c needs crc32c)."""
+        names = []
+        for line in self._field(path, "softdep").splitlines():
+            m = re.match(r"\s*pre:\s*(.*?)(\s+post:.*)?$", line)
+            if m:
+                names += m.group(1).split()
+        return names
+
+    def closure(self, name):
+        """[(optional, Path)] to insmod for NAME, dependencies first, no repeats."""
+        order = []
+        seen = set()
+
+        def visit(path, optional, stack):
+            if path in seen:
+                return
+            if path in stack:
+                raise SystemExit(f"mkinitramfs: dependency cycle at {path}")
+            stack = stack | {path}
+            for alias in self._softdep_pre(path):
+                # An alias may resolve to several modules (crc32c -> crc32c-intel and
+                # crc32c_generic): ship all, try all, tolerate failures.
+                for p in run(["modinfo", "-k", self.kver, "-n", alias]).split():
+                    if p.endswith(".ko"):
+                        visit(Path(p), True, stack)
+            deps = self._field(path, "depends")
+            for dep in filter(None, deps.split(",")):
+                visit(self.path(dep), optional, stack)
+            seen.add(path)
+            order.append((optional, path))
+
+        visit(self.path(name), False, set())
+        return order
+
+
+class Cpio:
+    """Minimal writer of the 'newc' cpio format the kernel unpacks."""
+
+    def __init__(self):
+        self.entries = {}  # archive path -> (mode, data bytes, rdev)
+
+    def add_dir(self, path, mode=0o755):
+        parts = Path(path).parts
+        for i in range(1, len(parts) + 1):
+            self.entries.setdefault("/".join(parts[:i]), (stat.S_IFDIR | mode, b"", 0))
+
+    def _parent(self, path):
+        parent = str(Path(path).parent)
+        if parent != ".":
+            self.add_dir(parent)
+
+    def add_file(self, path, data, mode=0o644):
+        self._parent(path)
+        self.entries[path] = (stat.S_IFREG | mode, data, 0)
+
+    def add_symlink(self, path, target):
+        self._parent(path)
+        self.entries[path] = (stat.S_IFLNK | 0o777, target.encode(), 0)
+
+    def add_chardev(self, path, major, minor, mode=0o600):
+        self._parent(path)
+        self.entries[path] = (stat.S_IFCHR | mode, b"", os.makedev(major, minor))
+
+    def write(self, out):
+        def record(ino, name, mode, data, rdev):
+            nameb = name.encode() + b"\0"
+            hdr = "070701" + "".join(f"{v:08x}" for v in (
+                ino, mode, 0, 0, 1, 0, len(data), 0, 0,
+                os.major(rdev), os.minor(rdev), len(nameb), 0))
+            buf = hdr.encode() + nameb
+            buf += b"\0" * (-len(buf) % 4) + data
+            return buf + b"\0" * (-len(buf) % 4)
+
+        with open(out, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
+            for ino, name in enumerate(sorted(self.entries), start=1):
+                mode, data, rdev = self.entries[name]
+                gz.write(record(ino, name, mode, data, rdev))
+            gz.write(record(0, "TRAILER!!!", 0, b"", 0))
+
+
+def stripped(path):
+    """Contents of PATH without debug info (a 2.5 MB ext2.ko becomes ~0.2 MB; the
+    guest's stack traces use kallsyms, not DWARF)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        dst = Path(tmp) / path.name
+        try:
+            run(["strip", "--strip-debug", "-o", str(dst), str(path)])
+            return dst.read_bytes()
+        except (OSError, subprocess.CalledProcessError):
+            warn(f"strip failed for {path}, shipping it unstripped")
+            return path.read_bytes()
+
+
+def add_busybox(cpio):
+    busybox = shutil.which("busybox")
+    if not busybox:
+        raise SystemExit("mkinitramfs: busybox not found (make deps installs busybox-static)")
+    ldd = subprocess.run(["ldd", busybox], capture_output=True, text=True)
+    if "not a dynamic executable" not in ldd.stdout + ldd.stderr:
+        raise SystemExit(f"mkinitramfs: {busybox} is dynamically linked (install busybox-static)")
+    cpio.add_file("bin/busybox", Path(busybox).read_bytes(), 0o755)
+    for applet in run([busybox, "--list-full"]).split():
+        if applet != "bin/busybox":
+            cpio.add_symlink(applet, "/bin/busybox")
+
+
+def add_binary(cpio, src, dest):
+    """Copy a dynamically linked program and everything ldd says it loads."""
+    cpio.add_file(dest, stripped(src), 0o755)
+    for line in run(["ldd", str(src)]).splitlines():
+        # "libfoo.so.1 => /lib/x86_64-linux-gnu/libfoo.so.1 (0x...)" or
+        # "/lib64/ld-linux-x86-64.so.2 (0x...)"; linux-vdso has no file.
+        m = re.search(r"(?:=>\s*)?(/\S+)\s+\(0x", line)
+        if m:
+            lib = m.group(1)
+            cpio.add_file(lib.lstrip("/"), Path(lib).resolve().read_bytes(), 0o755)
+        elif "=>" in line and "not found" in line:
+            raise SystemExit(f"mkinitramfs: {src}: {line.strip()}")
+
+
+def add_modules(cpio, mods):
+    lines, boot = [], []
+    wanted = [(n, True) for n in BOOT_KERNEL_MODULES]
+    for name in BOOT_BUILD_MODULES:
+        if (mods.build / f"{name}.ko").exists():
+            wanted.append((name, True))
+        else:
+            warn(f"{mods.build / (name + '.ko')} missing; the VM will not have {name}")
+    wanted += [(n, False) for n in ON_REQUEST_MODULES]
+    for name, at_boot in wanted:
+        files = []
+        for optional, path in mods.closure(name):
+            dest = f"{MOD_DIR}/{path.name}"
+            if dest not in cpio.entries:
+                cpio.add_file(dest, stripped(path))
+            files.append(("?" if optional else "") + f"/{dest}")
+        lines.append(" ".join([name] + files))
+        if at_boot:
+            boot.append(name)
+    cpio.add_file("etc/mpagevm/modules", ("\n".join(lines) + "\n").encode())
+    cpio.add_file("etc/mpagevm/boot", ("\n".join(boot) + "\n").encode())
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--kver", required=True, help="kernel release the VM boots")
+    ap.add_argument("--build", required=True, type=Path, help="build directory")
+    ap.add_argument("--out", required=True, type=Path, help="output .cpio.gz")
+    args = ap.parse_args()
+    build = args.build.resolve()
+
+    cpio = Cpio()
+    for d in ("dev", "proc", "sys", "tmp", "run", "mnt", "root", "job", "out", "var/log"):
+        cpio.add_dir(d)
+    # The kernel opens /dev/console for init before /init can mount devtmpfs.
+    cpio.add_chardev("dev/console", 5, 1)
+    cpio.add_chardev("dev/null", 1, 3, 0o666)
+    add_busybox(cpio)
+    cpio.add_file("init", (HERE / "init").read_bytes(), 0o755)
+    cpio.add_file("bin/loadmod", (HERE / "loadmod").read_bytes(), 0o755)
+    cpio.add_file("etc/mpagevm/kver", (args.kver + "\n").encode())
+    add_modules(cpio, Modules(args.kver, build))
+    mpagectl = build / "mpagectl"
+    if mpagectl.exists():
+        add_binary(cpio, mpagectl, "usr/bin/mpagectl")
+    else:
+        warn(f"{mpagectl} missing; the VM will not have mpagectl")
+
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.out.with_name(args.out.name + ".tmp")
+    cpio.write(tmp)
+    tmp.replace(args.out)
+    print(f"mkinitramfs: {args.out} ({args.out.stat().st_size // 1024} KiB, "
+          f"{len(cpio.entries)} entries)")
+
+
+if __name__ == "__main__":
+    main()

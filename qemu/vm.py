@@ -1,0 +1,374 @@
+#!/usr/bin/env python3
+"""vm.py - run a shell script inside the mpagefs test VM and collect what it produced.
+
+    from vm import run_vm, KernelLogError, VmError
+    r = run_vm(build="build", script="mount -t mpagefs $DISKS /mnt && ...",
+               disks=["a.img"], files={"x": "/host/x"}, out_dir="build/artefacts/t")
+    r.status, r.stdout, r.out, r.console
+
+The VM is QEMU/TCG booting Debian's kernel (qemu/kver.sh) with build/initramfs.cpio.gz
+(qemu/mkinitramfs.py); qemu/init describes what happens inside.  Nothing is scraped
+from the kernel console: the job's output arrives on a second serial port (ttyS1,
+written to result.txt), its files and exit status as a tar on a results disk.
+
+Every run leaves in out_dir: console.log (ttyS0: the kernel log of the whole boot),
+result.txt (the job's stdout+stderr), out/ (the files the job wrote to $OUT),
+dmesg.txt (the guest's ring buffer at the end, all levels), job.sh (the script),
+job.tar (the job disk), qemu-cmdline.txt (the exact QEMU command line, shell-quoted)
+and qemu-stderr.txt.
+
+CLI: python3 qemu/vm.py --build build --disk a.img --script guest.sh --out DIR
+     prints the job's output and exits with its status (2 on kernel-log problems or
+     VM failure).  --shell gives an interactive VM instead (see qemu/shell.py).
+"""
+import argparse
+import io
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+# Kernel-log lines that fail a run.  Each regex is matched against every line of
+# console.log (after the "[    1.234567] " timestamp); nothing is exempted.  Why each:
+KERNEL_LOG_PATTERNS = [
+    r"BUG:",                         # BUG: kernel NULL pointer dereference / sleeping
+                                     # function called from invalid context / soft lockup /
+                                     # scheduling while atomic / KASAN: ... / unable to handle
+    r"kernel BUG at",                # BUG_ON() / BUG()
+    r"WARNING:",                     # WARN_ON() ("WARNING: CPU: 0 PID: 1 at ..."), lockdep
+                                     # ("WARNING: possible circular locking dependency ...")
+    r"\bOops\b",                     # "Oops: 0000 [#1] PREEMPT SMP"
+    r"general protection fault",     # GPF (bad pointer dereference)
+    r"Call Trace:",                  # any stack dump (dump_stack(), hung task, ...)
+    r"KASAN",                        # KASAN reports (not in Debian's config, kept for custom kernels)
+    r"UBSAN:",                       # undefined behaviour sanitizer reports
+    r"possible recursive locking detected",   # lockdep
+    r"possible circular locking dependency",  # lockdep
+    r"inconsistent lock state",      # lockdep
+    r"blocked for more than \d+ seconds",     # hung task detector
+    r"rcu: INFO: .*detected stall",  # RCU stalls
+    r"Kernel panic",                 # panics (the VM then stops: panic=-1 and -no-reboot)
+    r"list_(add|del) corruption",    # list debugging
+]
+_KERNEL_LOG_RE = re.compile("|".join(f"(?:{p})" for p in KERNEL_LOG_PATTERNS))
+_TIMESTAMP_RE = re.compile(r"^\[\s*\d+\.\d+\]\s?")
+
+JOB_START_MARK = b"mpagevm: job start"
+RESULTS_DISK_SIZE = 512 << 20    # sparse; the tar of $OUT must fit
+BOOT_ALLOWANCE = 90              # seconds for boot + teardown on top of the job timeout
+
+
+class VmError(Exception):
+    """The VM did not finish the job: timeout, crash, or the guest could not run it.
+    .result holds whatever was collected (artefacts are on disk either way)."""
+
+    def __init__(self, message, result=None):
+        super().__init__(message)
+        self.result = result
+
+
+class KernelLogError(VmError):
+    """The kernel log has lines matching KERNEL_LOG_PATTERNS (listed in the message)."""
+
+    def __init__(self, message, lines, result=None):
+        super().__init__(message, result)
+        self.lines = lines
+
+
+@dataclass
+class VmResult:
+    status: int | None          # the job's exit status
+    stdout: str                 # the job's stdout+stderr (from ttyS1)
+    out: Path                   # host directory with the files the job wrote to $OUT
+    console: Path               # the kernel console log (ttyS0)
+    out_dir: Path               # all artefacts of this run
+    boot_seconds: float | None = None   # host wall time from QEMU start to job start
+    wall_seconds: float = 0.0           # host wall time of the whole run
+    timed_out: bool = False
+    init_error: str | None = None
+    problems: list = field(default_factory=list)   # offending kernel-log lines
+
+
+def kernel_log_problems(text):
+    """Lines of a kernel log that match KERNEL_LOG_PATTERNS, in order."""
+    bad = []
+    for line in text.splitlines():
+        if _KERNEL_LOG_RE.search(_TIMESTAMP_RE.sub("", line)):
+            bad.append(line.rstrip())
+    return bad
+
+
+def kver():
+    return subprocess.run([str(HERE / "kver.sh")], check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def qemu_command(build, job_img, results_img, disks, modules=(), timeout=0, mem="1G",
+                 smp=2, mode="job", console=None, stdout=None, accel="tcg",
+                 kernel=None, append=""):
+    """The QEMU command line.  Disk order: job, results, then DISKS (vda, vdb, vdc...).
+    console/stdout are host files for ttyS0/ttyS1; None means stdio (interactive)."""
+    release = kver()
+    kernel = kernel or f"/boot/vmlinuz-{release}"
+    if not Path(kernel).exists():
+        raise VmError(f"{kernel} missing (make deps installs linux-image-amd64)")
+    initrd = Path(build) / "initramfs.cpio.gz"
+    if not initrd.exists():
+        raise VmError(f"{initrd} missing (run: make initramfs)")
+    cmdline = ["console=ttyS0",
+               "panic=-1",                # a panic ends the VM at once (with -no-reboot)
+               # Oopses and warnings must show up in the log, not stop the VM.
+               "panic_on_warn=0", "softlockup_panic=0",
+               "mitigations=off",         # faster under TCG, irrelevant to the tests
+               "no_timer_check",          # TCG's timer is slow to calibrate against
+               "rdinit=/init",
+               f"mpagevm.mode={mode}", f"mpagevm.disks={len(disks)}",
+               f"mpagevm.timeout={int(timeout)}"]
+    if modules:
+        cmdline.append("mpagevm.modules=" + ",".join(modules))
+    if append:
+        cmdline.append(append)
+    cmd = ["qemu-system-x86_64", "-accel", accel, "-m", mem, "-smp", str(smp),
+           "-display", "none", "-no-reboot", "-nodefaults",
+           "-kernel", kernel, "-initrd", str(initrd),
+           "-append", " ".join(cmdline)]
+    if console is None:
+        cmd += ["-serial", "mon:stdio", "-serial", "null"]
+    else:
+        cmd += ["-monitor", "none", "-serial", f"file:{console}", "-serial", f"file:{stdout}"]
+    drives = [(job_img, "mpagevm-job"), (results_img, "mpagevm-results")]
+    drives += [(d, f"disk{i}") for i, d in enumerate(disks)]
+    for i, (img, serial) in enumerate(drives):
+        # QEMU's -drive splits on commas; a comma in a path is written twice.
+        path = str(Path(img).resolve()).replace(",", ",,")
+        cmd += ["-drive", f"file={path},format=raw,if=none,id=d{i}",
+                "-device", f"virtio-blk-pci,drive=d{i},serial={serial}"]
+    return cmd
+
+
+def make_job_disk(path, script, files):
+    """The job disk is a plain tar: run.sh plus the extra files, unpacked to /job."""
+    with tarfile.open(path, "w", format=tarfile.USTAR_FORMAT) as tar:
+        data = script.encode()
+        info = tarfile.TarInfo("run.sh")
+        info.size, info.mode = len(data), 0o755
+        tar.addfile(info, io.BytesIO(data))
+        for name, src in (files or {}).items():
+            if name.startswith("/") or ".." in Path(name).parts:
+                raise VmError(f"extra file name {name!r} must be relative, without '..'")
+            tar.add(str(src), arcname=name)
+    # Padded with zeros (after the tar's end marker) to whole MiB, so the guest's
+    # partition scan sees a disk of ordinary size and logs nothing odd.
+    size = Path(path).stat().st_size
+    with open(path, "r+b") as f:
+        f.truncate(-(-size // (1 << 20)) * (1 << 20))
+
+
+def _reset_out_dir(out_dir):
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("console.log", "result.txt", "dmesg.txt", "job.sh", "job.tar", "qemu-cmdline.txt",
+                 "qemu-stderr.txt"):
+        (out_dir / name).unlink(missing_ok=True)
+    shutil.rmtree(out_dir / "out", ignore_errors=True)
+
+
+def _read_results(results_img, out_dir):
+    """Unpack the results disk: out/ into out_dir/out, result/* returned as a dict."""
+    meta = {}
+    (out_dir / "out").mkdir(exist_ok=True)
+    try:
+        tar = tarfile.open(results_img, "r:")
+    except tarfile.ReadError:
+        return None            # the guest never wrote it (crash, timeout)
+    with tar:
+        for m in tar.getmembers():
+            parts = Path(m.name).parts
+            if m.name.startswith("/") or ".." in parts:
+                raise VmError(f"results disk has an unsafe member {m.name!r}")
+            if parts[:1] == ("result",) and len(parts) == 2 and m.isfile():
+                meta[parts[1]] = tar.extractfile(m).read().decode(errors="replace")
+            elif parts[:1] == ("out",) and len(parts) > 1:
+                if hasattr(tarfile, "data_filter"):
+                    tar.extract(m, out_dir, filter="data")
+                else:
+                    tar.extract(m, out_dir)
+    return meta
+
+
+def run_vm(build, script, disks=(), files=None, out_dir=None, timeout=300, mem="1G",
+           modules=(), check=False, smp=2, guest_timeout=True,
+           boot_allowance=BOOT_ALLOWANCE):
+    """Boot the VM, run SCRIPT (sh) as /job/run.sh, return a VmResult.
+
+    disks: images attached as /dev/vdc, /dev/vdd, ... ($DISKS in the guest).
+    files: {name: host path} copied to /job/name.
+    modules: extra modules to load before the job (e.g. ["vfat", "dm-flakey"]).
+    timeout: seconds the job may run; the guest kills it then (guest_timeout=True) and
+      the host kills QEMU boot_allowance seconds later if the guest is stuck
+      (guest_timeout=False leaves it to the host alone).  Either way VmError is raised.
+    check: raise VmError when the job's status is non-zero.
+    Raises KernelLogError when the kernel log has a line matching KERNEL_LOG_PATTERNS.
+    """
+    build = Path(build).resolve()
+    out_dir = Path(out_dir) if out_dir else build / "artefacts" / "vm"
+    out_dir = out_dir.resolve()
+    _reset_out_dir(out_dir)
+    for d in disks:
+        if not Path(d).is_file() and not Path(d).is_block_device():
+            raise VmError(f"disk {d} does not exist")
+    console, stdout_file = out_dir / "console.log", out_dir / "result.txt"
+    (out_dir / "job.sh").write_text(script)
+
+    with tempfile.TemporaryDirectory(prefix="mpagevm-") as tmp:
+        # The job disk stays as an artefact (qemu-cmdline.txt names it); the 512 MiB
+        # sparse results disk does not.
+        job_img, results_img = out_dir / "job.tar", Path(tmp) / "results.img"
+        make_job_disk(job_img, script, files)
+        with open(results_img, "wb") as f:
+            f.truncate(RESULTS_DISK_SIZE)
+        cmd = qemu_command(build, job_img, results_img, list(disks), modules=modules,
+                           timeout=timeout if guest_timeout else 0, mem=mem, smp=smp,
+                           console=console, stdout=stdout_file)
+        (out_dir / "qemu-cmdline.txt").write_text(shlex.join(cmd) + "\n")
+
+        start = time.monotonic()
+        host_deadline = start + timeout + boot_allowance
+        boot_seconds, host_timed_out = None, False
+        qemu_log = out_dir / "qemu-stderr.txt"
+        with open(qemu_log, "wb") as err:
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=err, stderr=err)
+            try:
+                while True:
+                    try:
+                        proc.wait(timeout=0.25)
+                        break
+                    except subprocess.TimeoutExpired:
+                        pass
+                    if boot_seconds is None and console.exists() and \
+                            JOB_START_MARK in console.read_bytes():
+                        boot_seconds = time.monotonic() - start
+                    if time.monotonic() > host_deadline:
+                        host_timed_out = True
+                        proc.kill()
+                        proc.wait()
+                        break
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+        wall = time.monotonic() - start
+        if boot_seconds is None and console.exists() and JOB_START_MARK in console.read_bytes():
+            boot_seconds = wall
+        meta = None if host_timed_out else _read_results(results_img, out_dir)
+
+    (out_dir / "out").mkdir(exist_ok=True)
+    meta = meta or {}
+    if "dmesg.txt" in meta:
+        (out_dir / "dmesg.txt").write_text(meta["dmesg.txt"])
+    console_text = console.read_text(errors="replace") if console.exists() else ""
+    stdout_text = stdout_file.read_text(errors="replace") if stdout_file.exists() else ""
+    status = int(meta["status"]) if meta.get("status", "").strip().lstrip("-").isdigit() else None
+    result = VmResult(status=status, stdout=stdout_text, out=out_dir / "out",
+                      console=console, out_dir=out_dir, boot_seconds=boot_seconds,
+                      wall_seconds=wall, timed_out=host_timed_out or "timed-out" in meta,
+                      init_error=meta.get("init-error", "").strip() or None,
+                      problems=kernel_log_problems(console_text))
+
+    where = f"(artefacts: {out_dir})"
+    if result.problems:
+        extra = ""
+        if status is None:
+            extra = " (and the job did not finish)"
+        raise KernelLogError(
+            f"kernel log has {len(result.problems)} problem line(s){extra} {where}:\n  "
+            + "\n  ".join(result.problems[:40]), result.problems, result)
+    if host_timed_out:
+        raise VmError(f"VM did not finish within {timeout + boot_allowance} s and was killed "
+                      f"{where}\n{_tails(console_text, stdout_text)}", result)
+    if "timed-out" in meta:
+        raise VmError(f"job timed out after {timeout} s and was killed in the guest {where}\n"
+                      f"{_tails(console_text, stdout_text)}", result)
+    if result.init_error:
+        raise VmError(f"the VM could not run the job: {result.init_error} {where}", result)
+    if status is None:
+        qemu_err = qemu_log.read_text(errors="replace").strip()
+        raise VmError(f"VM ended without a job status (qemu exit {proc.returncode}"
+                      f"{': ' + qemu_err if qemu_err else ''}) {where}\n"
+                      f"{_tails(console_text, stdout_text)}", result)
+    if check and status != 0:
+        raise VmError(f"job exited with status {status} {where}\n"
+                      f"{_tails('', stdout_text)}", result)
+    return result
+
+
+def _tails(console_text, stdout_text, n=15):
+    parts = []
+    if console_text:
+        parts.append("--- console.log (last lines) ---\n"
+                     + "\n".join(console_text.splitlines()[-n:]))
+    if stdout_text:
+        parts.append("--- job output (last lines) ---\n"
+                     + "\n".join(stdout_text.splitlines()[-n:]))
+    return "\n".join(parts)
+
+
+def run_shell(build, disks=(), script="", files=None, mem="1G", modules=(), smp=2):
+    """Boot the same VM interactively: console and shell on this terminal (Ctrl-A X
+    quits QEMU).  SCRIPT runs first, on the console (mount, banner)."""
+    build = Path(build).resolve()
+    with tempfile.TemporaryDirectory(prefix="mpagevm-") as tmp:
+        job_img, results_img = Path(tmp) / "job.tar", Path(tmp) / "results.img"
+        make_job_disk(job_img, script, files)
+        with open(results_img, "wb") as f:
+            f.truncate(RESULTS_DISK_SIZE)
+        cmd = qemu_command(build, job_img, results_img, list(disks), modules=modules,
+                           mem=mem, smp=smp, mode="shell")
+        return subprocess.run(cmd).returncode
+
+
+def main():
+    ap = argparse.ArgumentParser(description="Run a script in the mpagefs test VM.")
+    ap.add_argument("--build", default=str(HERE.parent / "build"))
+    ap.add_argument("--disk", action="append", default=[], help="image for /dev/vdc, vdd, ...")
+    ap.add_argument("--script", help="guest sh script (job mode)")
+    ap.add_argument("--file", action="append", default=[], metavar="NAME=PATH",
+                    help="extra file copied to /job/NAME")
+    ap.add_argument("--module", action="append", default=[], help="extra module to load")
+    ap.add_argument("--out", help="artefact directory (default build/artefacts/vm)")
+    ap.add_argument("--timeout", type=int, default=300)
+    ap.add_argument("--mem", default="1G")
+    ap.add_argument("--shell", action="store_true", help="interactive VM instead of a job")
+    args = ap.parse_args()
+    files = dict(f.split("=", 1) for f in args.file)
+
+    if args.shell:
+        script = Path(args.script).read_text() if args.script else ""
+        sys.exit(run_shell(args.build, args.disk, script, files, args.mem, args.module))
+    if not args.script:
+        ap.error("--script is required (or --shell)")
+    try:
+        r = run_vm(args.build, Path(args.script).read_text(), disks=args.disk, files=files,
+                   out_dir=args.out, timeout=args.timeout, mem=args.mem, modules=args.module)
+    except VmError as e:
+        if e.result is not None:
+            sys.stdout.write(e.result.stdout)
+        print(f"vm.py: {e}", file=sys.stderr)
+        sys.exit(2)
+    sys.stdout.write(r.stdout)
+    boot = f"{r.boot_seconds:.1f} s" if r.boot_seconds is not None else "?"
+    print(f"vm.py: status {r.status}, boot {boot}, total {r.wall_seconds:.1f} s, "
+          f"artefacts in {r.out_dir}", file=sys.stderr)
+    sys.exit(r.status if 0 <= r.status < 256 else 1)
+
+
+if __name__ == "__main__":
+    main()

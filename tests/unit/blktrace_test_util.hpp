@@ -90,6 +90,8 @@ inline std::vector<blktrace::Event> synthetic_trace() {
   add(0, BLK_TA_REQUEUE, {BLK_TC_READ}, 1316, 24 * 512, 0, "swapper/0");
   add(0, BLK_TA_COMPLETE, {BLK_TC_READ, BLK_TC_AHEAD}, 1316, 24 * 512, 0, "swapper/0");
   add(2, BLK_TA_COMPLETE, {BLK_TC_WRITE, BLK_TC_SYNC}, 12290, 4096, 0, "swapper/2")->error = 5;
+  add(2, BLK_TA_COMPLETE, {BLK_TC_FLUSH}, 0, 0, 0, "swapper/2");
+  add(0, BLK_TA_ISSUE, {BLK_TC_FLUSH}, 0, 0, 143, "cat");
   add(0, BLK_TA_BOUNCE, {BLK_TC_READ}, 500, 1024, 143, "cat");
   add(2, BLK_TA_QUEUE, {BLK_TC_READ, BLK_TC_SYNC, BLK_TC_META}, 2, 2, 143, "cat");
   // A burst on both CPUs to exercise the merge with many records.

@@ -58,13 +58,17 @@ std::string format_text(const Event& ev, uint64_t genesis_ns) {
   const std::string comm = ev.comm.empty() ? "?" : ev.comm;
   const bool pc = (ev.action & BLK_TC_ACT(BLK_TC_PC)) != 0;
   const auto sector = static_cast<unsigned long long>(ev.sector);
+  // blkparse 1.2 leaves "sector + n" out when the event has no whole sector
+  // (flushes, tiny payloads).
+  const std::string span =
+      ev.nr_sectors() != 0 ? printf_string("%llu + %u ", sector, ev.nr_sectors()) : std::string();
   switch (ev.code()) {
     case __BLK_TA_REQUEUE:
     case __BLK_TA_COMPLETE:
       if (pc)
         line += (ev.pdu.empty() ? "" : "(" + pdu_hex(ev.pdu) + ") ") + printf_string("[%u]", ev.error);
       else
-        line += printf_string("%llu + %u [%u]", sector, ev.nr_sectors(), ev.error);
+        line += span + printf_string("[%u]", ev.error);
       break;
     case __BLK_TA_ISSUE:
     case __BLK_TA_INSERT:
@@ -74,13 +78,13 @@ std::string format_text(const Event& ev, uint64_t genesis_ns) {
         line += printf_string("%u ", ev.bytes) + (ev.pdu.empty() ? "" : "(" + pdu_hex(ev.pdu) + ") ") +
                 "[" + comm + "]";
       else
-        line += printf_string("%llu + %u [%s]", sector, ev.nr_sectors(), comm.c_str());
+        line += span + "[" + comm + "]";
       break;
     case __BLK_TA_BACKMERGE:
     case __BLK_TA_FRONTMERGE:
     case __BLK_TA_GETRQ:
     case __BLK_TA_SLEEPRQ:
-      line += printf_string("%llu + %u [%s]", sector, ev.nr_sectors(), comm.c_str());
+      line += span + "[" + comm + "]";
       break;
     case __BLK_TA_PLUG:
       line += "[" + comm + "]";
@@ -106,7 +110,7 @@ std::string format_text(const Event& ev, uint64_t genesis_ns) {
       break;
     }
     default:
-      line += printf_string("%llu + %u [%s]", sector, ev.nr_sectors(), comm.c_str());
+      line += span + "[" + comm + "]";
       break;
   }
   return line;

@@ -12,6 +12,7 @@
 #include <linux/completion.h>
 #include <linux/fs.h>
 #include <linux/kobject.h>
+#include <linux/ratelimit.h>
 #include <linux/types.h>
 
 #include "mpagefs_fs.h"
@@ -53,6 +54,7 @@ enum mpagefs_stat {
  * @s_addr_per_block_bits: log2 of the block numbers in an indirect block
  * @s_opts: mount options
  * @s_stats: counters, indexed by enum mpagefs_stat
+ * @s_err_ratelimit: limits messages about corrupt inodes and directories
  * @s_kobj: /sys/fs/mpagefs/<dev>
  * @s_kobj_unregister: completed when @s_kobj is released
  */
@@ -66,6 +68,7 @@ struct mpagefs_sb_info {
 	unsigned int s_addr_per_block_bits;
 	struct mpagefs_mount_opts s_opts;
 	atomic64_t s_stats[MPAGEFS_NR_STATS];
+	struct ratelimit_state s_err_ratelimit;
 	struct kobject s_kobj;
 	struct completion s_kobj_unregister;
 };

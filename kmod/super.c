@@ -58,17 +58,15 @@ void mpagefs_msg(struct super_block *sb, const char *level,
  * @inode: the inode
  * @fmt: printf-style message
  *
- * Prints "mpagefs (<dev>): inode <ino>: <message>", rate limited because
- * fs/mpage.c retries a failed mapping buffer by buffer.
+ * Prints "mpagefs (<dev>): inode <ino>: <message>", rate limited per
+ * mount because fs/mpage.c retries a failed mapping buffer by buffer.
  */
 void mpagefs_inode_error(struct inode *inode, const char *fmt, ...)
 {
-	static DEFINE_RATELIMIT_STATE(rs, DEFAULT_RATELIMIT_INTERVAL,
-				      DEFAULT_RATELIMIT_BURST);
 	struct va_format vaf;
 	va_list args;
 
-	if (!__ratelimit(&rs))
+	if (!__ratelimit(&MPAGEFS_SB(inode->i_sb)->s_err_ratelimit))
 		return;
 	va_start(args, fmt);
 	vaf.fmt = fmt;
@@ -244,7 +242,7 @@ static int mpagefs_check_region(struct super_block *sb, const char *name,
 
 /*
  * Validates every field of the on-disk superblock @es.  A wrong magic
- * number means "not an mpagefs" (-EINVAL, quiet when @silent); anything
+ * number means "not an mpagefs" (-EINVAL, an info line when @silent); anything
  * else is corruption (-EUCLEAN) and logs one line naming the field.
  */
 static int mpagefs_check_super(struct super_block *sb,
@@ -258,10 +256,13 @@ static int mpagefs_check_super(struct super_block *sb,
 	int err;
 
 	if (magic != MPAGEFS_MAGIC) {
-		if (!silent)
-			mpagefs_msg(sb, KERN_ERR,
-				    "not an mpagefs (magic 0x%08x, expected 0x%08x)",
-				    magic, MPAGEFS_MAGIC);
+		/*
+		 * Logged even when silent: busybox mount always passes
+		 * MS_SILENT, and this lab wants every refusal explained.
+		 */
+		mpagefs_msg(sb, silent ? KERN_INFO : KERN_ERR,
+			    "not an mpagefs (magic 0x%08x, expected 0x%08x)",
+			    magic, MPAGEFS_MAGIC);
 		return -EINVAL;
 	}
 	/* standard CRC32C: seed ~0, final inversion */
@@ -427,6 +428,8 @@ static int mpagefs_fill_super(struct super_block *sb, struct fs_context *fc)
 	/* freed by mpagefs_kill_sb(), also when this function fails */
 	sb->s_fs_info = sbi;
 	sbi->s_opts = ctx->opts;
+	ratelimit_state_init(&sbi->s_err_ratelimit, DEFAULT_RATELIMIT_INTERVAL,
+			     DEFAULT_RATELIMIT_BURST);
 
 	BUILD_BUG_ON(MPAGEFS_SUPER_SIZE > (1 << MPAGEFS_MIN_BLOCK_LOG));
 	if (!sb_min_blocksize(sb, 1 << MPAGEFS_MIN_BLOCK_LOG)) {

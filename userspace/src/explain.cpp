@@ -134,7 +134,8 @@ bool touches_file(const ExplainedEvent& e, std::string_view path) {
                      [&](const Segment& s) { return owned_by_file(s, path); });
 }
 
-std::vector<uint64_t> file_blocks(const BlockOwnerMap& map, std::string_view path) {
+std::vector<uint64_t> file_blocks(const BlockOwnerMap& map, std::string_view file) {
+  const std::string path = normalize_path(file);
   std::vector<uint64_t> blocks;
   for (const auto& [first, run] : map.runs()) {
     const BlockKind k = run.owner.kind;
@@ -142,13 +143,14 @@ std::vector<uint64_t> file_blocks(const BlockOwnerMap& map, std::string_view pat
       for (uint64_t i = 0; i < run.count; ++i) blocks.push_back(first + i);
   }
   if (blocks.empty())
-    throw std::invalid_argument("no data or indirect blocks of " + std::string(path) + " in the image");
+    throw std::invalid_argument("no data or indirect blocks of " + path + " in the image");
   std::sort(blocks.begin(), blocks.end());
   return blocks;
 }
 
 std::string notation(const std::vector<ExplainedEvent>& events, const BlockOwnerMap& map,
-                     std::string_view path) {
+                     std::string_view file) {
+  const std::string path = normalize_path(file);
   const uint64_t base = file_blocks(map, path).front();
   std::string out;
   for (const auto& e : events) {

@@ -1,4 +1,4 @@
-// memory_blockio.cpp - an image in a vector, for tests and in-memory work.
+// blockio.cpp - in-memory images (tests) and a size-limited view of a device.
 #include <cstring>
 
 #include "mpagefs/blockio.hpp"
@@ -21,6 +21,21 @@ void MemoryBlockIo::read(uint64_t offset, std::span<uint8_t> out) const {
 void MemoryBlockIo::write(uint64_t offset, std::span<const uint8_t> in) {
   check_range(offset, in.size(), bytes_.size());
   if (!in.empty()) std::memcpy(&bytes_[offset], in.data(), in.size());
+}
+
+PrefixBlockIo::PrefixBlockIo(BlockIo& dev, uint64_t size) : dev_(dev), size_(size) {
+  if (size > dev.size())
+    throw IoError(strformat("{} bytes requested on a device of {} bytes", size, dev.size()));
+}
+
+void PrefixBlockIo::read(uint64_t offset, std::span<uint8_t> out) const {
+  check_range(offset, out.size(), size_);
+  dev_.read(offset, out);
+}
+
+void PrefixBlockIo::write(uint64_t offset, std::span<const uint8_t> in) {
+  check_range(offset, in.size(), size_);
+  dev_.write(offset, in);
 }
 
 }  // namespace mpagefs

@@ -133,6 +133,7 @@ InodeInfo Ext2Image::inode(uint32_t ino) const {
   // ext2_inode_is_fast_symlink: no blocks besides an xattr block.
   const uint32_t ea_sectors = file_acl != 0 ? block_size() / 512 : 0;
   in.fast_symlink = S_ISLNK(in.mode) && sectors == ea_sectors;
+  in.has_block_map = S_ISREG(in.mode) || S_ISDIR(in.mode) || (S_ISLNK(in.mode) && !in.fast_symlink);
 
   auto fail = [ino](const std::string& m) {
     throw FormatError(strformat("ext2: inode {}: {}", ino, m));

@@ -97,9 +97,8 @@ void validate_super(std::span<const uint8_t> raw, uint64_t device_bytes) {
   if (sb.magic != MPAGEFS_MAGIC)
     throw FormatError(strformat("s_magic {:#010x} is not mpagefs ({:#010x})", sb.magic,
                                   MPAGEFS_MAGIC));
-  if (sb.version != MPAGEFS_VERSION)
-    throw FormatError(strformat("s_version {} unsupported (expected {})", sb.version,
-                                  MPAGEFS_VERSION));
+  // Then the checksum, as the kernel does: any later message is about a
+  // superblock that was written that way.
   const uint32_t crc = super_checksum(raw);
   if (crc != sb.checksum)
     throw FormatError(strformat("s_checksum {:#010x} does not match crc32c {:#010x}",
@@ -141,8 +140,9 @@ void validate_super_fields(const SuperBlock& sb, uint64_t device_bytes) {
   if (uint64_t{sb.inode_table_blocks} < div_up(uint64_t{sb.inodes_count} * kInodeSize, bs))
     fail(strformat("s_inode_table_blocks {} too small for {} inodes", sb.inode_table_blocks,
                      sb.inodes_count));
-  if (sb.first_data_block < uint64_t{sb.inode_table} + sb.inode_table_blocks)
-    fail(strformat("s_first_data_block {} overlaps the inode table", sb.first_data_block));
+  if (sb.first_data_block != uint64_t{sb.inode_table} + sb.inode_table_blocks)
+    fail(strformat("s_first_data_block {} is not the end of the inode table ({})",
+                   sb.first_data_block, uint64_t{sb.inode_table} + sb.inode_table_blocks));
   if (sb.first_data_block >= sb.blocks_count)
     fail(strformat("s_first_data_block {} not below s_blocks_count {}", sb.first_data_block,
                      sb.blocks_count));
@@ -205,8 +205,16 @@ uint64_t max_file_blocks(uint32_t block_size) {
 
 uint64_t max_file_size(uint32_t block_size) { return max_file_blocks(block_size) * block_size; }
 
-bool is_fast_symlink(const Inode& inode) { return S_ISLNK(inode.mode) && inode.blocks == 0; }
+bool is_fast_symlink(const Inode& inode) {
+  return S_ISLNK(inode.mode) && inode.size < kFastSymlinkMax;
+}
 
+bool has_block_map(const Inode& inode) {
+  return S_ISREG(inode.mode) || S_ISDIR(inode.mode) ||
+         (S_ISLNK(inode.mode) && !is_fast_symlink(inode));
+}
+
+// The kernel's mpagefs_check_inode(), rule for rule.
 void validate_inode(const Inode& in, uint32_t ino, const SuperBlock& sb) {
   auto fail = [ino](const std::string& m) {
     throw FormatError(strformat("inode {}: {}", ino, m));
@@ -214,26 +222,34 @@ void validate_inode(const Inode& in, uint32_t ino, const SuperBlock& sb) {
   if (ino == 0 || ino > sb.inodes_count)
     throw FormatError(strformat("inode {} outside 1..{}", ino, sb.inodes_count));
   const uint32_t bs = sb.block_size();
-  if (!S_ISREG(in.mode) && !S_ISDIR(in.mode) && !S_ISLNK(in.mode))
-    fail(strformat("i_mode {:#o} is not a regular file, directory or symlink", in.mode));
+  switch (in.mode & S_IFMT) {
+    case S_IFREG: case S_IFDIR: case S_IFLNK: case S_IFCHR: case S_IFBLK: case S_IFIFO:
+    case S_IFSOCK:
+      break;
+    default:
+      fail(strformat("i_mode {:#o}: unknown file type", in.mode));
+  }
   if (in.links_count == 0) fail("i_links_count is 0 on an inode in use");
   if (in.size > max_file_size(bs))
     fail(strformat("i_size {} exceeds the {}-byte limit for {}-byte blocks", in.size,
-                     max_file_size(bs), bs));
+                   max_file_size(bs), bs));
   if (S_ISDIR(in.mode) && (in.size == 0 || in.size % bs != 0))
     fail(strformat("directory i_size {} is not a non-zero multiple of {}", in.size, bs));
   if (S_ISLNK(in.mode) && (in.size == 0 || in.size >= 4096))
     fail(strformat("symlink i_size {} not in 1..4095", in.size));
-  if (is_fast_symlink(in)) {
-    if (in.size >= kFastSymlinkMax)
-      fail(strformat("fast symlink i_size {} does not fit i_block", in.size));
-    return;  // i_block holds text, not pointers
-  }
+  if (!S_ISREG(in.mode) && !S_ISDIR(in.mode) && !S_ISLNK(in.mode) && in.size != 0)
+    fail(strformat("special file with i_size {}", in.size));
+  if (in.blocks > sb.blocks_count - sb.first_data_block || (!has_block_map(in) && in.blocks != 0))
+    fail(strformat("i_blocks {} is impossible", in.blocks));
+  constexpr uint32_t kNsecPerSec = 1000000000;
+  if (in.atime_nsec >= kNsecPerSec || in.mtime_nsec >= kNsecPerSec || in.ctime_nsec >= kNsecPerSec)
+    fail("nanoseconds out of range in a timestamp");
+  if (!has_block_map(in)) return;  // i_block holds text (or nothing)
   for (uint32_t i = 0; i < kNBlocks; ++i) {
     const uint32_t b = in.block[i];
     if (b != 0 && (b < sb.first_data_block || b >= sb.blocks_count))
       fail(strformat("i_block[{}] = {} outside the data area {}..{}", i, b,
-                       sb.first_data_block, sb.blocks_count - 1));
+                     sb.first_data_block, sb.blocks_count - 1));
   }
 }
 

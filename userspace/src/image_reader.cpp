@@ -116,7 +116,7 @@ FileMap FsImage::map_file(uint32_t ino) const {
   map.block_size = block_size();
   map.size = in.size;
   map.size_blocks = (in.size + block_size() - 1) / block_size();
-  if (in.fast_symlink) return map;
+  if (!in.has_block_map) return map;
   const std::function<bool(uint64_t)> valid = [this](uint64_t b) { return valid_data_block(b); };
   const std::function<void(uint64_t, std::span<uint8_t>)> rd =
       [this](uint64_t b, std::span<uint8_t> out) { read_block(b, out); };

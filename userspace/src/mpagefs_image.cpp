@@ -38,6 +38,7 @@ InodeInfo MpagefsImage::inode(uint32_t ino) const {
   info.fs_blocks = in.blocks;
   std::memcpy(info.block, in.block.data(), sizeof(info.block));
   info.fast_symlink = is_fast_symlink(in);
+  info.has_block_map = has_block_map(in);
   return info;
 }
 

@@ -1,6 +1,8 @@
 // mpagectl - format images, capture and explain block traces, check them.
 #include <cstdio>
 #include <exception>
+#include <string_view>
+#include <vector>
 
 #include "mpagefs/cli.hpp"
 
@@ -9,8 +11,13 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   mpagefs::register_format_commands(app);
   mpagefs::register_trace_commands(app);
+  // Invoked as mkfs.mpagefs (a link to mpagectl): the same as "mpagectl mkfs".
+  std::vector<char*> args(argv, argv + argc);
+  static char mkfs_arg[] = "mkfs";
+  const std::string_view self = argc > 0 ? argv[0] : "";
+  if (self.substr(self.rfind('/') + 1) == "mkfs.mpagefs") args.insert(args.begin() + 1, mkfs_arg);
   try {
-    app.parse(argc, argv);
+    app.parse(static_cast<int>(args.size()), args.data());
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   } catch (const mpagefs::CliExit& e) {

@@ -54,6 +54,20 @@ class MemoryBlockIo final : public BlockIo {
   std::vector<uint8_t> bytes_;
 };
 
+// The first `size` bytes of another device (mkfs --size on a larger one).
+class PrefixBlockIo final : public BlockIo {
+ public:
+  PrefixBlockIo(BlockIo& dev, uint64_t size);  // throws if size > dev.size()
+  uint64_t size() const override { return size_; }
+  void read(uint64_t offset, std::span<uint8_t> out) const override;
+  void write(uint64_t offset, std::span<const uint8_t> in) override;
+  void flush() override { dev_.flush(); }
+
+ private:
+  BlockIo& dev_;
+  uint64_t size_;
+};
+
 // A regular file or a block device (src/system/file_blockio.cpp).
 class FileBlockIo final : public BlockIo {
  public:

@@ -101,12 +101,16 @@ Inode decode_inode(std::span<const uint8_t> raw);
 // Largest file a block size can map: (12 + p + p^2 + p^3) blocks, p = bs/4.
 uint64_t max_file_blocks(uint32_t block_size);
 uint64_t max_file_size(uint32_t block_size);
-// Whether an inode keeps its symlink target in i_block (ext2's rule: a
-// symlink holding no blocks).
+// Whether a symlink keeps its target in i_block: size < 60 (the kernel's
+// rule; mkfs gives such a symlink no block).
 bool is_fast_symlink(const Inode& inode);
-// Throws FormatError naming the bad field of in-use inode `ino`: mode type
-// (regular, directory, symlink), link count, size limit, directory size a
-// multiple of the block size, fast symlink size, block pointers 0 or in
+// Whether i_block holds block pointers (regular, directory, slow symlink).
+bool has_block_map(const Inode& inode);
+// Throws FormatError naming the bad field of in-use inode `ino`, with the
+// kernel's rules: known file type, non-zero link count, size limit,
+// directory size a non-zero multiple of the block size, symlink size
+// 1..4095, special files empty, i_blocks within the data area (0 without a
+// block map), nanoseconds < 1e9, block pointers 0 or in
 // [first_data_block, blocks_count).
 void validate_inode(const Inode& inode, uint32_t ino, const SuperBlock& sb);
 

@@ -32,7 +32,8 @@ struct InodeInfo {
   int64_t mtime = 0;
   uint64_t fs_blocks = 0;     // filesystem blocks held (data + indirect)
   uint32_t block[kNBlocks] = {};  // i_block[] (text of a fast symlink)
-  bool fast_symlink = false;  // target stored in block[], no block map
+  bool fast_symlink = false;  // target stored in block[]
+  bool has_block_map = true;  // block[] holds pointers (not a fast symlink or special file)
 };
 
 // A run of mapped file blocks: logical .. logical+count-1 at physical ...
@@ -96,7 +97,7 @@ class FsImage {
   // reserved inodes other than the root are left out).
   virtual std::vector<uint32_t> inodes_in_use() const = 0;
 
-  // The block map of an inode (empty for a fast symlink).
+  // The block map of an inode (empty without one: fast symlink, special).
   FileMap map_file(uint32_t ino) const;
   // The whole content (holes read as zeros, exactly i_size bytes).
   std::vector<uint8_t> read_file(uint32_t ino) const;

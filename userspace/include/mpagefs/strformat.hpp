@@ -1,6 +1,7 @@
 // strformat.hpp - a small stand-in for C++20 std::format, which GCC 12 (Debian
-// 12's compiler) lacks.  Supports "{}" and, for integers, "{:x}", "{:#x}",
-// "{:#010x}", "{:o}", "{:#o}"; "{{" and "}}" are literal braces.
+// 12's compiler) lacks.  Supports "{}", an alignment and width ("{:<8}",
+// "{:>14}") and, for integers, "{:x}", "{:#x}", "{:#010x}", "{:02x}", "{:o}",
+// "{:#o}"; "{{" and "}}" are literal braces.
 #pragma once
 
 #include <concepts>
@@ -17,34 +18,31 @@ namespace detail {
 
 using ArgWriter = std::function<void(std::ostream&, std::string_view)>;
 
+struct Spec {
+  char align = 0;  // '<', '>' or 0 (numbers right, text left)
+  bool alt = false;
+  bool zero = false;
+  size_t width = 0;
+  char type = 0;
+};
+Spec parse_spec(std::string_view spec);
+void write_padded(std::ostream& os, const Spec& sp, std::string text, bool numeric);
+
 template <typename T>
 void write_arg(std::ostream& os, std::string_view spec, const T& v) {
+  const Spec sp = parse_spec(spec);
+  std::ostringstream tmp;
   if constexpr (std::integral<T> && !std::same_as<T, bool> && !std::same_as<T, char>) {
-    std::ostringstream tmp;
-    bool alt = false;
-    bool zero = false;
-    size_t width = 0;
-    char type = 'd';
-    size_t i = 0;
-    if (i < spec.size() && spec[i] == '#') alt = true, ++i;
-    if (i < spec.size() && spec[i] == '0') zero = true, ++i;
-    while (i < spec.size() && spec[i] >= '0' && spec[i] <= '9') width = width * 10 + (spec[i++] - '0');
-    if (i < spec.size()) type = spec[i];
-    std::string digits;
-    if (type == 'x' || type == 'o') {
-      std::ostringstream d;
-      d << (type == 'x' ? std::hex : std::oct) << +static_cast<std::make_unsigned_t<T>>(v);
-      digits = d.str();
+    if (sp.type == 'x' || sp.type == 'o') {
+      if (sp.alt) tmp << (sp.type == 'x' ? "0x" : "0");
+      tmp << (sp.type == 'x' ? std::hex : std::oct) << +static_cast<std::make_unsigned_t<T>>(v);
     } else {
-      digits = std::to_string(v);
+      tmp << +v;
     }
-    std::string prefix = alt ? (type == 'x' ? "0x" : (type == 'o' ? "0" : "")) : "";
-    if (zero && width > prefix.size() + digits.size())
-      digits.insert(0, width - prefix.size() - digits.size(), '0');
-    os << prefix << digits;
+    write_padded(os, sp, tmp.str(), true);
   } else {
-    (void)spec;
-    os << v;
+    tmp << v;
+    write_padded(os, sp, tmp.str(), false);
   }
 }
 

@@ -1,0 +1,320 @@
+// cmd_format.cpp - mpagectl mkfs, map, cat, ls, dump: making images and
+// looking inside them (mpagefs or ext2).  Errors propagate as exceptions;
+// main() prints them and exits 1.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <random>
+
+#include "mpagefs/cli.hpp"
+#include "mpagefs/ext2.hpp"
+#include "mpagefs/host_tree.hpp"
+#include "mpagefs/image.hpp"
+#include "mpagefs/mkfs.hpp"
+#include "mpagefs/mpagefs_image.hpp"
+#include "mpagefs/strformat.hpp"
+#include "mpagefs/units.hpp"
+
+namespace mpagefs {
+
+namespace {
+
+using nlohmann::json;
+
+struct MkfsArgs {
+  std::string image;
+  uint32_t block_size = 1024;
+  std::string size;
+  uint32_t inodes = 0;
+  std::string populate;
+  std::string layout = "contiguous";
+  uint32_t frag_run = 1;
+  std::optional<int64_t> time;
+  std::optional<uint64_t> uuid_seed;
+  std::string label;
+};
+
+std::string hex_uuid(const std::array<uint8_t, 16>& u) {
+  std::string s;
+  for (size_t i = 0; i < u.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) s += '-';
+    s += strformat("{:02x}", u[i]);
+  }
+  return s;
+}
+
+std::array<uint8_t, 16> random_uuid() {
+  std::random_device rd;
+  return uuid_from_seed((uint64_t{rd()} << 32) | rd());
+}
+
+void run_mkfs(const MkfsArgs& a) {
+  // Scan the source first: a bad tree must not leave a half-made image.
+  std::optional<SourceNode> tree;
+  if (!a.populate.empty()) tree = scan_host_tree(a.populate);
+
+  std::optional<uint64_t> size;
+  if (!a.size.empty()) size = parse_size(a.size);
+  struct stat st {};
+  const bool exists = ::stat(a.image.c_str(), &st) == 0;
+  if (!exists && errno != ENOENT) throw IoError(a.image + ": " + std::strerror(errno));
+  std::unique_ptr<FileBlockIo> file;
+  if (exists && S_ISBLK(st.st_mode)) {
+    file = std::make_unique<FileBlockIo>(a.image, FileBlockIo::Mode::ReadWrite);
+  } else if (size) {
+    file = FileBlockIo::create(a.image, *size);
+  } else if (exists && S_ISREG(st.st_mode) && st.st_size > 0) {
+    file = std::make_unique<FileBlockIo>(a.image, FileBlockIo::Mode::ReadWrite);
+  } else {
+    throw FormatError(a.image + ": give --size to create the image (or name a block device)");
+  }
+  std::optional<PrefixBlockIo> prefix;
+  BlockIo* dev = file.get();
+  if (size && *size < file->size()) dev = &prefix.emplace(*file, *size);
+  if (size && *size > file->size())
+    throw FormatError(strformat("{}: --size {} is larger than the device ({} bytes)", a.image,
+                                *size, file->size()));
+
+  MkfsOptions o;
+  o.block_size = a.block_size;
+  o.inodes = a.inodes;
+  o.layout = a.layout == "fragmented" ? Layout::Fragmented : Layout::Contiguous;
+  o.frag_run = a.frag_run;
+  o.mkfs_time = a.time ? *a.time : static_cast<int64_t>(std::time(nullptr));
+  o.uuid = a.uuid_seed ? uuid_from_seed(*a.uuid_seed) : random_uuid();
+  o.volume_name = a.label;
+  const MkfsResult r = make_filesystem(*dev, o, tree ? &*tree : nullptr);
+  const Geometry& g = r.geometry;
+  std::printf("mpagefs on %s: %u blocks of %u bytes (%llu KiB), %u inodes, uuid %s\n",
+              a.image.c_str(), g.blocks_count, g.block_size,
+              static_cast<unsigned long long>(uint64_t{g.blocks_count} * g.block_size / 1024),
+              g.inodes_count, hex_uuid(o.uuid).c_str());
+  std::printf("  block bitmap %u (+%u), inode bitmap %u (+%u), inode table %u (+%u), "
+              "first data block %u\n",
+              g.block_bitmap, g.block_bitmap_blocks, g.inode_bitmap, g.inode_bitmap_blocks,
+              g.inode_table, g.inode_table_blocks, g.first_data_block);
+  if (tree)
+    std::printf("  populated from %s (%s layout): %u files, %u directories, %u symlinks\n",
+                a.populate.c_str(), a.layout.c_str(), r.files, r.dirs, r.symlinks);
+  std::printf("  free: %u blocks, %u inodes\n", r.free_blocks, r.free_inodes);
+}
+
+const char* kind_name(int level) { return level == 1 ? "IND" : (level == 2 ? "DIND" : "TIND"); }
+
+std::string range(uint64_t first, uint64_t count) {
+  return count == 1 ? std::to_string(first) : strformat("{}-{}", first, first + count - 1);
+}
+
+// The block map as JSON: runs, holes and indirect blocks.
+json map_json(const FsImage& img, const std::string& path, uint32_t ino, const FileMap& m) {
+  json j{{"fs", std::string(img.type())}, {"path", path}, {"ino", ino}, {"size", m.size},
+         {"block_size", m.block_size}, {"size_blocks", m.size_blocks}};
+  j["runs"] = json::array();
+  for (const DataRun& r : m.runs)
+    j["runs"].push_back({{"logical", r.logical}, {"physical", r.physical}, {"count", r.count}});
+  j["holes"] = json::array();
+  for (const Hole& h : m.holes()) j["holes"].push_back({{"logical", h.logical}, {"count", h.count}});
+  j["indirect"] = json::array();
+  for (const IndirectBlock& b : m.indirect)
+    j["indirect"].push_back({{"physical", b.physical}, {"level", b.level},
+                             {"kind", kind_name(b.level)}, {"first_logical", b.first_logical}});
+  return j;
+}
+
+// The block map in logical order, each indirect block just before the
+// first block it maps (where ext2 also puts it on disk).
+void print_map(const std::string& path, uint32_t ino, const FileMap& m) {
+  std::printf("%s: inode %u, %llu bytes, %llu blocks of %u\n", path.c_str(), ino,
+              static_cast<unsigned long long>(m.size),
+              static_cast<unsigned long long>(m.size_blocks), m.block_size);
+  struct Line {
+    uint64_t logical;
+    int order;  // indirect (by level, outermost first), then data/hole
+    std::string text;
+  };
+  std::vector<Line> lines;
+  for (const DataRun& r : m.runs)
+    lines.push_back({r.logical, 4, strformat("  data  {:>14}  disk {}", range(r.logical, r.count),
+                                             range(r.physical, r.count))});
+  for (const Hole& h : m.holes())
+    lines.push_back({h.logical, 4, strformat("  hole  {:>14}", range(h.logical, h.count))});
+  for (const IndirectBlock& b : m.indirect)
+    lines.push_back({b.first_logical, 3 - b.level,
+                     strformat("  {:<4}  from {:>9}  disk {}", kind_name(b.level), b.first_logical,
+                               b.physical)});
+  std::stable_sort(lines.begin(), lines.end(), [](const Line& a, const Line& b) {
+    return a.logical != b.logical ? a.logical < b.logical : a.order < b.order;
+  });
+  for (const Line& l : lines) std::printf("%s\n", l.text.c_str());
+}
+
+std::string mode_string(uint16_t mode) {
+  std::string s = S_ISDIR(mode) ? "d" : (S_ISLNK(mode) ? "l" : (S_ISREG(mode) ? "-" : "?"));
+  const char* rwx = "rwxrwxrwx";
+  for (int i = 0; i < 9; ++i) s += (mode & (0400 >> i)) ? rwx[i] : '-';
+  return s;
+}
+
+void print_ls_line(const FsImage& img, const InodeInfo& in, const std::string& name) {
+  std::string extra;
+  if (S_ISLNK(in.mode)) extra = " -> " + img.read_symlink(in.ino);
+  std::printf("%8u %s %3u %5u %5u %12llu %s%s\n", in.ino, mode_string(in.mode).c_str(), in.links,
+              in.uid, in.gid, static_cast<unsigned long long>(in.size), name.c_str(),
+              extra.c_str());
+}
+
+json dump_json(const FsImage& img) {
+  json j{{"fs", std::string(img.type())}, {"block_size", img.block_size()},
+         {"blocks_count", img.blocks_count()}, {"inodes_count", img.inodes_count()},
+         {"root_ino", img.root_ino()}};
+  if (const auto* m = dynamic_cast<const MpagefsImage*>(&img)) {
+    const SuperBlock& sb = m->super();
+    j["version"] = sb.version;
+    j["state"] = sb.state;
+    j["free_blocks_count"] = sb.free_blocks_count;
+    j["free_inodes_count"] = sb.free_inodes_count;
+    j["block_bitmap"] = {{"first", sb.block_bitmap}, {"blocks", sb.block_bitmap_blocks}};
+    j["inode_bitmap"] = {{"first", sb.inode_bitmap}, {"blocks", sb.inode_bitmap_blocks}};
+    j["inode_table"] = {{"first", sb.inode_table}, {"blocks", sb.inode_table_blocks}};
+    j["first_data_block"] = sb.first_data_block;
+    j["features"] = {{"compat", sb.feature_compat}, {"incompat", sb.feature_incompat},
+                     {"ro_compat", sb.feature_ro_compat}};
+    j["mount_count"] = sb.mount_count;
+    j["mkfs_time"] = sb.mkfs_time;
+    j["write_time"] = sb.write_time;
+    j["uuid"] = hex_uuid(sb.uuid);
+    j["volume_name"] = std::string(sb.volume_name.data(),
+                                   strnlen(sb.volume_name.data(), sb.volume_name.size()));
+    j["checksum"] = strformat("{:#010x}", sb.checksum);
+    j["used_blocks_in_bitmap"] = m->used_blocks_in_bitmap();
+  } else if (const auto* e = dynamic_cast<const Ext2Image*>(&img)) {
+    const Ext2Super& sb = e->super();
+    j["first_data_block"] = sb.first_data_block;
+    j["blocks_per_group"] = sb.blocks_per_group;
+    j["inodes_per_group"] = sb.inodes_per_group;
+    j["inode_size"] = sb.inode_size;
+    j["free_blocks_count"] = sb.free_blocks_count;
+    j["free_inodes_count"] = sb.free_inodes_count;
+    j["groups"] = json::array();
+    for (const Ext2GroupDesc& g : e->groups())
+      j["groups"].push_back({{"block_bitmap", g.block_bitmap}, {"inode_bitmap", g.inode_bitmap},
+                             {"inode_table", g.inode_table}});
+  }
+  return j;
+}
+
+void print_dump(const json& j) {
+  for (const auto& [k, v] : j.items()) {
+    if (k == "groups") {
+      for (size_t g = 0; g < v.size(); ++g)
+        std::printf("%-22s %zu: %s\n", "group", g, v[g].dump().c_str());
+    } else {
+      std::printf("%-22s %s\n", k.c_str(), v.is_string() ? v.get<std::string>().c_str()
+                                                          : v.dump().c_str());
+    }
+  }
+}
+
+}  // namespace
+
+void register_format_commands(CLI::App& app) {
+  auto args = std::make_shared<MkfsArgs>();
+  CLI::App* mkfs = app.add_subcommand("mkfs", "make an mpagefs filesystem in a file or block device");
+  mkfs->add_option("--block-size,-b", args->block_size, "block size in bytes")
+      ->check(CLI::IsMember({1024, 2048, 4096}));
+  mkfs->add_option("--size,-s", args->size,
+                   "filesystem size (K/M/G suffixes); creates or truncates a regular file");
+  mkfs->add_option("--inodes,-N", args->inodes, "number of inodes (default: one per 4 KiB)");
+  mkfs->add_option("--populate,-d", args->populate, "copy this host directory in")
+      ->check(CLI::ExistingDirectory);
+  mkfs->add_option("--layout", args->layout, "data block layout with --populate")
+      ->check(CLI::IsMember({"contiguous", "fragmented"}));
+  mkfs->add_option("--frag-run", args->frag_run,
+                   "data blocks per run with --layout fragmented (a free block after each run)")
+      ->check(CLI::Range(1U, UINT32_MAX));
+  mkfs->add_option("--time", args->time, "mkfs time, seconds since the epoch (default: now)");
+  mkfs->add_option("--uuid-seed", args->uuid_seed, "derive the uuid from this number (default: random)");
+  mkfs->add_option("--label,-L", args->label, "volume name (at most 16 bytes)");
+  mkfs->add_option("IMAGE", args->image, "image file or block device")->required();
+  mkfs->callback([args] { run_mkfs(*args); });
+
+  auto image = std::make_shared<std::string>();
+  auto path = std::make_shared<std::string>();
+  auto as_json = std::make_shared<bool>(false);
+
+  CLI::App* map = app.add_subcommand("map", "show a file's block map: data runs, holes, indirect blocks");
+  map->add_option("IMAGE", *image, "mpagefs or ext2 image")->required();
+  map->add_option("PATH", *path, "path inside the image")->required();
+  map->add_flag("--json", *as_json, "JSON output");
+  map->callback([image, path, as_json] {
+    FileBlockIo dev(*image, FileBlockIo::Mode::ReadOnly);
+    const auto img = open_image(dev);
+    const uint32_t ino = img->resolve(*path);
+    const FileMap m = img->map_file(ino);
+    if (*as_json)
+      std::cout << map_json(*img, *path, ino, m).dump(2) << "\n";
+    else
+      print_map(*path, ino, m);
+  });
+
+  CLI::App* cat = app.add_subcommand("cat", "write a file's content to stdout");
+  cat->add_option("IMAGE", *image, "mpagefs or ext2 image")->required();
+  cat->add_option("PATH", *path, "path inside the image")->required();
+  cat->callback([image, path] {
+    FileBlockIo dev(*image, FileBlockIo::Mode::ReadOnly);
+    const auto img = open_image(dev);
+    const uint32_t ino = img->resolve(*path);
+    const InodeInfo in = img->inode(ino);
+    if (S_ISDIR(in.mode)) throw FormatError(*path + ": is a directory");
+    if (S_ISLNK(in.mode)) {
+      std::cout << img->read_symlink(ino);
+      return;
+    }
+    const FileMap m = img->map_file(ino);
+    constexpr uint64_t kChunk = 1U << 20;
+    for (uint64_t off = 0; off < m.size; off += kChunk) {
+      const std::vector<uint8_t> buf = img->read_range(m, off, kChunk);
+      if (std::fwrite(buf.data(), 1, buf.size(), stdout) != buf.size())
+        throw IoError("write to stdout failed");
+    }
+    std::fflush(stdout);
+  });
+
+  auto ls_path = std::make_shared<std::string>("/");
+  CLI::App* ls = app.add_subcommand("ls", "list a directory (inode, mode, links, uid, gid, size, name)");
+  ls->add_option("IMAGE", *image, "mpagefs or ext2 image")->required();
+  ls->add_option("PATH", *ls_path, "directory or file inside the image (default /)");
+  ls->callback([image, ls_path] {
+    FileBlockIo dev(*image, FileBlockIo::Mode::ReadOnly);
+    const auto img = open_image(dev);
+    const uint32_t ino = img->resolve(*ls_path);
+    const InodeInfo in = img->inode(ino);
+    if (!S_ISDIR(in.mode)) {
+      print_ls_line(*img, in, *ls_path);
+      return;
+    }
+    for (const DirEntryInfo& d : img->list_dir(ino)) print_ls_line(*img, img->inode(d.ino), d.name);
+  });
+
+  CLI::App* dump = app.add_subcommand("dump", "show the superblock and geometry");
+  dump->add_option("IMAGE", *image, "mpagefs or ext2 image")->required();
+  dump->add_flag("--json", *as_json, "JSON output");
+  dump->callback([image, as_json] {
+    FileBlockIo dev(*image, FileBlockIo::Mode::ReadOnly);
+    const auto img = open_image(dev);
+    const json j = dump_json(*img);
+    if (*as_json)
+      std::cout << j.dump(2) << "\n";
+    else
+      print_dump(j);
+  });
+}
+
+}  // namespace mpagefs

@@ -1,0 +1,167 @@
+"""Host-side helpers for the VM tests: source trees, images, and mpagectl.
+
+Everything here runs on the host. Images are made by `mpagectl mkfs` (mpagefs)
+or by mkfs.ext2 + debugfs (the ext2 reference peer), traces are decoded,
+explained and checked by `mpagectl` after the VM has brought them back.
+"""
+import json
+import os
+import random
+import subprocess
+from pathlib import Path
+
+# Shell functions every guest script starts with.
+GUEST_PRELUDE = r"""
+set -e
+# trace_read DEV FILE NAME: cold read of FILE while tracing DEV into $OUT/NAME
+trace_read() {
+	sync
+	echo 3 > /proc/sys/vm/drop_caches
+	mpagectl trace --dev "$1" --out "$OUT/$3" -- cat "$2" > /dev/null
+}
+# stats DEV: the mount's get_block counters, one "name value" per line
+stats() {
+	cat "/sys/fs/mpagefs/$(basename "$1")/stats"
+}
+mkdir -p /mnt/a /mnt/b /mnt/c
+"""
+
+
+def rand_bytes(n: int, seed: int) -> bytes:
+    return random.Random(seed).randbytes(n)
+
+
+def write_sparse(path: Path, size: int, chunks):
+    """A sparse file of `size` bytes with data only in `chunks` [(offset, bytes)]."""
+    with open(path, "wb") as f:
+        f.truncate(size)
+        for off, data in chunks:
+            f.seek(off)
+            f.write(data)
+
+
+def run(cmd, check=True, **kw):
+    """Run a host command, capturing text output."""
+    return subprocess.run([str(c) for c in cmd], check=check, text=True,
+                          capture_output=True, **kw)
+
+
+def mkfs_mpagefs(mpagectl, image, src=None, block_size=1024, size="16M", extra=()):
+    image = Path(image)
+    if image.exists():
+        image.unlink()
+    cmd = [mpagectl, "mkfs", "--block-size", block_size, "--size", size, *extra]
+    if src is not None:
+        cmd += ["--populate", src]
+    run(cmd + [image])
+    return image
+
+
+def mkfs_ext2(image, files, block_size=1024, size="16M"):
+    """An ext2 image holding `files` {name: host path}, written by debugfs.
+
+    debugfs allocates like ext2 does for a sequential write: each indirect
+    block right before the data it maps.
+    """
+    image = Path(image)
+    if image.exists():
+        image.unlink()
+    run(["truncate", "-s", size, image])
+    run(["mkfs.ext2", "-q", "-F", "-b", block_size, "-I", "128", image])
+    for name, host in files.items():
+        run(["debugfs", "-w", "-R", f"write {host} {name}", image])
+    return image
+
+
+def block_map(mpagectl, image, path):
+    """`mpagectl map --json`: the file's block map as the image records it."""
+    return json.loads(run([mpagectl, "map", "--json", image, path]).stdout)
+
+
+def check(mpagectl, image, prefix, path, *rules):
+    """`mpagectl check`: returns the CompletedProcess (rc 0 pass, 1 fail)."""
+    return run([mpagectl, "check", "--image", image, prefix, "--file", path, *rules],
+               check=False)
+
+
+def notation(mpagectl, image, prefix, path):
+    """The mpage.c-comment notation of a file's reads, in submit order."""
+    return run([mpagectl, "explain", "--image", image, prefix, "--file", path,
+                "--notation"]).stdout.strip()
+
+
+def explain_json(mpagectl, image, prefix, path=None, actions="Q"):
+    cmd = [mpagectl, "explain", "--image", image, prefix, "--json", "--actions", actions]
+    if path:
+        cmd += ["--file", path]
+    out = run(cmd).stdout
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def decode_json(mpagectl, prefix, actions=None):
+    cmd = [mpagectl, "decode", prefix, "--json"]
+    if actions:
+        cmd += ["--actions", actions]
+    out = run(cmd).stdout
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def parse_stats(text: str) -> dict:
+    out = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit():
+            out[parts[0]] = int(parts[1])
+    return out
+
+
+def sha256(path_or_bytes) -> str:
+    import hashlib
+    if isinstance(path_or_bytes, (bytes, bytearray)):
+        return hashlib.sha256(path_or_bytes).hexdigest()
+    h = hashlib.sha256()
+    with open(path_or_bytes, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def parse_sha_lines(text: str, strip_prefix: str) -> dict:
+    """sha256sum output -> {relative path: digest}."""
+    out = {}
+    for line in text.splitlines():
+        parts = line.split(None, 1)
+        if len(parts) == 2 and len(parts[0]) == 64 and parts[1].startswith(strip_prefix):
+            out[os.path.relpath(parts[1].strip(), strip_prefix)] = parts[0]
+    return out
+
+
+def crc32c(data: bytes) -> int:
+    """CRC32C (Castagnoli), seed ~0 and final inversion, as the superblock uses."""
+    crc = 0xFFFFFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+    return crc ^ 0xFFFFFFFF
+
+
+# Byte offsets of superblock fields (kmod/mpagefs_fs.h).
+SB_FIELDS = {name: 4 * i for i, name in enumerate([
+    "magic", "version", "log_block_size", "inode_size", "feature_compat",
+    "feature_incompat", "feature_ro_compat", "state", "blocks_count",
+    "free_blocks_count", "inodes_count", "free_inodes_count", "block_bitmap",
+    "block_bitmap_blocks", "inode_bitmap", "inode_bitmap_blocks", "inode_table",
+    "inode_table_blocks", "first_data_block", "root_ino"])}
+SB_CSUM_OFFSET = 252
+
+
+def set_super_field(image, field, value, fix_crc=True):
+    """Overwrite one 32-bit superblock field; re-seal the checksum if asked."""
+    with open(image, "r+b") as f:
+        sb = bytearray(f.read(256))
+        sb[SB_FIELDS[field]:SB_FIELDS[field] + 4] = int(value).to_bytes(4, "little")
+        if fix_crc:
+            sb[SB_CSUM_OFFSET:] = crc32c(bytes(sb[:SB_CSUM_OFFSET])).to_bytes(4, "little")
+        f.seek(0)
+        f.write(sb)

@@ -1,0 +1,64 @@
+"""Bad superblocks and bad options are refused with a clear error, never a crash."""
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from lab import GUEST_PRELUDE, mkfs_mpagefs, set_super_field
+
+TOP = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(TOP / "qemu"))
+from vm import run_vm  # noqa: E402
+
+# (name, how to spoil the image, the word expected in the kernel's log line)
+CORRUPTIONS = [
+    ("magic", lambda img: set_super_field(img, "magic", 0x12345678), "mpagefs"),
+    ("checksum", lambda img: set_super_field(img, "inodes_count", 99, fix_crc=False),
+     "checksum"),
+    ("block_size", lambda img: set_super_field(img, "log_block_size", 16), "block size"),
+    ("inode_table", lambda img: set_super_field(img, "inode_table", 1 << 30), "inode"),
+    ("blocks_count", lambda img: set_super_field(img, "blocks_count", 1 << 31), "blocks"),
+    ("root_ino", lambda img: set_super_field(img, "root_ino", 0), "root"),
+    ("incompat", lambda img: set_super_field(img, "feature_incompat", 0x80), "feature"),
+]
+
+OPTIONS = ["boundary=maybe", "maxmap=abc", "nosuchoption", "maxmap=-1"]
+
+
+def test_bad_superblocks_and_options_are_refused(build, mpagectl, tmp_path):
+    images = []
+    for name, spoil, _ in CORRUPTIONS:
+        img = mkfs_mpagefs(mpagectl, tmp_path / f"{name}.img", None, 1024, "4M")
+        spoil(img)
+        images.append(img)
+    good = mkfs_mpagefs(mpagectl, tmp_path / "good.img", None, 1024, "4M")
+    n = len(CORRUPTIONS)
+    devs = [f"/dev/vd{chr(ord('c') + i)}" for i in range(n + 1)]
+    lines = []
+    for i, (name, _, _) in enumerate(CORRUPTIONS):
+        lines.append(f'if mount -t mpagefs -o ro {devs[i]} /mnt/a 2>/dev/null; then '
+                     f'echo "MOUNTED {name}"; umount /mnt/a; else echo "REFUSED {name}"; fi')
+    for opt in OPTIONS:
+        lines.append(f'if mount -t mpagefs -o ro,{opt} {devs[n]} /mnt/a 2>/dev/null; then '
+                     f'echo "MOUNTED {opt}"; umount /mnt/a; else echo "REFUSED {opt}"; fi')
+    lines.append(f"mount -t mpagefs -o ro {devs[n]} /mnt/a && echo GOOD-MOUNTED && umount /mnt/a")
+    lines.append("dmesg | grep -i mpagefs > $OUT/dmesg || true")
+    script = GUEST_PRELUDE + "set +e\n" + "\n".join(lines) + "\n"
+    out = build / "artefacts" / "mount_errors"
+    if out.exists():
+        shutil.rmtree(out)
+    r = run_vm(build=str(build), script=script, disks=[str(i) for i in images + [good]],
+               out_dir=str(out), timeout=300)
+    assert r.status == 0, r.stdout
+    for name, _, _ in CORRUPTIONS:
+        assert f"REFUSED {name}" in r.stdout
+    for opt in OPTIONS:
+        assert f"REFUSED {opt}" in r.stdout
+    assert "GOOD-MOUNTED" in r.stdout
+    dmesg = (Path(r.out) / "dmesg").read_text().lower()
+    for i, (name, _, word) in enumerate(CORRUPTIONS):
+        dev = devs[i].removeprefix("/dev/")
+        hits = [l for l in dmesg.splitlines() if f"mpagefs ({dev})" in l]
+        assert hits, f"no log line for {name}"
+        assert any(word in l for l in hits), (name, hits)

@@ -1,0 +1,192 @@
+// cmd_trace.cpp - mpagectl trace, decode, explain, check: capturing block
+// events through the kernel's blktrace interface and reading them back in
+// filesystem terms.  Errors propagate as exceptions (main prints them, exit
+// 1); check ends with CliExit{1} when a rule fails.
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "mpagefs/blktrace.hpp"
+#include "mpagefs/blktrace_capture.hpp"
+#include "mpagefs/check.hpp"
+#include "mpagefs/cli.hpp"
+#include "mpagefs/explain.hpp"
+#include "mpagefs/image.hpp"
+
+namespace mpagefs {
+
+namespace {
+
+namespace bt = blktrace;
+
+struct TraceArgs {
+  bt::CaptureOptions opts;
+  std::vector<std::string> command;
+};
+
+void run_trace(const TraceArgs& a) {
+  const auto r = bt::capture(a.opts, a.command, std::cerr);
+  std::cerr << "mpagectl trace: " << r.events << " events, " << r.bytes << " bytes in "
+            << bt::normalize_prefix(a.opts.prefix) << ".blktrace.{0.." << (r.files.empty() ? 0 : r.files.size() - 1)
+            << "}, " << r.dropped << " dropped\n";
+  int status = r.ran_command ? r.command_status : 0;
+  if (r.dropped != 0) {
+    std::cerr << "mpagectl trace: ERROR: the kernel dropped " << r.dropped
+              << " events (relay buffers full); the trace is incomplete: use larger --buf-size/--buf-nr\n";
+    if (status == 0) status = 1;
+  }
+  if (status != 0) throw CliExit{status};
+}
+
+struct DecodeArgs {
+  std::string prefix;
+  std::string actions;
+  bool json = false;
+};
+
+void run_decode(const DecodeArgs& a) {
+  const auto codes = bt::parse_action_filter(a.actions);
+  bt::TraceReader reader(a.prefix);
+  uint64_t n = 0;
+  for (bt::Event ev; reader.next(ev);) {
+    if (!bt::action_selected(ev, codes)) continue;
+    std::cout << (a.json ? bt::format_json(ev, reader.genesis_ns()) : bt::format_text(ev, reader.genesis_ns()))
+              << '\n';
+    ++n;
+  }
+  if (!a.json) std::cerr << "mpagectl decode: " << n << " events\n";
+}
+
+struct ExplainArgs {
+  std::string image;
+  std::string prefix;
+  std::string file;
+  std::string actions = "Q";
+  bool json = false;
+  bool notation = false;
+};
+
+void run_explain(const ExplainArgs& a) {
+  const BlockOwnerMap map = load_owner_map(a.image);
+  const auto events = bt::read_events(a.prefix, bt::parse_action_filter(a.actions));
+  const uint64_t genesis = events.empty() ? 0 : events.front().time_ns;
+  const auto explained = explain::explain_events(events, map);
+  const std::string file = a.file.empty() ? "" : explain::normalize_path(a.file);
+  if (a.notation && file.empty()) throw std::invalid_argument("--notation needs --file PATH");
+  if (!file.empty()) (void)explain::file_blocks(map, file);  // a clear error for an unknown file
+
+  auto shown = [&](const explain::ExplainedEvent& e) { return file.empty() || explain::touches_file(e, file); };
+  if (a.json) {
+    nlohmann::json j;
+    j["block_size"] = map.block_size();
+    j["events"] = nlohmann::json::array();
+    for (const auto& e : explained)
+      if (shown(e)) j["events"].push_back(explain::to_json(e, genesis));
+    if (!file.empty()) {
+      j["file"] = file;
+      j["notation"] = explain::notation(explained, map, file);
+      j["base_block"] = explain::file_blocks(map, file).front();
+    }
+    std::cout << j.dump(2) << '\n';
+    return;
+  }
+  if (a.notation) {
+    std::cout << explain::notation(explained, map, file) << '\n';
+    return;
+  }
+  for (const auto& e : explained)
+    if (shown(e)) std::cout << explain::format_line(e) << '\n';
+  if (!file.empty())
+    std::cout << "notation (blocks relative to disk block " << explain::file_blocks(map, file).front()
+              << ", one [] per bio): " << explain::notation(explained, map, file) << '\n';
+}
+
+struct CheckArgs {
+  std::string image;
+  std::string prefix;
+  std::string file;
+  std::string actions = "Q";
+  std::string expect_order;
+  std::optional<uint64_t> max_bios, max_bio_kib, min_bio_kib;
+  bool json = false;
+};
+
+void run_check(const CheckArgs& a) {
+  check::Rules rules;
+  if (!a.expect_order.empty()) {
+    rules.expect_order = check::parse_expect_order(a.expect_order);
+    rules.expect_order_text = a.expect_order;
+  }
+  rules.max_bios = a.max_bios;
+  rules.max_bio_kib = a.max_bio_kib;
+  rules.min_bio_kib = a.min_bio_kib;
+  const BlockOwnerMap map = load_owner_map(a.image);
+  const auto events = bt::read_events(a.prefix, bt::parse_action_filter(a.actions));
+  const auto report = check::run_checks(events, map, a.file, rules);
+  if (a.json)
+    std::cout << check::to_json(report).dump(2) << '\n';
+  else
+    std::cout << check::format_report(report);
+  if (!report.ok()) throw CliExit{1};
+}
+
+}  // namespace
+
+void register_trace_commands(CLI::App& app) {
+  {
+    auto args = std::make_shared<TraceArgs>();
+    CLI::App* c = app.add_subcommand(
+        "trace", "capture block events on a device (kernel blktrace ioctls + debugfs relay files) while a "
+                 "command runs, or until SIGINT/SIGTERM; writes PREFIX.blktrace.N like blktrace");
+    c->add_option("--dev", args->opts.device, "block device, e.g. /dev/vdc")->required();
+    c->add_option("--out", args->opts.prefix, "output PREFIX (files PREFIX.blktrace.<cpu>)")->required();
+    c->add_option("--buf-size", args->opts.buf_size, "relay sub-buffer size in bytes")->capture_default_str();
+    c->add_option("--buf-nr", args->opts.buf_nr, "relay sub-buffers per CPU")->capture_default_str();
+    c->add_option("--debugfs", args->opts.debugfs, "debugfs mount point")->capture_default_str();
+    c->add_option("command", args->command, "command to trace (after --); its exit status is ours");
+    c->footer("Example: mpagectl trace --dev /dev/vdc --out /out/f17 -- cat /mnt/f17");
+    c->callback([args] { run_trace(*args); });
+  }
+  {
+    auto args = std::make_shared<DecodeArgs>();
+    CLI::App* c = app.add_subcommand("decode", "print a blktrace capture one event per line (blkparse's layout) or as JSON lines");
+    c->add_option("prefix", args->prefix, "trace PREFIX (or PREFIX.blktrace.N)")->required();
+    c->add_flag("--json", args->json, "JSON lines");
+    c->add_option("--actions", args->actions, "only these actions, e.g. QDC or Q,UT (default: all)");
+    c->callback([args] { run_decode(*args); });
+  }
+  {
+    auto args = std::make_shared<ExplainArgs>();
+    CLI::App* c = app.add_subcommand("explain", "map each event's sectors to the image's files and metadata");
+    c->add_option("--image", args->image, "the traced filesystem image (mpagefs or ext2)")->required();
+    c->add_option("prefix", args->prefix, "trace PREFIX")->required();
+    c->add_option("--file", args->file, "only bios touching this file, and its notation");
+    c->add_option("--actions", args->actions, "actions to explain")->capture_default_str();
+    c->add_flag("--json", args->json, "JSON output");
+    c->add_flag("--notation", args->notation,
+                "print only the mpage.c comment notation for --file: the file's blocks numbered from its "
+                "lowest disk block, one [] per bio in submission order");
+    c->callback([args] { run_explain(*args); });
+  }
+  {
+    auto args = std::make_shared<CheckArgs>();
+    CLI::App* c = app.add_subcommand("check", "assert I/O patterns for one file (exit 0: all pass, 1: failures)");
+    c->add_option("--image", args->image, "the traced filesystem image")->required();
+    c->add_option("prefix", args->prefix, "trace PREFIX")->required();
+    c->add_option("--file", args->file, "the file whose bios are checked")->required();
+    c->add_option("--actions", args->actions, "actions to check")->capture_default_str();
+    c->add_option("--expect-order", args->expect_order,
+                  "bios in order: ',' between bios, '+' between segments of one bio, segment KIND[:a[-b]] "
+                  "(data dir IND DIND TIND itable super gdt bbitmap ibitmap free), e.g. data:0-11,IND,data:12-16");
+    c->add_option("--max-bios", args->max_bios, "at most N bios touch the file");
+    c->add_option("--max-bio-kib", args->max_bio_kib, "no file bio larger than N KiB");
+    c->add_option("--min-bio-kib", args->min_bio_kib, "no data bio smaller than N KiB (except the file's tail)");
+    c->add_flag("--json", args->json, "JSON report");
+    c->footer("Always checked: no bio crosses a discontinuity, no I/O to holes/free blocks, each data block read once.");
+    c->callback([args] { run_check(*args); });
+  }
+}
+
+}  // namespace mpagefs

@@ -277,7 +277,7 @@ static int mpagefs_check_super(struct super_block *sb,
 					 MPAGEFS_VERSION);
 	log = le32_to_cpu(es->s_log_block_size);
 	if (log < MPAGEFS_MIN_BLOCK_LOG || log > MPAGEFS_MAX_BLOCK_LOG)
-		return mpagefs_bad_super(sb, "bad s_log_block_size %u (must be %d..%d)",
+		return mpagefs_bad_super(sb, "bad block size: s_log_block_size %u (must be %d..%d, 1024..4096 bytes)",
 					 log, MPAGEFS_MIN_BLOCK_LOG,
 					 MPAGEFS_MAX_BLOCK_LOG);
 	bs = 1U << log;

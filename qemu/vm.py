@@ -20,6 +20,8 @@ and qemu-stderr.txt.
 CLI: python3 qemu/vm.py --build build --disk a.img --script guest.sh --out DIR
      prints the job's output and exits with its status (2 on kernel-log problems or
      VM failure).  --shell gives an interactive VM instead (see qemu/shell.py).
+
+MPAGEVM_ACCEL=kvm in the environment selects another QEMU accelerator (default tcg).
 """
 import argparse
 import io
@@ -113,10 +115,12 @@ def kver():
 
 
 def qemu_command(build, job_img, results_img, disks, modules=(), timeout=0, mem="1G",
-                 smp=2, mode="job", console=None, stdout=None, accel="tcg",
+                 smp=2, mode="job", console=None, stdout=None, accel=None,
                  kernel=None, append=""):
     """The QEMU command line.  Disk order: job, results, then DISKS (vda, vdb, vdc...).
     console/stdout are host files for ttyS0/ttyS1; None means stdio (interactive)."""
+    # TCG unless asked otherwise: KVM hangs on the machines this was developed on.
+    accel = accel or os.environ.get("MPAGEVM_ACCEL", "tcg")
     release = kver()
     kernel = kernel or f"/boot/vmlinuz-{release}"
     if not Path(kernel).exists():
@@ -197,10 +201,13 @@ def _read_results(results_img, out_dir):
             if parts[:1] == ("result",) and len(parts) == 2 and m.isfile():
                 meta[parts[1]] = tar.extractfile(m).read().decode(errors="replace")
             elif parts[:1] == ("out",) and len(parts) > 1:
-                if hasattr(tarfile, "data_filter"):
-                    tar.extract(m, out_dir, filter="data")
-                else:
-                    tar.extract(m, out_dir)
+                try:
+                    if hasattr(tarfile, "data_filter"):
+                        tar.extract(m, out_dir, filter="data")
+                    else:
+                        tar.extract(m, out_dir)
+                except (tarfile.TarError, OSError) as e:
+                    raise VmError(f"cannot unpack {m.name} from the results disk: {e}")
     return meta
 
 

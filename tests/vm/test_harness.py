@@ -176,3 +176,13 @@ def test_artefacts_are_kept(vm):
     assert {"console.log", "result.txt", "dmesg.txt", "job.sh", "job.tar",
             "qemu-cmdline.txt", "out"} <= names
     assert "mpagevm: job start" in (r.out_dir / "dmesg.txt").read_text()
+
+
+def test_guest_kernel_crash_is_reported(vm):
+    # A crash (here a forced one) must end the run promptly (panic=-1, -no-reboot)
+    # and be reported with the oops lines, not as a mere timeout.
+    with pytest.raises(KernelLogError) as e:
+        vm("echo crashing; echo c > /proc/sysrq-trigger; sleep 600", timeout=120)
+    assert any("sysrq" in line.lower() or "Oops" in line for line in e.value.lines)
+    assert "did not finish" in str(e.value)
+    assert e.value.result.wall_seconds < 100

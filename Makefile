@@ -12,7 +12,10 @@ BUILD    := $(TOP)/build
 KVER     ?= $(shell $(TOP)/qemu/kver.sh)
 KDIR     ?= /lib/modules/$(KVER)/build
 JOBS     ?= $(shell nproc)
-PYTEST   ?= python3 -m pytest
+# Debian's python3 (with python3-pytest from install-deps.sh), not whatever
+# python3 comes first on PATH.
+PYTHON   ?= /usr/bin/python3
+PYTEST   ?= $(PYTHON) -m pytest
 PYTEST_ARGS ?=
 
 export KVER
@@ -48,7 +51,7 @@ ext2: deps
 	@$(MAKE) -C qemu/ext2 BUILD=$(BUILD) KDIR=$(KDIR)
 
 initramfs: userspace module ext2
-	@python3 qemu/mkinitramfs.py --kver $(KVER) --build $(BUILD) --out $(BUILD)/initramfs.cpio.gz
+	@$(PYTHON) qemu/mkinitramfs.py --kver $(KVER) --build $(BUILD) --out $(BUILD)/initramfs.cpio.gz
 
 # --- tests -------------------------------------------------------------------
 check: all unit-test style vm-test
@@ -63,10 +66,10 @@ vm-test: initramfs
 	@$(PYTEST) -ra tests/vm $(PYTEST_ARGS)
 
 demo: all
-	@python3 tests/demo.py --build $(BUILD)
+	@$(PYTHON) tests/demo.py --build $(BUILD)
 
 shell: all
-	@python3 qemu/shell.py --build $(BUILD)
+	@$(PYTHON) qemu/shell.py --build $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

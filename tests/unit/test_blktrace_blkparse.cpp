@@ -130,7 +130,7 @@ TEST(BlkparseCrossCheckMessage, MessagesPrintAsBlkparseDoes) {
     TraceWriter w(prefix);
     auto ev = synthetic_trace().front();
     w.write(ev);
-    w.write_raw(0, encode_message(0, "mpagectl says hi", ev.time_ns + 500, ev.device));
+    w.write_raw(0, encode_message({0, ev.time_ns + 500, ev.device}, "mpagectl says hi"));
     w.close();
   }
   TraceReader reader(prefix);

@@ -107,6 +107,7 @@ std::optional<uint16_t> action_code_for(std::string_view letters) {
   return std::nullopt;
 }
 
+// NOLINTNEXTLINE(bugprone-easily-swappable-parameters): blkparse fill_rwbs(action, bytes)
 std::string rwbs(uint32_t action, uint32_t bytes) {
   const uint32_t tc = action >> BLK_TC_SHIFT;
   std::string s;

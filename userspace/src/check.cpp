@@ -2,6 +2,7 @@
 #include "mpagefs/check.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <map>
 #include <stdexcept>
@@ -18,6 +19,27 @@ std::string lower(std::string_view s) {
   std::transform(out.begin(), out.end(), out.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return out;
+}
+
+// Concatenation without temporaries.
+template <typename... Parts>
+std::string cat(const Parts&... parts) {
+  std::string s;
+  ((s += parts), ...);
+  return s;
+}
+
+std::string describe_want(const OrderBio& bio) {
+  std::string s;
+  for (const auto& seg : bio) {
+    if (!s.empty()) s += '+';
+    s += seg.kind ? std::string(to_string(*seg.kind)) : "free";
+    if (seg.range) {
+      s += cat(":", std::to_string(seg.range->first));
+      if (seg.range->second != seg.range->first) s += cat("-", std::to_string(seg.range->second));
+    }
+  }
+  return s;
 }
 
 std::string trim(std::string_view s) {
@@ -45,7 +67,7 @@ uint64_t parse_number(const std::string& s, const std::string& item) {
   return std::stoull(s);
 }
 
-constexpr BlockKind kAllKinds[] = {BlockKind::Super, BlockKind::GroupDesc, BlockKind::BlockBitmap,
+constexpr std::array kAllKinds = {BlockKind::Super, BlockKind::GroupDesc, BlockKind::BlockBitmap,
                                    BlockKind::InodeBitmap, BlockKind::InodeTable, BlockKind::Data,
                                    BlockKind::Dir, BlockKind::Ind, BlockKind::Dind,
                                    BlockKind::Tind, BlockKind::Unknown};
@@ -153,14 +175,19 @@ namespace {
 Finding check_order(const std::vector<const ExplainedEvent*>& bios, const Rules& rules,
                     const std::vector<std::string>& described) {
   const auto& want = *rules.expect_order;
-  const std::string want_text = rules.expect_order_text.value_or("(given order)");
+  std::string want_text;
+  if (rules.expect_order_text) {
+    want_text = *rules.expect_order_text;
+  } else {
+    for (const auto& b : want) want_text += (want_text.empty() ? "" : ",") + describe_want(b);
+  }
   const std::string got_text = join(described, ",");
   Finding f{"order", true, ""};
   for (size_t i = 0; i < std::max(want.size(), bios.size()); ++i) {
     if (i >= want.size() || i >= bios.size()) {
       f.passed = false;
-      f.message = "expected " + std::to_string(want.size()) + " file bios (" + want_text + "), got " +
-                  std::to_string(bios.size()) + " (" + got_text + ")";
+      f.message = cat("expected ", std::to_string(want.size()), " file bios (", want_text, "), got ",
+                      std::to_string(bios.size()), " (", got_text, ")");
       return f;
     }
     const auto& segs = bios[i]->segments;
@@ -168,9 +195,9 @@ Finding check_order(const std::vector<const ExplainedEvent*>& bios, const Rules&
     for (size_t k = 0; match && k < segs.size(); ++k) match = segment_matches(want[i][k], segs[k]);
     if (!match) {
       f.passed = false;
-      f.message = "file bio #" + std::to_string(i + 1) + " is " + described[i] + " [" + event_id(*bios[i]) +
-                  ": " + labels(*bios[i]) + "], expected " + split(want_text, ',').at(i) +
-                  "; expected order " + want_text + ", got " + got_text;
+      f.message = cat("file bio #", std::to_string(i + 1), " is ", described[i], " [", event_id(*bios[i]),
+                      ": ", labels(*bios[i]), "], expected ", describe_want(want[i]), "; expected order ",
+                      want_text, ", got ", got_text);
       return f;
     }
   }

@@ -9,19 +9,19 @@ namespace mpagefs::blktrace {
 
 namespace {
 
-blk_io_trace base_header(uint32_t cpu, uint64_t time_ns, uint32_t device) {
+blk_io_trace base_header(const NotePlace& at) {
   blk_io_trace t{};
   t.magic = BLK_IO_TRACE_MAGIC | BLK_IO_TRACE_VERSION;
-  t.time = time_ns;
-  t.cpu = cpu;
-  t.device = device;
+  t.time = at.time_ns;
+  t.cpu = at.cpu;
+  t.device = at.device;
   return t;
 }
 
 }  // namespace
 
 std::vector<uint8_t> encode_event(const Event& ev, ByteOrder order) {
-  blk_io_trace t = base_header(ev.cpu, ev.time_ns, ev.device);
+  blk_io_trace t = base_header({ev.cpu, ev.time_ns, ev.device});
   t.sequence = ev.sequence;
   t.sector = ev.sector;
   t.bytes = ev.bytes;
@@ -41,9 +41,9 @@ std::vector<uint8_t> encode_event(const Event& ev, ByteOrder order) {
   return encode_record(t, pdu, order);
 }
 
-std::vector<uint8_t> encode_process_note(uint32_t cpu, uint32_t pid, std::string_view comm,
-                                         uint64_t time_ns, uint32_t device, ByteOrder order) {
-  blk_io_trace t = base_header(cpu, time_ns, device);
+std::vector<uint8_t> encode_process_note(const NotePlace& at, uint32_t pid, std::string_view comm,
+                                         ByteOrder order) {
+  blk_io_trace t = base_header(at);
   t.action = BLK_TN_PROCESS;
   t.pid = pid;
   std::vector<uint8_t> pdu(16, 0);  // TASK_COMM_LEN, NUL-padded
@@ -51,15 +51,14 @@ std::vector<uint8_t> encode_process_note(uint32_t cpu, uint32_t pid, std::string
   return encode_record(t, pdu, order);
 }
 
-std::vector<uint8_t> encode_message(uint32_t cpu, std::string_view text, uint64_t time_ns,
-                                    uint32_t device, ByteOrder order) {
-  blk_io_trace t = base_header(cpu, time_ns, device);
+std::vector<uint8_t> encode_message(const NotePlace& at, std::string_view text, ByteOrder order) {
+  blk_io_trace t = base_header(at);
   t.action = BLK_TN_MESSAGE;
   const std::vector<uint8_t> pdu(text.begin(), text.end());
   return encode_record(t, pdu, order);
 }
 
-TraceWriter::TraceWriter(std::string prefix, ByteOrder order)
+TraceWriter::TraceWriter(const std::string& prefix, ByteOrder order)
     : prefix_(normalize_prefix(prefix)), order_(order) {}
 
 TraceWriter::~TraceWriter() {
@@ -88,7 +87,7 @@ void TraceWriter::write_raw(uint32_t cpu, std::span<const uint8_t> bytes) {
 
 void TraceWriter::write(const Event& ev) {
   if (!ev.comm.empty() && noted_.emplace(ev.cpu, ev.pid).second)
-    write_raw(ev.cpu, encode_process_note(ev.cpu, ev.pid, ev.comm, ev.time_ns, ev.device, order_));
+    write_raw(ev.cpu, encode_process_note({ev.cpu, ev.time_ns, ev.device}, ev.pid, ev.comm, order_));
   write_raw(ev.cpu, encode_event(ev, order_));
 }
 

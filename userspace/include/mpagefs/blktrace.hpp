@@ -76,7 +76,7 @@ std::optional<uint16_t> action_code_for(std::string_view letters);
 // RWBS exactly as blkparse 1.2's fill_rwbs builds it from the category bits:
 // F (flush) then D (discard) / W (write) / R (read, when bytes > 0) / N
 // (no data), then F (FUA), A (readahead), S (sync), M (metadata).
-std::string rwbs(uint32_t action, uint32_t bytes);
+std::string rwbs(uint32_t action, uint32_t bytes);  // NOLINT(bugprone-easily-swappable-parameters)
 
 // One decoded trace record (notify records are folded into the reader's
 // state and not returned, except messages).
@@ -94,16 +94,16 @@ struct Event {
   uint64_t cgroup = 0;        // cgroup id when the record carried one
   std::vector<uint8_t> pdu;   // payload after the cgroup id
 
-  uint16_t code() const { return action_code(action); }
-  std::string_view letters() const { return action_letters(action); }
-  std::string rwbs() const { return blktrace::rwbs(action, bytes); }
-  uint32_t nr_sectors() const { return bytes >> 9; }
-  bool is_message() const { return action_code(action) == __BLK_TN_MESSAGE && is_notify(action); }
+  [[nodiscard]] uint16_t code() const { return action_code(action); }
+  [[nodiscard]] std::string_view letters() const { return action_letters(action); }
+  [[nodiscard]] std::string rwbs() const { return blktrace::rwbs(action, bytes); }
+  [[nodiscard]] uint32_t nr_sectors() const { return bytes >> 9; }
+  [[nodiscard]] bool is_message() const { return action_code(action) == __BLK_TN_MESSAGE && is_notify(action); }
   // The text of a message event.
-  std::string message() const;
+  [[nodiscard]] std::string message() const;
   // The big-endian 64-bit integer some actions carry (unplug depth, split
   // sector), 0 when the payload is shorter.
-  uint64_t pdu_u64() const;
+  [[nodiscard]] uint64_t pdu_u64() const;
 };
 
 // Reads raw records from one stream, in file order.  The byte order is
@@ -118,7 +118,7 @@ class RecordReader {
   // The next record, or false at a clean end of stream; throws TraceError
   // for a bad or truncated record.
   bool next(Record& out);
-  std::optional<ByteOrder> order() const { return order_; }
+  [[nodiscard]] std::optional<ByteOrder> order() const { return order_; }
 
  private:
   std::istream& in_;

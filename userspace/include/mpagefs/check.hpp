@@ -73,8 +73,8 @@ struct Report {
   std::string file;
   std::vector<std::string> file_bios;  // describe_bio of each, in order
   std::vector<Finding> findings;
-  bool ok() const;
-  std::vector<Finding> failures() const;
+  [[nodiscard]] bool ok() const;
+  [[nodiscard]] std::vector<Finding> failures() const;
 };
 
 // Runs every rule over `events` (already filtered to the actions to check).

@@ -43,8 +43,8 @@ struct Segment {
   uint64_t logical_first = 0;
   uint64_t logical_last = 0;
 
-  BlockKind kind() const { return owner ? owner->kind : BlockKind::Unknown; }
-  bool is_free() const { return !owner.has_value(); }
+  [[nodiscard]] BlockKind kind() const { return owner ? owner->kind : BlockKind::Unknown; }
+  [[nodiscard]] bool is_free() const { return !owner.has_value(); }
 };
 
 struct ExplainedEvent {

@@ -17,14 +17,19 @@ namespace mpagefs::blktrace {
 
 // The raw bytes of one event record (cgroup id, if any, before the payload).
 std::vector<uint8_t> encode_event(const Event& ev, ByteOrder order = ByteOrder::Native);
+// Where and when a notify record is written.
+struct NotePlace {
+  uint32_t cpu = 0;
+  uint64_t time_ns = 0;
+  uint32_t device = 0;
+};
 // The BLK_TN_PROCESS record the kernel emits the first time a task shows up
 // on a CPU: payload = comm padded to 16 bytes (TASK_COMM_LEN).
-std::vector<uint8_t> encode_process_note(uint32_t cpu, uint32_t pid, std::string_view comm,
-                                         uint64_t time_ns, uint32_t device,
+std::vector<uint8_t> encode_process_note(const NotePlace& at, uint32_t pid, std::string_view comm,
                                          ByteOrder order = ByteOrder::Native);
 // A BLK_TN_MESSAGE record.
-std::vector<uint8_t> encode_message(uint32_t cpu, std::string_view text, uint64_t time_ns,
-                                    uint32_t device, ByteOrder order = ByteOrder::Native);
+std::vector<uint8_t> encode_message(const NotePlace& at, std::string_view text,
+                                    ByteOrder order = ByteOrder::Native);
 
 // Appends events to per-CPU files.  Before an event of a (cpu, pid) not yet
 // seen with a non-empty comm it writes the process record, as the kernel
@@ -33,7 +38,7 @@ std::vector<uint8_t> encode_message(uint32_t cpu, std::string_view text, uint64_
 // CPU file.
 class TraceWriter {
  public:
-  explicit TraceWriter(std::string prefix, ByteOrder order = ByteOrder::Native);
+  explicit TraceWriter(const std::string& prefix, ByteOrder order = ByteOrder::Native);
   TraceWriter(const TraceWriter&) = delete;
   TraceWriter& operator=(const TraceWriter&) = delete;
   TraceWriter(TraceWriter&&) = delete;
@@ -46,7 +51,7 @@ class TraceWriter {
   // Flushes and closes every file; throws TraceError on a write error.
   void close();
   // Files written so far (sorted by CPU).
-  std::vector<std::string> files() const;
+  [[nodiscard]] std::vector<std::string> files() const;
 
  private:
   std::ofstream& file(uint32_t cpu);

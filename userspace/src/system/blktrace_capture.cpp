@@ -7,7 +7,6 @@
 #include <linux/blktrace_api.h>
 #include <linux/fs.h>
 #include <poll.h>
-#include <signal.h>
 #include <spawn.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -19,6 +18,7 @@
 #include <atomic>
 #include <cctype>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <fstream>
 #include <memory>
@@ -52,7 +52,7 @@ class Fd {
     return *this;
   }
   ~Fd() { reset(); }
-  int get() const { return fd_; }
+  [[nodiscard]] int get() const { return fd_; }
   void reset() {
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
@@ -123,7 +123,7 @@ class KernelTrace {
     if (running_) (void)::ioctl(dev_.get(), BLKTRACESTOP);
     running_ = false;
   }
-  const std::string& name() const { return name_; }
+  [[nodiscard]] const std::string& name() const { return name_; }
 
  private:
   Fd dev_;
@@ -155,8 +155,8 @@ class CpuReader {
       error_ = e.what();
     }
   }
-  uint64_t bytes() const { return bytes_; }
-  const std::string& error() const { return error_; }
+  [[nodiscard]] uint64_t bytes() const { return bytes_; }
+  [[nodiscard]] const std::string& error() const { return error_; }
 
  private:
   size_t copy_available() {
@@ -238,7 +238,7 @@ class SignalScope {
     sigdelset(&m, SIGCHLD);
     ::sigsuspend(&m);
   }
-  const sigset_t& old_mask() const { return old_mask_; }
+  [[nodiscard]] const sigset_t& old_mask() const { return old_mask_; }
 
  private:
   struct sigaction old_int_ {};

@@ -11,6 +11,7 @@
 #include <linux/buffer_head.h>
 #include <linux/fs.h>
 #include <linux/fs_types.h>
+#include <linux/sched/signal.h>
 
 #include "mpagefs.h"
 
@@ -126,6 +127,10 @@ static int mpagefs_readdir(struct file *file, struct dir_context *ctx)
 		unsigned int offs;
 		const char *why;
 
+		/* a huge directory of empty blocks must stay killable */
+		if (fatal_signal_pending(current))
+			return -ERESTARTSYS;
+		cond_resched();
 		bh = mpagefs_dir_bread(dir, lblk);
 		if (IS_ERR(bh))
 			return PTR_ERR(bh);
@@ -169,9 +174,13 @@ int mpagefs_find_entry(struct inode *dir, const struct qstr *name, u32 *ino)
 	u64 lblk;
 
 	for (lblk = 0; lblk < nblocks; lblk++) {
-		struct buffer_head *bh = mpagefs_dir_bread(dir, lblk);
+		struct buffer_head *bh;
 		unsigned int offs;
 
+		if (fatal_signal_pending(current))
+			return -ERESTARTSYS;
+		cond_resched();
+		bh = mpagefs_dir_bread(dir, lblk);
 		if (IS_ERR(bh))
 			return PTR_ERR(bh);
 		for (offs = 0; offs < sb->s_blocksize; offs += rec.rec_len) {

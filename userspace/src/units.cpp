@@ -15,7 +15,7 @@ uint64_t parse_size(std::string_view text) {
   uint64_t value = 0;
   size_t i = 0;
   for (; i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])); ++i) {
-    const uint64_t d = static_cast<uint64_t>(text[i] - '0');
+    const auto d = static_cast<uint64_t>(text[i] - '0');
     if (value > (UINT64_MAX - d) / 10) throw bad("too large");
     value = value * 10 + d;
   }

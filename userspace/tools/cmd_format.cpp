@@ -66,11 +66,10 @@ void run_mkfs(const MkfsArgs& a) {
   const bool exists = ::stat(a.image.c_str(), &st) == 0;
   if (!exists && errno != ENOENT) throw IoError(a.image + ": " + std::strerror(errno));
   std::unique_ptr<FileBlockIo> file;
-  if (exists && S_ISBLK(st.st_mode)) {
-    file = std::make_unique<FileBlockIo>(a.image, FileBlockIo::Mode::ReadWrite);
-  } else if (size) {
-    file = FileBlockIo::create(a.image, *size);
-  } else if (exists && S_ISREG(st.st_mode) && st.st_size > 0) {
+  const bool blockdev = exists && S_ISBLK(st.st_mode);
+  if (size && !blockdev) {
+    file = FileBlockIo::create(a.image, *size);  // a regular file: (re)sized, sparse
+  } else if (blockdev || (exists && S_ISREG(st.st_mode) && st.st_size > 0)) {
     file = std::make_unique<FileBlockIo>(a.image, FileBlockIo::Mode::ReadWrite);
   } else {
     throw FormatError(a.image + ": give --size to create the image (or name a block device)");

@@ -15,17 +15,17 @@
 namespace mpagefs {
 
 namespace {
-IoError sys_error(const std::string& what, const std::string& path) {
-  return IoError(strformat("{} {}: {}", what, path, std::strerror(errno)));
+[[noreturn]] void throw_sys_error(const std::string& what, const std::string& path) {
+  throw IoError(strformat("{} {}: {}", what, path, std::strerror(errno)));
 }
 
 uint64_t size_of_fd(int fd, const std::string& path, bool* is_blockdev) {
   struct stat st {};
-  if (fstat(fd, &st) != 0) throw sys_error("stat", path);
+  if (fstat(fd, &st) != 0) throw_sys_error("stat", path);
   *is_blockdev = S_ISBLK(st.st_mode);
   if (*is_blockdev) {
     uint64_t bytes = 0;
-    if (ioctl(fd, BLKGETSIZE64, &bytes) != 0) throw sys_error("BLKGETSIZE64 on", path);
+    if (ioctl(fd, BLKGETSIZE64, &bytes) != 0) throw_sys_error("BLKGETSIZE64 on", path);
     return bytes;
   }
   if (!S_ISREG(st.st_mode)) throw IoError(strformat("{}: not a regular file or block device", path));
@@ -45,23 +45,27 @@ FileBlockIo::FileBlockIo(std::string path, int fd) : path_(std::move(path)), fd_
 FileBlockIo::FileBlockIo(const std::string& path, Mode mode)
     : FileBlockIo(path, [&] {
         const int fd = ::open(path.c_str(), (mode == Mode::ReadOnly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-        if (fd < 0) throw sys_error("open", path);
+        if (fd < 0) throw_sys_error("open", path);
         return fd;
       }()) {}
 
 std::unique_ptr<FileBlockIo> FileBlockIo::create(const std::string& path, uint64_t size) {
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) throw sys_error("open", path);
+  if (fd < 0) throw_sys_error("open", path);
   struct stat st {};
   if (fstat(fd, &st) != 0) {
+    const int err = errno;  // close() must not change the reported error
     ::close(fd);
-    throw sys_error("stat", path);
+    errno = err;
+    throw_sys_error("stat", path);
   }
   if (S_ISREG(st.st_mode) && size != 0) {
     // Truncate to 0 first so no old content survives in what becomes holes.
     if (ftruncate(fd, 0) != 0 || ftruncate(fd, static_cast<off_t>(size)) != 0) {
+      const int err = errno;
       ::close(fd);
-      throw sys_error("truncate", path);
+      errno = err;
+      throw_sys_error("truncate", path);
     }
   }
   return std::unique_ptr<FileBlockIo>(new FileBlockIo(path, fd));  // NOLINT: private ctor
@@ -80,7 +84,7 @@ void FileBlockIo::read(uint64_t offset, std::span<uint8_t> out) const {
     const ssize_t n = ::pread(fd_, out.data() + done, out.size() - done,
                               static_cast<off_t>(offset + done));
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw sys_error("read", path_);
+    if (n < 0) throw_sys_error("read", path_);
     if (n == 0) throw IoError(strformat("{}: unexpected end of file at {}", path_, offset + done));
     done += static_cast<size_t>(n);
   }
@@ -95,13 +99,13 @@ void FileBlockIo::write(uint64_t offset, std::span<const uint8_t> in) {
     const ssize_t n = ::pwrite(fd_, in.data() + done, in.size() - done,
                                static_cast<off_t>(offset + done));
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw sys_error("write", path_);
+    if (n <= 0) throw_sys_error("write", path_);
     done += static_cast<size_t>(n);
   }
 }
 
 void FileBlockIo::flush() {
-  if (::fsync(fd_) != 0) throw sys_error("fsync", path_);
+  if (::fsync(fd_) != 0) throw_sys_error("fsync", path_);
 }
 
 uint64_t device_size(const std::string& path) {

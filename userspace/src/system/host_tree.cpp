@@ -16,8 +16,8 @@ namespace mpagefs {
 
 namespace {
 
-IoError sys_error(const std::string& what, const std::string& path) {
-  return IoError(strformat("{} {}: {}", what, path, std::strerror(errno)));
+[[noreturn]] void throw_sys_error(const std::string& what, const std::string& path) {
+  throw IoError(strformat("{} {}: {}", what, path, std::strerror(errno)));
 }
 
 // An owned file descriptor.
@@ -39,7 +39,7 @@ class Fd {
 
 Fd open_or_throw(const std::string& path) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) throw sys_error("open", path);
+  if (fd.get() < 0) throw_sys_error("open", path);
   return fd;
 }
 
@@ -55,10 +55,10 @@ std::vector<std::pair<uint64_t, uint64_t>> data_ranges(const std::string& path, 
     if (data < 0) {
       if (errno == ENXIO) break;  // only a hole is left
       if (errno == EINVAL) return {{0, size}};
-      throw sys_error("lseek SEEK_DATA", path);
+      throw_sys_error("lseek SEEK_DATA", path);
     }
     off_t hole = ::lseek(fd.get(), data, SEEK_HOLE);
-    if (hole < 0) throw sys_error("lseek SEEK_HOLE", path);
+    if (hole < 0) throw_sys_error("lseek SEEK_HOLE", path);
     if (static_cast<uint64_t>(hole) > size) hole = static_cast<off_t>(size);
     out.emplace_back(data, hole);
     pos = hole;
@@ -68,7 +68,7 @@ std::vector<std::pair<uint64_t, uint64_t>> data_ranges(const std::string& path, 
 
 SourceNode scan(const std::string& path, const std::string& name) {
   struct stat st {};
-  if (::lstat(path.c_str(), &st) != 0) throw sys_error("stat", path);
+  if (::lstat(path.c_str(), &st) != 0) throw_sys_error("stat", path);
   SourceNode n;
   n.name = name;
   n.mode = static_cast<uint16_t>(st.st_mode & 07777);
@@ -88,7 +88,7 @@ SourceNode scan(const std::string& path, const std::string& name) {
         const ssize_t r = ::pread(fd.get(), out.data() + done, out.size() - done,
                                   static_cast<off_t>(off + done));
         if (r < 0 && errno == EINTR) continue;
-        if (r < 0) throw sys_error("read", path);
+        if (r < 0) throw_sys_error("read", path);
         if (r == 0) throw IoError(path + ": file shrank while being copied");
         done += static_cast<size_t>(r);
       }
@@ -96,19 +96,23 @@ SourceNode scan(const std::string& path, const std::string& name) {
   } else if (S_ISDIR(st.st_mode)) {
     n.type = SourceNode::Type::Dir;
     const std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(path.c_str()), ::closedir);
-    if (!d) throw sys_error("opendir", path);
+    if (!d) throw_sys_error("opendir", path);
     errno = 0;
     while (const dirent* e = ::readdir(d.get())) {
       const std::string child = e->d_name;
-      if (child != "." && child != "..") n.children.push_back(scan(path + "/" + child, child));
+      if (child == "." || child == "..") continue;
+      std::string child_path = path;
+      child_path += '/';
+      child_path += child;
+      n.children.push_back(scan(child_path, child));
       errno = 0;
     }
-    if (errno != 0) throw sys_error("readdir", path);
+    if (errno != 0) throw_sys_error("readdir", path);
   } else if (S_ISLNK(st.st_mode)) {
     n.type = SourceNode::Type::Symlink;
     std::string target(static_cast<size_t>(st.st_size) + 1, '\0');
     const ssize_t len = ::readlink(path.c_str(), target.data(), target.size());
-    if (len < 0) throw sys_error("readlink", path);
+    if (len < 0) throw_sys_error("readlink", path);
     target.resize(static_cast<size_t>(len));
     n.target = target;
   } else {

@@ -229,7 +229,17 @@ void register_format_commands(CLI::App& app) {
   mkfs->add_option("--block-size,-b", args->block_size, "block size in bytes")
       ->check(CLI::IsMember({1024, 2048, 4096}));
   mkfs->add_option("--size,-s", args->size,
-                   "filesystem size (K/M/G suffixes); creates or truncates a regular file");
+                   "filesystem size (K/M/G suffixes); creates or truncates a regular file")
+      ->check(CLI::Validator(
+          [](const std::string& text) {
+            try {
+              parse_size(text);
+              return std::string();
+            } catch (const std::invalid_argument& e) {
+              return std::string(e.what());
+            }
+          },
+          "SIZE"));
   mkfs->add_option("--inodes,-N", args->inodes, "number of inodes (default: one per 4 KiB)");
   mkfs->add_option("--populate,-d", args->populate, "copy this host directory in")
       ->check(CLI::ExistingDirectory);

@@ -60,7 +60,7 @@ def vm(build, artefacts):
     return run
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def mpagectl(build):
     p = build / "mpagectl"
     if not p.exists():

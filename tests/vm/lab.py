@@ -75,7 +75,7 @@ def mkfs_ext2(image, files, block_size=1024, size="16M"):
 
 def block_map(mpagectl, image, path):
     """`mpagectl map --json`: the file's block map as the image records it."""
-    return json.loads(run([mpagectl, "map", "--json", image, path]).stdout)
+    return json.loads(run([mpagectl, "map", image, path, "--json"]).stdout)
 
 
 def check(mpagectl, image, prefix, path, *rules):
@@ -94,8 +94,7 @@ def explain_json(mpagectl, image, prefix, path=None, actions="Q"):
     cmd = [mpagectl, "explain", "--image", image, prefix, "--json", "--actions", actions]
     if path:
         cmd += ["--file", path]
-    out = run(cmd).stdout
-    return [json.loads(line) for line in out.splitlines() if line.strip()]
+    return json.loads(run(cmd).stdout)["events"]
 
 
 def decode_json(mpagectl, prefix, actions=None):

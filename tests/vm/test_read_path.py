@@ -140,7 +140,7 @@ mount -t mpagefs -o ro /dev/vdc /mnt/a
 echo 1 > /sys/fs/mpagefs/vdc/reset
 trace_read /dev/vdc /mnt/a/big mp
 stats /dev/vdc
-cat /sys/block/vdc/queue/read_ahead_kb
+echo "read_ahead_kb $(cat /sys/block/vdc/queue/read_ahead_kb)"
 umount /mnt/a
 mount -t ext2 -o ro /dev/vdd /mnt/b
 trace_read /dev/vdd /mnt/b/big e2
@@ -149,7 +149,7 @@ umount /mnt/b
     r = run_vm(build=str(build), script=script, disks=[str(mp), str(e2)],
                out_dir=str(build / "artefacts" / f"large_{bs}"), timeout=600)
     assert r.status == 0, r.stdout
-    ra_kib = int(r.stdout.strip().splitlines()[-1])
+    ra_kib = parse_stats(r.stdout)["read_ahead_kb"]
     ours = data_bios(explain_json(mpagectl, mp, Path(r.out) / "mp", "/big"))
     theirs = data_bios(explain_json(mpagectl, e2, Path(r.out) / "e2", "/big"))
     largest = max(e["nr_sectors"] for e in ours)
@@ -168,7 +168,28 @@ umount /mnt/b
     assert st["multi_block_calls"] >= 1
 
 
-@pytest.mark.parametrize("bs,run_len", [(1024, 1), (1024, 3), (4096, 1)])
+def expected_read_bios(runs, nblocks, bs, page=4096):
+    """The bios mpage issues for a cold read of a file with these runs.
+
+    A page whose blocks are contiguous on disk goes into an mpage bio (runs
+    on disk are separated by gaps, so bios never join across pages here); a
+    page whose blocks are not contiguous is "confused" and read by
+    block_read_full_folio(), one buffer-head bio per block.
+    """
+    phys = {}
+    for r in runs:
+        for i in range(r["count"]):
+            phys[r["logical"] + i] = r["physical"] + i
+    per_page = page // bs
+    bios = 0
+    for first in range(0, nblocks, per_page):
+        blocks = [phys[b] for b in range(first, min(first + per_page, nblocks))]
+        contiguous = all(b == blocks[0] + i for i, b in enumerate(blocks))
+        bios += 1 if contiguous else len(blocks)
+    return bios
+
+
+@pytest.mark.parametrize("bs,run_len", [(1024, 1), (1024, 3), (1024, 4), (4096, 1)])
 def test_fragmented_file_reads_one_bio_per_run(build, mpagectl, tmp_path, bs, run_len):
     src = tmp_path / "src"
     src.mkdir()
@@ -189,7 +210,12 @@ umount /mnt/a
     assert r.status == 0, r.stdout
     assert sha256(content) in r.stdout
     bios = data_bios(explain_json(mpagectl, mp, Path(r.out) / "mp", "/frag"))
-    assert len(bios) == len(m["runs"])
+    nblocks = 41
+    want = expected_read_bios(m["runs"], nblocks, bs)
+    if bs == 4096 or run_len == 4:
+        assert want == len(m["runs"])     # page-aligned runs: one bio per run
+    print(f"bs={bs} run={run_len}: {len(bios)} bios for {len(m['runs'])} runs (model {want})")
+    assert len(bios) == want
     p = check(mpagectl, mp, Path(r.out) / "mp", "/frag")
     assert p.returncode == 0, p.stdout + p.stderr
 
@@ -198,12 +224,13 @@ umount /mnt/a
 def test_sparse_file_reads_no_holes(build, mpagectl, tmp_path, bs):
     src = tmp_path / "src"
     src.mkdir()
-    chunks = [(0, rand_bytes(3 * bs, 1)), (1 << 20, rand_bytes(bs + 7, 2))]
-    write_sparse(src / "sparse", 2 << 20, chunks)
+    # Data extents in 4 KiB units: the host's SEEK_DATA granularity.
+    chunks = [(0, rand_bytes(12 << 10, 1)), (1 << 20, rand_bytes(4 << 10, 2))]
+    write_sparse(src / "sparse", (2 << 20) + 100, chunks)
     mp = mkfs_mpagefs(mpagectl, tmp_path / "mp.img", src, bs, "8M")
     m = block_map(mpagectl, mp, "/sparse")
     allocated = sum(r["count"] for r in m["runs"])
-    assert allocated == 3 + 2
+    assert allocated == (16 << 10) // bs
     script = GUEST_PRELUDE + r"""
 mount -t mpagefs -o ro /dev/vdc /mnt/a
 echo 1 > /sys/fs/mpagefs/vdc/reset
@@ -284,7 +311,7 @@ umount /mnt/a
         tail = f.read(tail_blocks * bs)
     assert f"{sha256(head)}  tind.head" in r.stdout
     assert f"{sha256(tail)}  tind.tail" in r.stdout
-    assert f"./tind {(src / 'tind').stat().st_size}" in r.stdout
+    assert f"tind {(src / 'tind').stat().st_size}" in r.stdout
     assert "dir/sub" in r.stdout.splitlines()
     listing = (Path(r.out) / "listing").read_text().split()
     host = ["."]

@@ -5,7 +5,7 @@
     artefacts  build/artefacts/<test name>/, emptied per test; kept after the run
     vm         vm(script, disks=..., files=..., timeout=..., ...) -> VmResult:
                qemu/vm.py's run_vm with build and out_dir=artefacts filled in
-    mpagectl   build/mpagectl (Path); skips the test when it has not been built
+    mpagectl   build/mpagectl (Path); fails the test when it has not been built
 """
 import re
 import shutil
@@ -64,5 +64,5 @@ def vm(build, artefacts):
 def mpagectl(build):
     p = build / "mpagectl"
     if not p.exists():
-        pytest.skip(f"{p} not built (make userspace)")
+        pytest.fail(f"{p} not built: run make first", pytrace=False)
     return p

@@ -6,7 +6,9 @@
 
 #include "mpagefs/cli.hpp"
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
   CLI::App app{"mpagectl: the mpagefs lab's image, trace and check tool"};
   app.require_subcommand(1);
   mpagefs::register_format_commands(app);
@@ -27,4 +29,18 @@ int main(int argc, char** argv) {
     return 1;
   }
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Nothing may escape main: building the CLI can throw too (bad_alloc).
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "mpagectl: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "mpagectl: unknown error\n");
+  }
+  return 1;
 }

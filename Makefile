@@ -19,6 +19,7 @@ PYTEST   ?= $(PYTHON) -m pytest
 PYTEST_ARGS ?=
 
 export KVER
+MAKEFLAGS += --no-print-directory
 
 .PHONY: all deps userspace module ext2 initramfs check unit-test style vm-test demo shell clean
 
@@ -30,7 +31,7 @@ deps:
 # --- userspace (C++20, CMake) ------------------------------------------------
 userspace: deps
 	@cmake -S userspace -B $(BUILD)/userspace -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-	@cmake --build $(BUILD)/userspace -j $(JOBS)
+	@cmake --build $(BUILD)/userspace -j $(JOBS) -- --no-print-directory
 	@cp $(BUILD)/userspace/mpagectl $(BUILD)/mpagectl
 
 # --- kernel module -----------------------------------------------------------
@@ -59,8 +60,9 @@ check: all unit-test style vm-test
 unit-test: userspace
 	@cd $(BUILD)/userspace && ctest --output-on-failure -j $(JOBS)
 
-style: module
+style: module userspace
 	@sh tests/style.sh
+	@sh tests/tidy.sh
 
 vm-test: initramfs
 	@$(PYTEST) -ra tests/vm $(PYTEST_ARGS)

@@ -128,7 +128,7 @@ def test_decode_matches_blkparse(seed, mpagectl):
 # --- large, fragmented, sparse and odd-sized files ---------------------------
 
 @pytest.mark.parametrize("bs", [1024, 4096])
-def test_large_contiguous_read_is_window_sized(build, mpagectl, tmp_path, bs):
+def test_large_contiguous_read_is_window_sized(vm, mpagectl, tmp_path, bs):
     size = 16 << 20
     src = tmp_path / "src"
     src.mkdir()
@@ -146,8 +146,7 @@ mount -t ext2 -o ro /dev/vdd /mnt/b
 trace_read /dev/vdd /mnt/b/big e2
 umount /mnt/b
 """
-    r = run_vm(build=str(build), script=script, disks=[str(mp), str(e2)],
-               out_dir=str(build / "artefacts" / f"large_{bs}"), timeout=600)
+    r = vm(script, disks=[str(mp), str(e2)], timeout=600)
     assert r.status == 0, r.stdout
     ra_kib = parse_stats(r.stdout)["read_ahead_kb"]
     ours = data_bios(explain_json(mpagectl, mp, Path(r.out) / "mp", "/big"))
@@ -190,7 +189,7 @@ def expected_read_bios(runs, nblocks, bs, page=4096):
 
 
 @pytest.mark.parametrize("bs,run_len", [(1024, 1), (1024, 3), (1024, 4), (4096, 1)])
-def test_fragmented_file_reads_one_bio_per_run(build, mpagectl, tmp_path, bs, run_len):
+def test_fragmented_file_reads_one_bio_per_run(vm, mpagectl, tmp_path, bs, run_len):
     src = tmp_path / "src"
     src.mkdir()
     content = rand_bytes(40 * bs + 100, seed=run_len)
@@ -205,8 +204,7 @@ trace_read /dev/vdc /mnt/a/frag mp
 sha256sum /mnt/a/frag
 umount /mnt/a
 """
-    r = run_vm(build=str(build), script=script, disks=[str(mp)],
-               out_dir=str(build / "artefacts" / f"frag_{bs}_{run_len}"), timeout=300)
+    r = vm(script, disks=[str(mp)], timeout=300)
     assert r.status == 0, r.stdout
     assert sha256(content) in r.stdout
     bios = data_bios(explain_json(mpagectl, mp, Path(r.out) / "mp", "/frag"))
@@ -221,7 +219,7 @@ umount /mnt/a
 
 
 @pytest.mark.parametrize("bs", [1024, 4096])
-def test_sparse_file_reads_no_holes(build, mpagectl, tmp_path, bs):
+def test_sparse_file_reads_no_holes(vm, mpagectl, tmp_path, bs):
     src = tmp_path / "src"
     src.mkdir()
     # Data extents in 4 KiB units: the host's SEEK_DATA granularity.
@@ -239,8 +237,7 @@ sha256sum /mnt/a/sparse
 stats /dev/vdc
 umount /mnt/a
 """
-    r = run_vm(build=str(build), script=script, disks=[str(mp)],
-               out_dir=str(build / "artefacts" / f"sparse_{bs}"), timeout=300)
+    r = vm(script, disks=[str(mp)], timeout=300)
     assert r.status == 0, r.stdout
     assert sha256(src / "sparse") in r.stdout
     bios = data_bios(explain_json(mpagectl, mp, Path(r.out) / "mp", "/sparse"))
@@ -276,7 +273,7 @@ def make_tree(root: Path, bs: int):
 
 
 @pytest.mark.parametrize("bs", [1024, 2048, 4096])
-def test_every_file_reads_back_exactly(build, mpagectl, tmp_path, bs):
+def test_every_file_reads_back_exactly(vm, mpagectl, tmp_path, bs):
     src = tmp_path / "src"
     tind_start = make_tree(src, bs)
     mp = mkfs_mpagefs(mpagectl, tmp_path / "mp.img", src, bs, "48M")
@@ -294,8 +291,7 @@ readlink link
 cd /
 umount /mnt/a
 """
-    r = run_vm(build=str(build), script=script, disks=[str(mp)],
-               out_dir=str(build / "artefacts" / f"every_file_{bs}"), timeout=600)
+    r = vm(script, disks=[str(mp)], timeout=600)
     assert r.status == 0, r.stdout
     got = parse_sha_lines(r.stdout, "./")
     want = {}
@@ -320,7 +316,7 @@ umount /mnt/a
     assert listing == sorted(host)
 
 
-def test_maxmap_1_maps_one_block_per_call(build, mpagectl, tmp_path):
+def test_maxmap_1_maps_one_block_per_call(vm, mpagectl, tmp_path):
     src = tmp_path / "src"
     src.mkdir()
     content = rand_bytes(300 * 1024, seed=300)
@@ -338,8 +334,7 @@ for m in 0 1; do
 	umount /mnt/a
 done
 """
-    r = run_vm(build=str(build), script=script, disks=[str(mp)],
-               out_dir=str(build / "artefacts" / "maxmap"), timeout=300)
+    r = vm(script, disks=[str(mp)], timeout=300)
     assert r.status == 0, r.stdout
     assert r.stdout.count(sha256(content)) == 2
     sections = {}

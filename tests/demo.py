@@ -79,8 +79,9 @@ def main():
     for label, img, prefix in rows:
         print(f"  {label:<22} {notation(mpagectl, img, out / prefix, '/f17')}")
     print()
-    print('  mpage.c: without the boundary hint the order is "12 0 1 2 3 4 5 6 7 8 9 10 11')
-    print('  13 14 15 16": the indirect block is read before the data that precedes it.')
+    print('  mpage.c\'s comment (16 data blocks there, 17 here): without the boundary hint')
+    print('  the order is "12 0 1 2 3 4 5 6 7 8 9 10 11 13 14 15 16": the indirect block')
+    print('  is read, and waited for, before the data that precedes it on disk.')
     stats = {}
     for part in r.stdout.split("== stats ")[1:]:
         b, body = part.split("\n", 1)

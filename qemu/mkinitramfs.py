@@ -247,6 +247,13 @@ def main():
         add_binary(cpio, mpagectl, "usr/bin/mpagectl")
     else:
         warn(f"{mpagectl} missing; the VM will not have mpagectl")
+    # Debian's blktrace, so tests can show that mpagectl reads what blktrace
+    # captured (mpagectl itself needs no blktrace binary).
+    blktrace = Path("/usr/sbin/blktrace")
+    if blktrace.exists():
+        add_binary(cpio, blktrace, "usr/sbin/blktrace")
+    else:
+        warn(f"{blktrace} missing (apt-get install blktrace)")
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_name(args.out.name + ".tmp")

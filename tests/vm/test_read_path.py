@@ -51,6 +51,18 @@ umount /mnt/a
 mount -t ext2 -o ro /dev/vdd /mnt/b
 trace_read /dev/vdd /mnt/b/f17 ext2
 umount /mnt/b
+# The same read captured by Debian's blktrace binary instead of mpagectl.
+mount -t mpagefs -o ro /dev/vdc /mnt/a
+sync
+echo 3 > /proc/sys/vm/drop_caches
+blktrace -d /dev/vdc -D "$OUT" -o blktrace > /dev/null 2>&1 &
+bt=$!
+sleep 2
+cat /mnt/a/f17 > /dev/null
+sleep 1
+kill -INT $bt
+wait $bt || true
+umount /mnt/a
 """
     out = build / "artefacts" / "test_read_path" / "seed"
     if out.exists():
@@ -105,8 +117,9 @@ def test_ext2_shows_the_same_order_as_mpagefs(seed, mpagectl):
 
 
 def test_decode_matches_blkparse(seed, mpagectl):
-    """Our decoding of a real capture equals blkparse's on the same files."""
-    for name in ("mp_on", "mp_off", "ext2"):
+    """Our decoding of a real capture equals blkparse's on the same files,
+    whether mpagectl or Debian's blktrace captured it."""
+    for name in ("mp_on", "mp_off", "ext2", "blktrace"):
         prefix = seed["out"] / name
         ours = decode_json(mpagectl, prefix)
         fmt = "%a %d %S %n %p %c\\n"

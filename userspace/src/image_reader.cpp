@@ -33,82 +33,79 @@ void FsImage::read_block(uint64_t block, std::span<uint8_t> out) const {
   dev_.read(block * block_size(), out);
 }
 
+std::string pointer_location(const BlockPointer& p) {
+  if (p.holder == 0) return strformat("i_block[{}]", p.index);
+  const int holder_level = p.level + 1;
+  const char* name = holder_level == 1 ? "IND" : (holder_level == 2 ? "DIND" : "TIND");
+  return strformat("{} block {} entry {}", name, p.holder, p.index);
+}
+
 namespace {
 
 // Walks one inode's i_block tree.  Every indirect block is visited once: a
 // second visit means the chain loops (or two pointers share a block).
-class MapWalker {
+class PointerWalker {
  public:
-  MapWalker(const FsImage& img, uint32_t ino, FileMap& map,
-            const std::function<bool(uint64_t)>& valid,
-            const std::function<void(uint64_t, std::span<uint8_t>)>& read)
-      : img_(img), ino_(ino), map_(map), valid_(valid), read_(read),
+  PointerWalker(const FsImage& img, const std::function<bool(uint64_t)>& valid,
+                const std::function<void(uint64_t, std::span<uint8_t>)>& read,
+                const PointerVisitor& visit)
+      : valid_(valid), read_(read), visit_(visit), block_size_(img.block_size()),
         per_block_(img.block_size() / 4) {}
 
   void walk(const InodeInfo& in) {
-    for (uint32_t i = 0; i < kNDirBlocks; ++i) data(i, in.block[i], strformat("i_block[{}]", i));
+    for (uint32_t i = 0; i < kNDirBlocks; ++i)
+      if (in.block[i] != 0) pointer({in.block[i], 0, i, 0, i});
     uint64_t first = kNDirBlocks;
     uint64_t span = 1;
     for (int level = 1; level <= 3; ++level) {
       span *= per_block_;  // file blocks under one pointer at this level
-      const uint32_t b = in.block[kNDirBlocks + level - 1];
-      if (b != 0) indirect(b, level, first, strformat("i_block[{}]", kNDirBlocks + level - 1));
+      const uint32_t slot = kNDirBlocks + level - 1;
+      if (in.block[slot] != 0) pointer({in.block[slot], level, first, 0, slot});
       first += span;
     }
   }
 
  private:
-  void check(uint64_t b, const std::string& where) const {
-    if (!valid_(b))
-      throw FormatError(strformat("inode {}: {} = {} outside the data area", ino_, where, b));
-  }
-
-  void data(uint64_t logical, uint64_t b, const std::string& where) {
-    if (b == 0) return;
-    check(b, where);
-    if (!map_.runs.empty()) {
-      DataRun& last = map_.runs.back();
-      if (last.logical + last.count == logical && last.physical + last.count == b) {
-        ++last.count;
-        return;
-      }
+  void pointer(const BlockPointer& p) {
+    if (!valid_(p.block)) {
+      visit_(p, PointerFault::OutOfRange);
+      return;
     }
-    map_.runs.push_back({logical, b, 1});
-  }
-
-  void indirect(uint64_t b, int level, uint64_t first, const std::string& where) {
-    check(b, where);
-    if (!seen_.insert(b).second)
-      throw FormatError(strformat("inode {}: indirect block {} referenced twice (a loop in the "
-                                  "block map)", ino_, b));
-    map_.indirect.push_back({b, level, first});
-    std::vector<uint8_t> buf(img_.block_size());
-    read_(b, buf);
+    if (p.level == 0) {
+      visit_(p, PointerFault::None);
+      return;
+    }
+    if (!seen_.insert(p.block).second) {
+      visit_(p, PointerFault::Loop);
+      return;
+    }
+    if (!visit_(p, PointerFault::None)) return;
+    std::vector<uint8_t> buf(block_size_);
+    read_(p.block, buf);
     uint64_t child_span = 1;
-    for (int l = 1; l < level; ++l) child_span *= per_block_;
-    for (uint64_t i = 0; i < per_block_; ++i) {
-      const uint32_t p = get_le32(buf, i * 4);
-      if (p == 0) continue;
-      const uint64_t child_first = first + i * child_span;
-      const char* name = level == 1 ? "IND" : (level == 2 ? "DIND" : "TIND");
-      const std::string at = strformat("{} block {} entry {}", name, b, i);
-      if (level == 1)
-        data(child_first, p, at);
-      else
-        indirect(p, level - 1, child_first, at);
+    for (int l = 1; l < p.level; ++l) child_span *= per_block_;
+    for (uint32_t i = 0; i < per_block_; ++i) {
+      const uint32_t v = get_le32(buf, uint64_t{i} * 4);
+      if (v != 0) pointer({v, p.level - 1, p.logical + i * child_span, p.block, i});
     }
   }
 
-  const FsImage& img_;
-  uint32_t ino_;
-  FileMap& map_;
   const std::function<bool(uint64_t)>& valid_;
   const std::function<void(uint64_t, std::span<uint8_t>)>& read_;
-  uint64_t per_block_;
+  const PointerVisitor& visit_;
+  uint32_t block_size_;
+  uint32_t per_block_;
   std::set<uint64_t> seen_;
 };
 
 }  // namespace
+
+void FsImage::walk_pointers(const InodeInfo& in, const PointerVisitor& visit) const {
+  const std::function<bool(uint64_t)> valid = [this](uint64_t b) { return valid_data_block(b); };
+  const std::function<void(uint64_t, std::span<uint8_t>)> rd =
+      [this](uint64_t b, std::span<uint8_t> out) { read_block(b, out); };
+  PointerWalker(*this, valid, rd, visit).walk(in);
+}
 
 FileMap FsImage::map_file(uint32_t ino) const {
   const InodeInfo in = inode(ino);
@@ -117,10 +114,28 @@ FileMap FsImage::map_file(uint32_t ino) const {
   map.size = in.size;
   map.size_blocks = (in.size + block_size() - 1) / block_size();
   if (!in.has_block_map) return map;
-  const std::function<bool(uint64_t)> valid = [this](uint64_t b) { return valid_data_block(b); };
-  const std::function<void(uint64_t, std::span<uint8_t>)> rd =
-      [this](uint64_t b, std::span<uint8_t> out) { read_block(b, out); };
-  MapWalker(*this, ino, map, valid, rd).walk(in);
+  // The strict reader: the first bad pointer is an error.
+  walk_pointers(in, [&map, ino](const BlockPointer& p, PointerFault fault) {
+    if (fault == PointerFault::OutOfRange)
+      throw FormatError(strformat("inode {}: {} = {} outside the data area", ino,
+                                  pointer_location(p), p.block));
+    if (fault == PointerFault::Loop)
+      throw FormatError(strformat("inode {}: indirect block {} referenced twice (a loop in the "
+                                  "block map)", ino, p.block));
+    if (p.level > 0) {
+      map.indirect.push_back({p.block, p.level, p.logical});
+      return true;
+    }
+    if (!map.runs.empty()) {
+      DataRun& last = map.runs.back();
+      if (last.logical + last.count == p.logical && last.physical + last.count == p.block) {
+        ++last.count;
+        return true;
+      }
+    }
+    map.runs.push_back({p.logical, p.block, 1});
+    return true;
+  });
   return map;
 }
 

@@ -15,18 +15,25 @@ MpagefsImage::MpagefsImage(BlockIo& dev) : FsImage(dev) {
   sb_ = decode_super(raw);
 }
 
-Inode MpagefsImage::raw_inode(uint32_t ino) const {
+uint64_t MpagefsImage::inode_offset(uint32_t ino) const {
   if (ino == 0 || ino > sb_.inodes_count)
     throw FormatError(strformat("inode {} outside 1..{}", ino, sb_.inodes_count));
+  return uint64_t{sb_.inode_table} * block_size() + uint64_t{ino - 1} * kInodeSize;
+}
+
+Inode MpagefsImage::read_raw_inode(uint32_t ino) const {
   std::array<uint8_t, kInodeSize> raw{};
-  dev().read(uint64_t{sb_.inode_table} * block_size() + uint64_t{ino - 1} * kInodeSize, raw);
-  Inode in = decode_inode(raw);
+  dev().read(inode_offset(ino), raw);
+  return decode_inode(raw);
+}
+
+Inode MpagefsImage::raw_inode(uint32_t ino) const {
+  Inode in = read_raw_inode(ino);
   validate_inode(in, ino, sb_);
   return in;
 }
 
-InodeInfo MpagefsImage::inode(uint32_t ino) const {
-  const Inode in = raw_inode(ino);
+InodeInfo inode_info(uint32_t ino, const Inode& in) {
   InodeInfo info;
   info.ino = ino;
   info.mode = in.mode;
@@ -42,14 +49,24 @@ InodeInfo MpagefsImage::inode(uint32_t ino) const {
   return info;
 }
 
+InodeInfo MpagefsImage::inode(uint32_t ino) const { return inode_info(ino, raw_inode(ino)); }
+
 std::vector<uint8_t> MpagefsImage::read_region(uint32_t first, uint32_t count) const {
   std::vector<uint8_t> buf(uint64_t{count} * block_size());
   dev().read(uint64_t{first} * block_size(), buf);
   return buf;
 }
 
+std::vector<uint8_t> MpagefsImage::block_bitmap() const {
+  return read_region(sb_.block_bitmap, sb_.block_bitmap_blocks);
+}
+
+std::vector<uint8_t> MpagefsImage::inode_bitmap() const {
+  return read_region(sb_.inode_bitmap, sb_.inode_bitmap_blocks);
+}
+
 std::vector<uint32_t> MpagefsImage::inodes_in_use() const {
-  const std::vector<uint8_t> map = read_region(sb_.inode_bitmap, sb_.inode_bitmap_blocks);
+  const std::vector<uint8_t> map = inode_bitmap();
   std::vector<uint32_t> out;
   for (uint32_t ino = 1; ino <= sb_.inodes_count; ++ino)
     if (test_bit(map, ino - 1)) out.push_back(ino);

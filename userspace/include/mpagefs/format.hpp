@@ -126,6 +126,17 @@ struct Dirent {
 constexpr uint32_t dirent_len(size_t name_len) {
   return static_cast<uint32_t>((name_len + MPAGEFS_DIRENT_HEADER + 3) & ~size_t{3});
 }
+// The record at byte `off` of a directory block, checked with the rules of
+// parse_dir_block.  `error` is empty for a good record; `walkable` says
+// whether rec_len can still be trusted to reach the next record (fsck
+// clears a bad record it can step over, and cuts the block at one it
+// cannot).
+struct DirentCheck {
+  Dirent dirent;
+  std::string error;
+  bool walkable = true;
+};
+DirentCheck check_dirent(std::span<const uint8_t> block, size_t off, uint32_t inodes_count);
 // Parses one directory block; every record is checked: rec_len >= 8, a
 // multiple of 4, inside the block, large enough for its name; a used record
 // has a name of 1..255 bytes without '/' or NUL, an inode number in

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -70,6 +71,29 @@ struct FileMap {
   std::vector<Hole> holes() const;   // unmapped ranges below size_blocks
 };
 
+// One non-zero block pointer of an inode's map, as a walk meets it.
+struct BlockPointer {
+  uint64_t block = 0;      // the pointer's value
+  int level = 0;           // 0 data, 1 IND, 2 DIND, 3 TIND
+  uint64_t logical = 0;    // data: its file block; indirect: first file block it maps
+  uint64_t holder = 0;     // indirect block holding the pointer; 0: the inode's i_block[]
+  uint32_t index = 0;      // slot in i_block[] or entry in the holder
+};
+// "i_block[3]" or "IND block 120 entry 5": where a pointer is stored.
+std::string pointer_location(const BlockPointer& p);
+
+// Why a walk refuses to follow a pointer.
+enum class PointerFault {
+  None,
+  OutOfRange,  // not a data block: beyond the device or into metadata
+  Loop,        // an indirect block met a second time in the same map
+};
+
+// Called for every non-zero pointer, a block before the subtree it maps.
+// A faulty pointer is never followed; for a good indirect pointer the
+// return value says whether to read it and walk its entries.
+using PointerVisitor = std::function<bool(const BlockPointer&, PointerFault)>;
+
 struct DirEntryInfo {
   uint32_t ino = 0;
   uint8_t file_type = 0;             // MPAGEFS_FT_* (same values as ext2)
@@ -99,6 +123,9 @@ class FsImage {
 
   // The block map of an inode (empty without one: fast symlink, special).
   FileMap map_file(uint32_t ino) const;
+  // Walks the i_block tree of `in` (which need not be valid: fsck), calling
+  // `visit` for each pointer; never throws for bad pointers, only for I/O.
+  void walk_pointers(const InodeInfo& in, const PointerVisitor& visit) const;
   // The whole content (holes read as zeros, exactly i_size bytes).
   std::vector<uint8_t> read_file(uint32_t ino) const;
   // Bytes [offset, offset + len) of a file with map `map`, clipped to its

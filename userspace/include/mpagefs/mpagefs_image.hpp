@@ -6,10 +6,16 @@
 
 namespace mpagefs {
 
+// The format-independent view of a decoded mpagefs inode.
+InodeInfo inode_info(uint32_t ino, const Inode& in);
+
 class MpagefsImage final : public FsImage {
  public:
   // Reads and validates the superblock (throws FormatError).
   explicit MpagefsImage(BlockIo& dev);
+  // Trusts `sb`, already checked by the caller (fsck checks the fields it
+  // can repair, such as the free counts and checksum, on its own).
+  MpagefsImage(BlockIo& dev, const SuperBlock& sb) : FsImage(dev), sb_(sb) {}
 
   std::string_view type() const override { return "mpagefs"; }
   uint32_t block_size() const override { return sb_.block_size(); }
@@ -22,6 +28,13 @@ class MpagefsImage final : public FsImage {
   const SuperBlock& super() const { return sb_; }
   // The raw inode, validated.
   Inode raw_inode(uint32_t ino) const;
+  // The raw inode as stored, not validated (fsck).
+  Inode read_raw_inode(uint32_t ino) const;
+  // Byte offset of inode `ino` in the device.
+  uint64_t inode_offset(uint32_t ino) const;
+  // The bitmaps as stored (whole blocks, padding bits included).
+  std::vector<uint8_t> block_bitmap() const;
+  std::vector<uint8_t> inode_bitmap() const;
   // Blocks marked used in the block bitmap.
   uint64_t used_blocks_in_bitmap() const;
 

@@ -13,6 +13,7 @@ int run(int argc, char** argv) {
   app.require_subcommand(1);
   mpagefs::register_format_commands(app);
   mpagefs::register_trace_commands(app);
+  mpagefs::register_fsx_commands(app);
   // Invoked as mkfs.mpagefs (a link to mpagectl): the same as "mpagectl mkfs".
   std::vector<char*> args(argv, argv + argc);
   static char mkfs_arg[] = "mkfs";

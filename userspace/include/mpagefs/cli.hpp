@@ -14,5 +14,6 @@ struct CliExit {
 
 void register_format_commands(CLI::App& app);   // mkfs, dump (cmd_format.cpp)
 void register_trace_commands(CLI::App& app);    // trace, decode, explain, check (cmd_trace.cpp)
+void register_fsx_commands(CLI::App& app);      // fsx, workload (cmd_fsx.cpp)
 
 }  // namespace mpagefs

@@ -1,0 +1,141 @@
+// cmd_fsx.cpp - mpagectl fsx (randomized exerciser with a shadow copy) and
+// mpagectl workload (named write workloads reported as JSON).  Both are plain
+// POSIX programs: run them on a mounted mpagefs in the VM, or anywhere.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "mpagefs/cli.hpp"
+#include "mpagefs/fsx.hpp"
+#include "mpagefs/strformat.hpp"
+#include "mpagefs/units.hpp"
+#include "mpagefs/workload.hpp"
+
+namespace mpagefs {
+
+namespace {
+
+struct FsxArgs {
+  std::string file;
+  fsx::Options opts;
+  std::optional<uint64_t> seed;
+  std::string maxlen = "64K";
+  std::string file_size_max = "256K";
+  std::optional<std::string> direct_align;
+  bool no_mmap = false;
+  bool json = false;
+};
+
+uint64_t random_seed() {
+  std::random_device rd;
+  return ((uint64_t{rd()} << 32) | rd()) & 0xFFFFFFFFFFFFULL;  // short enough to type
+}
+
+void run_fsx(FsxArgs& a) {
+  fsx::Options o = a.opts;
+  o.seed = a.seed.value_or(random_seed());
+  o.maxlen = parse_size(a.maxlen);
+  o.file_size_max = parse_size(a.file_size_max);
+  o.mmap = !a.no_mmap;
+  auto file = fsx::open_posix_file(a.file, o.direct);
+  if (o.direct) {
+    // O_DIRECT ops align to the filesystem's block size unless told.
+    o.direct_align = a.direct_align ? parse_size(*a.direct_align) : 0;
+    if (o.direct_align == 0) {
+      struct stat st {};
+      o.direct_align = ::stat(a.file.c_str(), &st) == 0 && st.st_blksize > 0 ? st.st_blksize : 4096;
+    }
+  }
+  std::cerr << strformat("fsx: {} seed {} ops {} maxlen {} file-size-max {}{}{}\n", a.file, o.seed, o.num_ops,
+                         o.maxlen, o.file_size_max, o.mmap ? "" : " no-mmap",
+                         o.direct ? strformat(" direct (align {})", o.direct_align) : "");
+  const fsx::Result r = fsx::run(*file, o, std::cerr, ::isatty(STDERR_FILENO) != 0);
+  for (const auto& n : r.notes) std::cerr << "fsx: " << n << '\n';
+  if (a.json) {
+    nlohmann::json j{{"file", a.file}, {"seed", o.seed}, {"ops", r.ops_done}, {"ok", r.ok}};
+    for (size_t k = 0; k < fsx::kOpKinds; ++k) j["counts"][fsx::op_name(static_cast<fsx::OpKind>(k))] = r.counts[k];
+    j["notes"] = r.notes;
+    if (!r.ok) j["failure"] = r.failure;
+    std::cout << j.dump(2) << '\n';
+  }
+  if (!r.ok) {
+    std::cerr << r.failure;
+    throw CliExit{1};
+  }
+  std::string counts;
+  for (size_t k = 0; k < fsx::kOpKinds; ++k)
+    if (r.counts[k] != 0) counts += strformat(" {}={}", fsx::op_name(static_cast<fsx::OpKind>(k)), r.counts[k]);
+  std::cerr << strformat("fsx: {} ops passed, file verified (seed {}):{}\n", r.ops_done, o.seed, counts);
+}
+
+struct WorkloadArgs {
+  workload::Params p;
+  std::optional<std::string> size;
+  std::string chunk = "64K";
+  bool no_fsync = false;
+  bool json = false;
+};
+
+void run_workload(WorkloadArgs& a) {
+  workload::Params p = a.p;
+  if (a.size) p.size = parse_size(*a.size);
+  p.chunk = parse_size(a.chunk);
+  p.fsync = !a.no_fsync;
+  const workload::Report r = workload::run(p);
+  if (a.json)
+    std::cout << workload::to_json(r).dump(2) << '\n';
+  else
+    std::cout << workload::format_text(r);
+}
+
+}  // namespace
+
+void register_fsx_commands(CLI::App& app) {
+  {
+    auto a = std::make_shared<FsxArgs>();
+    CLI::App* c = app.add_subcommand(
+        "fsx", "randomized file exerciser (after fstests' fsx): read, write, truncate, mmap read/write, fsync, "
+               "fdatasync, close/reopen, optional O_DIRECT, every byte checked against a shadow copy; exit 1 on a "
+               "mismatch with the op log and a hex dump");
+    c->add_option("file", a->file, "the file to create and exercise (truncated at start)")->required();
+    c->add_option("-N,--ops", a->opts.num_ops, "number of operations")->capture_default_str();
+    c->add_option("--seed", a->seed, "PRNG seed (default: random, printed; the same seed replays the run)");
+    c->add_option("--maxlen", a->maxlen, "longest read/write, e.g. 64K")->capture_default_str();
+    c->add_option("--file-size-max", a->file_size_max, "writes and truncates stay below this size")
+        ->capture_default_str();
+    c->add_flag("--no-mmap", a->no_mmap, "no mapped reads/writes");
+    c->add_flag("--direct", a->opts.direct, "also O_DIRECT reads/writes (left out if open gives EINVAL)");
+    c->add_option("--direct-align", a->direct_align, "O_DIRECT alignment (default: the file's st_blksize)");
+    c->add_option("--log", a->opts.log_size, "ops kept for the failure report")->capture_default_str();
+    c->add_option("--progress", a->opts.progress_every, "a progress line every N ops (0: none)")
+        ->capture_default_str();
+    c->add_flag("--drop-caches", a->opts.drop_caches,
+                "check the file again after close, sync and echo 3 > /proc/sys/vm/drop_caches");
+    c->add_flag("--json", a->json, "a JSON summary on stdout (counts per op)");
+    c->footer("Example: mpagectl fsx /mnt/a/fsx.dat -N 50000 --seed 42 --direct --drop-caches");
+    c->callback([a] { run_fsx(*a); });
+  }
+  {
+    auto a = std::make_shared<WorkloadArgs>();
+    std::string names;
+    for (const auto& n : workload::names()) names += (names.empty() ? "" : ", ") + n;
+    CLI::App* c = app.add_subcommand(
+        "workload", "run a named workload in DIR and report what was done (files, bytes, ops, fsyncs, elapsed, "
+                    "sha256 of each file): " + names);
+    c->add_option("name", a->p.name, "workload: " + names)->required();
+    c->add_option("dir", a->p.dir, "existing directory to work in")->required();
+    c->add_option("--size", a->size, "file size (many-small-files: largest file); default per workload");
+    c->add_option("--count", a->p.count, "number of files (default 1; many-small-files 100)");
+    c->add_option("--chunk", a->chunk, "bytes per write (rand/sparse: the slot size)")->capture_default_str();
+    c->add_option("--seed", a->p.seed, "seed of offsets, sizes and data")->capture_default_str();
+    c->add_flag("--no-fsync", a->no_fsync, "do not fsync the files and the directory");
+    c->add_flag("--json", a->json, "JSON report on stdout");
+    c->callback([a] { run_workload(*a); });
+  }
+}
+
+}  // namespace mpagefs

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "mpagefs/cli.hpp"
+#include "mpagefs/fsck.hpp"
 
 namespace {
 
@@ -13,16 +14,23 @@ int run(int argc, char** argv) {
   app.require_subcommand(1);
   mpagefs::register_format_commands(app);
   mpagefs::register_trace_commands(app);
+  mpagefs::register_fsck_commands(app);
   mpagefs::register_fsx_commands(app);
   // Invoked as mkfs.mpagefs (a link to mpagectl): the same as "mpagectl mkfs".
   std::vector<char*> args(argv, argv + argc);
   static char mkfs_arg[] = "mkfs";
   const std::string_view self = argc > 0 ? argv[0] : "";
   if (self.substr(self.rfind('/') + 1) == "mkfs.mpagefs") args.insert(args.begin() + 1, mkfs_arg);
+  // As fsck.mpagefs: fsck(8)'s calling convention (-n, -y, -p, -f ...).
+  if (self.substr(self.rfind('/') + 1) == "fsck.mpagefs") return mpagefs::fsck_main(argc, argv);
   try {
     app.parse(static_cast<int>(args.size()), args.data());
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    const int status = app.exit(e);
+    // fsck's usage errors exit 16, as fsck(8) expects.
+    if (status != 0 && args.size() > 1 && std::string_view(args[1]) == "fsck")
+      return mpagefs::kFsckUsage;
+    return status;
   } catch (const mpagefs::CliExit& e) {
     return e.status;
   } catch (const std::exception& e) {

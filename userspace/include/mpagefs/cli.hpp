@@ -14,6 +14,9 @@ struct CliExit {
 
 void register_format_commands(CLI::App& app);   // mkfs, dump (cmd_format.cpp)
 void register_trace_commands(CLI::App& app);    // trace, decode, explain, check (cmd_trace.cpp)
+void register_fsck_commands(CLI::App& app);     // fsck (cmd_fsck.cpp)
+// mpagectl run as fsck.mpagefs, with e2fsck's flags (cmd_fsck.cpp).
+int fsck_main(int argc, char** argv);
 void register_fsx_commands(CLI::App& app);      // fsx, workload (cmd_fsx.cpp)
 
 }  // namespace mpagefs

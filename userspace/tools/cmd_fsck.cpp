@@ -1,0 +1,140 @@
+// cmd_fsck.cpp - mpagectl fsck, and the fsck.mpagefs name fsck(8) runs.
+// Exit status as e2fsck's: 0 clean, 1 errors corrected, 4 errors left,
+// 8 operational error (cannot open or read, not mpagefs), 16 usage error.
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+#include "mpagefs/cli.hpp"
+#include "mpagefs/fsck.hpp"
+#include "mpagefs/strformat.hpp"
+
+namespace mpagefs {
+
+namespace {
+
+using nlohmann::json;
+
+struct FsckArgs {
+  std::string image;
+  bool repair = false;
+  bool json_out = false;
+  bool quiet = false;  // fsck.mpagefs -p/-a: only what was wrong
+};
+
+json finding_json(const Finding& f) {
+  return json{{"kind", std::string(to_string(f.kind))}, {"ino", f.ino}, {"block", f.block},
+              {"message", f.message}, {"fixable", f.fixable}, {"pass", f.pass}};
+}
+
+json result_json(const FsckArgs& a, const FsckResult& r) {
+  json j{{"image", a.image}, {"repair", a.repair}, {"exit_code", r.exit_code()},
+         {"clean", r.remaining.empty()}, {"repaired", r.repaired}, {"passes", r.passes},
+         {"inodes_count", r.stats.inodes_count}, {"inodes_used", r.stats.inodes_used},
+         {"blocks_count", r.stats.blocks_count}, {"blocks_used", r.stats.blocks_used},
+         {"block_size", r.stats.block_size}};
+  j["findings"] = json::array();
+  for (const Finding& f : r.findings) j["findings"].push_back(finding_json(f));
+  j["remaining"] = json::array();
+  for (const Finding& f : r.remaining) j["remaining"].push_back(finding_json(f));
+  return j;
+}
+
+void print_result(const FsckArgs& a, const FsckResult& r) {
+  for (const Finding& f : r.findings)
+    std::printf("%s%s: %s%s\n", f.pass > 1 ? strformat("pass {}: ", f.pass).c_str() : "",
+                std::string(to_string(f.kind)).c_str(), f.message.c_str(),
+                f.fixable ? "" : " (not repairable)");
+  const char* state = r.findings.empty()  ? "clean"
+                      : r.remaining.empty() ? "repaired, now clean"
+                      : r.repaired          ? "errors left after repair"
+                                            : "errors found";
+  if (a.quiet && r.findings.empty()) return;
+  std::printf("%s: %s, %u/%u inodes, %llu/%llu blocks", a.image.c_str(), state,
+              r.stats.inodes_used, r.stats.inodes_count,
+              static_cast<unsigned long long>(r.stats.blocks_used),
+              static_cast<unsigned long long>(r.stats.blocks_count));
+  if (!r.findings.empty())
+    std::printf(" (%zu finding%s, %zu left)", r.findings.size(),
+                r.findings.size() == 1 ? "" : "s", r.remaining.size());
+  std::printf("\n");
+}
+
+// Runs the check; every failure to get at the image is an operational error.
+int run_fsck(const FsckArgs& a) {
+  FsckResult r;
+  try {
+    FileBlockIo dev(a.image, a.repair ? FileBlockIo::Mode::ReadWrite : FileBlockIo::Mode::ReadOnly);
+    r = fsck(dev, FsckOptions{a.repair});
+  } catch (const std::exception& e) {
+    if (a.json_out)
+      std::cout << json{{"image", a.image}, {"exit_code", kFsckOperational}, {"error", e.what()}}
+                       .dump(2)
+                << "\n";
+    std::fprintf(stderr, "fsck.mpagefs: %s: %s\n", a.image.c_str(), e.what());
+    return kFsckOperational;
+  }
+  if (a.json_out)
+    std::cout << result_json(a, r).dump(2) << "\n";
+  else
+    print_result(a, r);
+  return r.exit_code();
+}
+
+}  // namespace
+
+void register_fsck_commands(CLI::App& app) {
+  auto args = std::make_shared<FsckArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "fsck", "check an mpagefs image (exit 0 clean, 1 repaired, 4 errors left, 8 cannot "
+              "check, 16 usage)");
+  cmd->add_option("IMAGE", args->image, "image file or block device")->required();
+  cmd->add_flag("--repair,-y", args->repair,
+                "fix bitmaps, free counts, link counts, bad entries and pointers; orphans are "
+                "freed");
+  cmd->add_flag("--json", args->json_out, "JSON output");
+  cmd->callback([args] { throw CliExit{run_fsck(*args)}; });
+}
+
+int fsck_main(int argc, char** argv) {
+  // fsck(8) runs "fsck.TYPE [-n] [-y|-p|-a] [-f] [-C fd] [-V] DEVICE"
+  // with e2fsck's meanings; flags may be combined ("-fy").
+  FsckArgs a;
+  bool no_change = false;
+  auto usage = [] {
+    std::fprintf(stderr, "usage: fsck.mpagefs [-n] [-y|-p|-a] [-f] [-v] [-C fd] [--json] DEVICE\n");
+    return kFsckUsage;
+  };
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--json") {
+      a.json_out = true;
+      continue;
+    }
+    if (arg.size() < 2 || arg[0] != '-') {
+      if (!a.image.empty()) return usage();
+      a.image = arg;
+      continue;
+    }
+    for (size_t k = 1; k < arg.size(); ++k) {
+      switch (arg[k]) {
+        case 'n': no_change = true; break;
+        case 'y': a.repair = true; break;
+        case 'p': case 'a': a.repair = true; a.quiet = true; break;
+        case 'f': case 'v': case 'V': break;  // every check is a full one
+        case 'C':  // progress to a file descriptor: not drawn
+          if (k + 1 == arg.size() && ++i >= argc) return usage();
+          k = arg.size();
+          break;
+        default: return usage();
+      }
+    }
+  }
+  if (a.image.empty() || (no_change && a.repair)) return usage();
+  return run_fsck(a);
+}
+
+}  // namespace mpagefs

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * inode.c - reading and validating inodes, and the address_space
- * operations: file data is read by fs/mpage.c through mpagefs_get_block().
+ * inode.c - reading, validating and writing inodes, deleting them, size
+ * changes, and the address_space operations: file data is read by
+ * fs/mpage.c (mpage_readahead, mpage_read_folio) and written back by it
+ * (mpage_writepages) through mpagefs_get_block(); the rest are the
+ * buffer_head helpers, as in ext2.
  */
 
 #include <linux/buffer_head.h>
@@ -9,6 +12,8 @@
 #include <linux/mpage.h>
 #include <linux/namei.h>
 #include <linux/time64.h>
+#include <linux/uio.h>
+#include <linux/writeback.h>
 
 #include "mpagefs.h"
 
@@ -22,21 +27,80 @@ static void mpagefs_readahead(struct readahead_control *rac)
 	mpage_readahead(rac, mpagefs_get_block);
 }
 
+static int mpagefs_writepages(struct address_space *mapping,
+			      struct writeback_control *wbc)
+{
+	return mpage_writepages(mapping, wbc, mpagefs_get_block);
+}
+
+/* Undoes the blocks a failed write allocated beyond EOF. */
+static void mpagefs_write_failed(struct address_space *mapping, loff_t to)
+{
+	struct inode *inode = mapping->host;
+
+	if (to > inode->i_size) {
+		truncate_pagecache(inode, inode->i_size);
+		mpagefs_truncate_blocks(inode, inode->i_size);
+	}
+}
+
+static int mpagefs_write_begin(struct file *file,
+			       struct address_space *mapping, loff_t pos,
+			       unsigned int len, struct page **pagep,
+			       void **fsdata)
+{
+	int ret;
+
+	ret = block_write_begin(mapping, pos, len, pagep, mpagefs_get_block);
+	if (ret < 0)
+		mpagefs_write_failed(mapping, pos + len);
+	return ret;
+}
+
+static int mpagefs_write_end(struct file *file, struct address_space *mapping,
+			     loff_t pos, unsigned int len, unsigned int copied,
+			     struct page *page, void *fsdata)
+{
+	int ret;
+
+	ret = generic_write_end(file, mapping, pos, len, copied, page, fsdata);
+	if (ret < len)
+		mpagefs_write_failed(mapping, pos + len);
+	return ret;
+}
+
+static ssize_t mpagefs_direct_IO(struct kiocb *iocb, struct iov_iter *iter)
+{
+	struct address_space *mapping = iocb->ki_filp->f_mapping;
+	struct inode *inode = mapping->host;
+	size_t count = iov_iter_count(iter);
+	loff_t offset = iocb->ki_pos;
+	ssize_t ret;
+
+	ret = blockdev_direct_IO(iocb, inode, iter, mpagefs_get_block);
+	if (ret < 0 && iov_iter_rw(iter) == WRITE)
+		mpagefs_write_failed(mapping, offset + count);
+	return ret;
+}
+
 static sector_t mpagefs_bmap(struct address_space *mapping, sector_t block)
 {
 	return generic_block_bmap(mapping, block, mpagefs_get_block);
 }
 
 /*
- * The write side (writepages = mpage_writepages, write_begin/end) comes
- * with the write path; dirty_folio and invalidate_folio are the buffer_head
- * helpers already, as block_read_full_folio() may attach buffers.
+ * No ->writepage: dirty pages are written only by mpage_writepages(), so
+ * every data write goes through the code this lab is about.
  */
 const struct address_space_operations mpagefs_aops = {
 	.dirty_folio		= block_dirty_folio,
 	.invalidate_folio	= block_invalidate_folio,
 	.read_folio		= mpagefs_read_folio,
 	.readahead		= mpagefs_readahead,
+	.writepages		= mpagefs_writepages,
+	.write_begin		= mpagefs_write_begin,
+	.write_end		= mpagefs_write_end,
+	.direct_IO		= mpagefs_direct_IO,
 	.bmap			= mpagefs_bmap,
 	.migrate_folio		= buffer_migrate_folio,
 	.is_partially_uptodate	= block_is_partially_uptodate,
@@ -159,6 +223,22 @@ static void mpagefs_fill_inode(struct inode *inode,
 	/* kept little-endian, as ext2 does: pointers are converted on use */
 	memcpy(ei->i_data, raw->i_block, sizeof(ei->i_data));
 
+	if (S_ISCHR(inode->i_mode) || S_ISBLK(inode->i_mode))
+		/* devices keep their number in i_block[0], new_encode_dev() */
+		inode->i_rdev = new_decode_dev(le32_to_cpu(raw->i_block[0]));
+	mpagefs_set_inode_ops(inode);
+}
+
+/**
+ * mpagefs_set_inode_ops() - pick the operations of an inode by its mode
+ * @inode: the inode; i_mode set, i_size set for symlinks (a target
+ *	shorter than i_block makes a fast symlink, with i_link pointing at
+ *	i_data), i_rdev set for device nodes
+ */
+void mpagefs_set_inode_ops(struct inode *inode)
+{
+	struct mpagefs_inode_info *ei = MPAGEFS_I(inode);
+
 	if (S_ISREG(inode->i_mode)) {
 		inode->i_op = &mpagefs_file_inode_operations;
 		inode->i_fop = &mpagefs_file_operations;
@@ -174,14 +254,14 @@ static void mpagefs_fill_inode(struct inode *inode,
 					  sizeof(ei->i_data) - 1);
 			inode->i_op = &mpagefs_fast_symlink_inode_operations;
 		} else {
+			inode->i_link = NULL;
 			inode->i_op = &mpagefs_symlink_inode_operations;
 			inode_nohighmem(inode);
 			inode->i_mapping->a_ops = &mpagefs_aops;
 		}
 	} else {
-		/* devices keep their number in i_block[0], new_encode_dev() */
-		init_special_inode(inode, inode->i_mode,
-				   new_decode_dev(le32_to_cpu(raw->i_block[0])));
+		inode->i_op = &mpagefs_special_inode_operations;
+		init_special_inode(inode, inode->i_mode, inode->i_rdev);
 	}
 }
 
@@ -238,3 +318,162 @@ bad:
 	iget_failed(inode);
 	return ERR_PTR(ret);
 }
+
+/* Copies the in-core inode into its slot of the inode table. */
+static int __mpagefs_write_inode(struct inode *inode, bool do_sync)
+{
+	struct super_block *sb = inode->i_sb;
+	struct mpagefs_sb_info *sbi = MPAGEFS_SB(sb);
+	struct mpagefs_inode_info *ei = MPAGEFS_I(inode);
+	unsigned long ino = inode->i_ino;
+	__le32 i_block[MPAGEFS_N_BLOCKS] = {};
+	struct mpagefs_inode *raw;
+	struct buffer_head *bh;
+	int err = 0;
+
+	if (S_ISCHR(inode->i_mode) || S_ISBLK(inode->i_mode)) {
+		i_block[0] = cpu_to_le32(new_encode_dev(inode->i_rdev));
+	} else if (!S_ISFIFO(inode->i_mode) && !S_ISSOCK(inode->i_mode)) {
+		down_read(&ei->i_map_sem);
+		memcpy(i_block, ei->i_data, sizeof(i_block));
+		up_read(&ei->i_map_sem);
+	}
+	bh = mpagefs_read_meta(sb, sbi->s_inode_table +
+				   (ino - 1) / sbi->s_inodes_per_block, NULL);
+	if (IS_ERR(bh))
+		return PTR_ERR(bh);
+	raw = (struct mpagefs_inode *)bh->b_data +
+	      (ino - 1) % sbi->s_inodes_per_block;
+
+	lock_buffer(bh);
+	raw->i_mode = cpu_to_le16(inode->i_mode);
+	raw->i_links_count = cpu_to_le16(inode->i_nlink);
+	raw->i_uid = cpu_to_le32(i_uid_read(inode));
+	raw->i_gid = cpu_to_le32(i_gid_read(inode));
+	raw->i_flags = 0;
+	raw->i_size = cpu_to_le64(inode->i_size);
+	raw->i_atime = cpu_to_le64(inode->i_atime.tv_sec);
+	raw->i_mtime = cpu_to_le64(inode->i_mtime.tv_sec);
+	raw->i_ctime = cpu_to_le64(inode->i_ctime.tv_sec);
+	raw->i_atime_nsec = cpu_to_le32(inode->i_atime.tv_nsec);
+	raw->i_mtime_nsec = cpu_to_le32(inode->i_mtime.tv_nsec);
+	raw->i_ctime_nsec = cpu_to_le32(inode->i_ctime.tv_nsec);
+	raw->i_blocks = cpu_to_le32(inode->i_blocks >> (inode->i_blkbits - 9));
+	raw->i_generation = cpu_to_le32(inode->i_generation);
+	memcpy(raw->i_block, i_block, sizeof(raw->i_block));
+	unlock_buffer(bh);
+	mark_buffer_dirty(bh);
+	if (do_sync) {
+		sync_dirty_buffer(bh);
+		if (buffer_write_io_error(bh)) {
+			mpagefs_msg(sb, KERN_ERR, "I/O error writing inode %lu",
+				    ino);
+			err = -EIO;
+		}
+	}
+	brelse(bh);
+	return err;
+}
+
+/**
+ * mpagefs_write_inode() - super_operations.write_inode
+ * @inode: the inode
+ * @wbc: writeback control; WB_SYNC_ALL writes the inode table block now
+ *
+ * Return: 0 or -EIO.
+ */
+int mpagefs_write_inode(struct inode *inode, struct writeback_control *wbc)
+{
+	return __mpagefs_write_inode(inode, wbc->sync_mode == WB_SYNC_ALL);
+}
+
+/**
+ * mpagefs_evict_inode() - super_operations.evict_inode
+ * @inode: the inode leaving the cache
+ *
+ * An inode whose last link is gone is deleted here: its blocks are freed,
+ * the cleared inode (link count 0, no blocks) is written to the table and
+ * its number is freed.
+ */
+void mpagefs_evict_inode(struct inode *inode)
+{
+	struct mpagefs_inode_info *ei = MPAGEFS_I(inode);
+	bool want_delete = !inode->i_nlink && !is_bad_inode(inode);
+
+	truncate_inode_pages_final(&inode->i_data);
+	if (want_delete) {
+		sb_start_intwrite(inode->i_sb);
+		if (mpagefs_has_block_map(inode->i_mode, inode->i_size))
+			mpagefs_truncate_blocks(inode, 0);
+		inode->i_size = 0;
+		memset(ei->i_data, 0, sizeof(ei->i_data));
+		inode->i_rdev = 0;
+		__mpagefs_write_inode(inode, inode_needs_sync(inode));
+	}
+	invalidate_inode_buffers(inode);
+	clear_inode(inode);
+	if (want_delete) {
+		mpagefs_free_inode_nr(inode->i_sb, inode->i_ino);
+		sb_end_intwrite(inode->i_sb);
+	}
+}
+
+/* Changes the size of a file: frees blocks past it, or leaves a hole. */
+static int mpagefs_setsize(struct inode *inode, loff_t newsize)
+{
+	int err;
+
+	if (!(S_ISREG(inode->i_mode) || S_ISDIR(inode->i_mode) ||
+	      S_ISLNK(inode->i_mode)) ||
+	    !mpagefs_has_block_map(inode->i_mode, inode->i_size))
+		return -EINVAL;
+	inode_dio_wait(inode);
+	/* zero the tail of a partial last block, so growing shows zeroes */
+	err = block_truncate_page(inode->i_mapping, newsize, mpagefs_get_block);
+	if (err)
+		return err;
+	truncate_setsize(inode, newsize);
+	mpagefs_truncate_blocks(inode, newsize);
+	inode->i_mtime = current_time(inode);
+	inode->i_ctime = inode->i_mtime;
+	if (inode_needs_sync(inode)) {
+		sync_mapping_buffers(inode->i_mapping);
+		sync_inode_metadata(inode, 1);
+	} else {
+		mark_inode_dirty(inode);
+	}
+	return 0;
+}
+
+/**
+ * mpagefs_setattr() - inode_operations.setattr: chmod, chown, utimes and
+ *	truncate
+ * @mnt_userns: the idmapping of the mount
+ * @dentry: the file
+ * @iattr: what to change
+ *
+ * Return: 0 or a negative error.
+ */
+int mpagefs_setattr(struct user_namespace *mnt_userns, struct dentry *dentry,
+		    struct iattr *iattr)
+{
+	struct inode *inode = d_inode(dentry);
+	int err;
+
+	err = setattr_prepare(mnt_userns, dentry, iattr);
+	if (err)
+		return err;
+	if ((iattr->ia_valid & ATTR_SIZE) && iattr->ia_size != inode->i_size) {
+		err = mpagefs_setsize(inode, iattr->ia_size);
+		if (err)
+			return err;
+	}
+	setattr_copy(mnt_userns, inode, iattr);
+	mark_inode_dirty(inode);
+	return 0;
+}
+
+/* device nodes, fifos and sockets: only attribute changes */
+const struct inode_operations mpagefs_special_inode_operations = {
+	.setattr	= mpagefs_setattr,
+};

@@ -127,24 +127,12 @@ static int mpagefs_get_branch(struct inode *inode, int depth,
 	}
 }
 
-/**
- * mpagefs_map_blocks() - map a run of blocks starting at a logical block
- * @inode: the file or directory
- * @iblock: first logical block
- * @maxblocks: most blocks to map (0 is taken as 1)
- * @bno: receives the physical block of @iblock
- * @boundary: set when the run ends at the last pointer of its pointer
- *	block, i.e. mapping the next block needs another indirect block
- *
- * Maps @iblock and the blocks after it as long as they are physically
- * contiguous, fewer than @maxblocks, and held in the same pointer block,
- * exactly like ext2_get_blocks() does for a plain lookup.
- *
- * Return: the number of blocks mapped, 0 for a hole, or a negative error
- * (-EUCLEAN for a corrupt block map, -EFBIG beyond the triple-indirect map).
+/*
+ * __mpagefs_map_blocks - mpagefs_map_blocks() with i_map_sem held (shared
+ * or exclusive) by the caller.
  */
-int mpagefs_map_blocks(struct inode *inode, sector_t iblock,
-		       unsigned int maxblocks, u32 *bno, bool *boundary)
+static int __mpagefs_map_blocks(struct inode *inode, sector_t iblock,
+				unsigned int maxblocks, u32 *bno, bool *boundary)
 {
 	struct mpagefs_sb_info *sbi = MPAGEFS_SB(inode->i_sb);
 	struct mpagefs_indirect chain[4] = {};
@@ -185,41 +173,233 @@ out:
 }
 
 /**
+ * mpagefs_map_blocks() - map a run of blocks starting at a logical block
+ * @inode: the file or directory
+ * @iblock: first logical block
+ * @maxblocks: most blocks to map (0 is taken as 1)
+ * @bno: receives the physical block of @iblock
+ * @boundary: set when the run ends at the last pointer of its pointer
+ *	block, i.e. mapping the next block needs another indirect block
+ *
+ * Maps @iblock and the blocks after it as long as they are physically
+ * contiguous, fewer than @maxblocks, and held in the same pointer block,
+ * exactly like ext2_get_blocks() does for a plain lookup.
+ *
+ * Return: the number of blocks mapped, 0 for a hole, or a negative error
+ * (-EUCLEAN for a corrupt block map, -EFBIG beyond the triple-indirect map).
+ */
+int mpagefs_map_blocks(struct inode *inode, sector_t iblock,
+		       unsigned int maxblocks, u32 *bno, bool *boundary)
+{
+	struct mpagefs_inode_info *ei = MPAGEFS_I(inode);
+	int ret;
+
+	down_read(&ei->i_map_sem);
+	ret = __mpagefs_map_blocks(inode, iblock, maxblocks, bno, boundary);
+	up_read(&ei->i_map_sem);
+	return ret;
+}
+
+/* Blocks left free after each new one: 1 with alloc=scatter, else 0. */
+static u32 mpagefs_alloc_gap(struct super_block *sb)
+{
+	return READ_ONCE(MPAGEFS_SB(sb)->s_opts.scatter) ? 1 : 0;
+}
+
+/*
+ * mpagefs_find_goal - where to allocate the blocks for @iblock, whose
+ * pointer is the hole at @where (ext2_find_goal).  Sequential writes
+ * continue after the previous allocation; otherwise the block after the
+ * nearest mapped pointer before ours in the same pointer block, else
+ * after that pointer block itself, else where the filesystem last
+ * allocated.
+ */
+static u32 mpagefs_find_goal(struct inode *inode, sector_t iblock,
+			     const struct mpagefs_indirect *where)
+{
+	struct mpagefs_inode_info *ei = MPAGEFS_I(inode);
+	u32 gap = 1 + mpagefs_alloc_gap(inode->i_sb);
+	__le32 *start;
+	__le32 *p;
+
+	if (iblock == ei->i_next_alloc_block && ei->i_next_alloc_goal)
+		return ei->i_next_alloc_goal;
+	start = where->bh ? (__le32 *)where->bh->b_data : ei->i_data;
+	for (p = where->p - 1; p >= start; p--)
+		if (*p)
+			return le32_to_cpu(*p) + gap;
+	if (where->bh)
+		return where->bh->b_blocknr + gap;
+	return READ_ONCE(MPAGEFS_SB(inode->i_sb)->s_next_goal);
+}
+
+/*
+ * mpagefs_alloc_branch - allocate the missing part of the path to @iblock
+ * (ext2_alloc_branch + ext2_splice_branch).  @chain and @found describe
+ * the walk that stopped at a hole: chain[found].p is the zero pointer.
+ * The missing indirect blocks are allocated first, each right before the
+ * block it maps, then the data block, so a file written sequentially
+ * comes out as ext2 lays it out: data 0-11, IND, data 12..., DIND, IND...
+ * New indirect blocks are zeroed in the buffer cache and attached to the
+ * inode's buffer list, so fsync writes them.  Called with i_map_sem held
+ * exclusively.  Returns 0 with the data block in *@bno, or an error with
+ * nothing allocated.
+ */
+static int mpagefs_alloc_branch(struct inode *inode, sector_t iblock,
+				int depth, const int *offsets,
+				struct mpagefs_indirect *chain, int found,
+				u32 *bno)
+{
+	struct super_block *sb = inode->i_sb;
+	struct mpagefs_inode_info *ei = MPAGEFS_I(inode);
+	struct mpagefs_indirect *where = &chain[found];
+	struct buffer_head *bhs[4] = {};
+	u32 gap = 1 + mpagefs_alloc_gap(sb);
+	u32 goal = mpagefs_find_goal(inode, iblock, where);
+	u32 blks[4] = {};
+	int n = depth - found;
+	int err = 0;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		blks[i] = mpagefs_new_block(inode, goal, &err);
+		if (!blks[i])
+			goto fail;
+		goal = blks[i] + gap;
+	}
+	/* blks[0 .. n-2] are indirect blocks, blks[n-1] the data block */
+	for (i = 0; i < n - 1; i++) {
+		struct buffer_head *bh = sb_getblk(sb, blks[i]);
+
+		if (unlikely(!bh)) {
+			err = -ENOMEM;
+			goto fail;
+		}
+		bhs[i] = bh;
+		lock_buffer(bh);
+		memset(bh->b_data, 0, bh->b_size);
+		((__le32 *)bh->b_data)[offsets[found + i + 1]] =
+			cpu_to_le32(blks[i + 1]);
+		set_buffer_uptodate(bh);
+		unlock_buffer(bh);
+		mark_buffer_dirty_inode(bh, inode);
+	}
+	for (i = 0; i < n - 1; i++)
+		brelse(bhs[i]);
+
+	/* splice: one store makes the whole branch visible */
+	*where->p = cpu_to_le32(blks[0]);
+	if (where->bh)
+		mark_buffer_dirty_inode(where->bh, inode);
+	inode->i_ctime = current_time(inode);
+	mark_inode_dirty(inode);
+
+	ei->i_next_alloc_block = iblock + 1;
+	ei->i_next_alloc_goal = blks[n - 1] + gap;
+	*bno = blks[n - 1];
+	return 0;
+
+fail:
+	for (i = 0; i < n; i++) {
+		if (bhs[i])
+			bforget(bhs[i]);
+		if (blks[i])
+			mpagefs_free_blocks(inode, blks[i], 1);
+	}
+	return err;
+}
+
+/*
+ * mpagefs_create_block - map @iblock for writing, allocating it (and the
+ * indirect blocks on its path) if it is a hole.  i_map_sem held
+ * exclusively.  Returns the blocks mapped (> 0) with *@new set if the
+ * block was allocated, or an error.
+ */
+static int mpagefs_create_block(struct inode *inode, sector_t iblock,
+				unsigned int maxblocks, u32 *bno,
+				bool *boundary, bool *new)
+{
+	struct mpagefs_indirect chain[4] = {};
+	unsigned int to_boundary = 0;
+	int offsets[4];
+	int depth, found, i, ret;
+
+	*new = false;
+	ret = __mpagefs_map_blocks(inode, iblock, maxblocks, bno, boundary);
+	if (ret)
+		return ret;
+	depth = mpagefs_block_to_path(inode, iblock, offsets, &to_boundary);
+	if (!depth)
+		return -EFBIG;
+	found = mpagefs_get_branch(inode, depth, offsets, chain);
+	if (found < 0) {
+		ret = found;
+	} else if (found == depth) {
+		/* __mpagefs_map_blocks() just saw a hole here */
+		ret = -EIO;
+	} else {
+		ret = mpagefs_alloc_branch(inode, iblock, depth, offsets,
+					   chain, found, bno);
+		if (!ret) {
+			*new = true;
+			*boundary = !to_boundary;
+			ret = 1;
+		}
+	}
+	for (i = 1; i < ARRAY_SIZE(chain); i++)
+		brelse(chain[i].bh);
+	return ret;
+}
+
+/**
  * mpagefs_get_block() - the get_block_t of mpagefs, used by fs/mpage.c
  * @inode: the file
  * @iblock: first logical block to map
  * @bh_result: in: b_size says how many bytes the caller would like mapped;
  *	out: mapped (b_blocknr, b_size of the run) or left unmapped for a hole
- * @create: allocate missing blocks; the write path does not exist yet
+ * @create: allocate @iblock if it is a hole (BH_New is then set); a
+ *	block that is already mapped is mapped as for a lookup
  *
+ * Lookups map runs of physically contiguous blocks; an allocation maps the
+ * one new block (fs/mpage.c's write side asks for one block at a time).
  * The run is capped by the maxmap mount option.  BH_Boundary is set when
  * the boundary option is on and the run ends at the last pointer of its
- * pointer block, so that mpage submits the bio it has built before
- * get_block reads the next indirect block.
+ * pointer block, so that mpage submits the bio it has built before the
+ * next indirect block is read, or on writes, writes that indirect block
+ * (write_boundary_block()) right after the data before it.
  *
- * Return: 0 (also for holes), -EROFS if @create, or a negative error.
+ * Return: 0 (also for holes when !@create), -ENOSPC when full, or a
+ * negative error (-EUCLEAN for a corrupt block map).
  */
 int mpagefs_get_block(struct inode *inode, sector_t iblock,
 		      struct buffer_head *bh_result, int create)
 {
 	struct super_block *sb = inode->i_sb;
 	struct mpagefs_sb_info *sbi = MPAGEFS_SB(sb);
+	struct mpagefs_inode_info *ei = MPAGEFS_I(inode);
 	unsigned int maxblocks;
 	u32 maxmap = READ_ONCE(sbi->s_opts.maxmap);
-	bool boundary;
+	bool boundary = false;
+	bool new = false;
 	u32 bno = 0;
 	int ret;
 
 	mpagefs_stat_add(sb, MPAGEFS_STAT_GET_BLOCK_CALLS, 1);
-	if (create)
-		return -EROFS;
-
 	maxblocks = min_t(size_t, bh_result->b_size >> inode->i_blkbits,
 			  UINT_MAX);
 	if (maxmap && maxblocks > maxmap)
 		maxblocks = maxmap;
 
-	ret = mpagefs_map_blocks(inode, iblock, maxblocks, &bno, &boundary);
+	if (create) {
+		mpagefs_stat_add(sb, MPAGEFS_STAT_GET_BLOCK_CREATE_CALLS, 1);
+		down_write(&ei->i_map_sem);
+		ret = mpagefs_create_block(inode, iblock, maxblocks, &bno,
+					   &boundary, &new);
+		up_write(&ei->i_map_sem);
+	} else {
+		ret = mpagefs_map_blocks(inode, iblock, maxblocks, &bno,
+					 &boundary);
+	}
 	if (ret < 0)
 		return ret;
 	if (!ret) {
@@ -229,6 +409,8 @@ int mpagefs_get_block(struct inode *inode, sector_t iblock,
 
 	map_bh(bh_result, sb, bno);
 	bh_result->b_size = (size_t)ret << inode->i_blkbits;
+	if (new)
+		set_buffer_new(bh_result);
 	mpagefs_stat_add(sb, MPAGEFS_STAT_BLOCKS_MAPPED, ret);
 	if (ret > 1)
 		mpagefs_stat_add(sb, MPAGEFS_STAT_MULTI_BLOCK_CALLS, 1);
@@ -237,4 +419,187 @@ int mpagefs_get_block(struct inode *inode, sector_t iblock,
 		mpagefs_stat_add(sb, MPAGEFS_STAT_BOUNDARY_SET, 1);
 	}
 	return 0;
+}
+
+/**
+ * mpagefs_bread() - read a block of a directory (or any inode) as metadata
+ * @inode: the inode
+ * @iblock: the logical block
+ * @create: allocate the block if it is a hole
+ * @err: receives 0 or a negative error
+ *
+ * Maps @iblock (allocating it if @create) and reads it through the buffer
+ * cache with REQ_META.  A freshly allocated block is not read: it comes
+ * back zeroed, up to date and attached to the inode's buffer list (dirty),
+ * so fsync of the inode writes it.
+ *
+ * Return: the buffer (release with brelse()), or NULL with *@err set:
+ * -ENOENT for a hole when !@create, -ENOSPC when full, or another error.
+ */
+struct buffer_head *mpagefs_bread(struct inode *inode, sector_t iblock,
+				  bool create, int *err)
+{
+	struct super_block *sb = inode->i_sb;
+	struct buffer_head dummy = { .b_size = sb->s_blocksize };
+	struct buffer_head *bh;
+
+	*err = mpagefs_get_block(inode, iblock, &dummy, create);
+	if (*err)
+		return NULL;
+	if (!buffer_mapped(&dummy)) {
+		*err = -ENOENT;
+		return NULL;
+	}
+	if (!buffer_new(&dummy)) {
+		bh = mpagefs_read_meta(sb, dummy.b_blocknr, NULL);
+		if (IS_ERR(bh)) {
+			*err = PTR_ERR(bh);
+			return NULL;
+		}
+		return bh;
+	}
+	bh = sb_getblk(sb, dummy.b_blocknr);
+	if (unlikely(!bh)) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	lock_buffer(bh);
+	memset(bh->b_data, 0, bh->b_size);
+	set_buffer_uptodate(bh);
+	unlock_buffer(bh);
+	mark_buffer_dirty_inode(bh, inode);
+	return bh;
+}
+
+/* --- truncation ------------------------------------------------------ */
+
+/* A run of data blocks waiting to be freed, so the bitmap is taken once. */
+struct mpagefs_free_run {
+	u32 start;
+	u32 count;
+};
+
+static void mpagefs_flush_run(struct inode *inode, struct mpagefs_free_run *run)
+{
+	if (run->count)
+		mpagefs_free_blocks(inode, run->start, run->count);
+	run->count = 0;
+}
+
+static void mpagefs_queue_free(struct inode *inode,
+			       struct mpagefs_free_run *run, u32 blk)
+{
+	if (run->count && run->start + run->count == blk) {
+		run->count++;
+		return;
+	}
+	mpagefs_flush_run(inode, run);
+	run->start = blk;
+	run->count = 1;
+}
+
+/*
+ * mpagefs_trunc_tree - free the blocks of the subtree whose root pointer
+ * is *@p (in the block @pbh, or in i_data when NULL) from logical block
+ * @start of the subtree on.  @level is 0 for a data block, else the
+ * number of pointer levels below the indirect block *@p points to.  A
+ * subtree freed from its first block is freed entirely, its root pointer
+ * cleared.  Pointers outside the data area are logged and left alone.
+ * Returns true if *@p or anything below changed.
+ */
+static bool mpagefs_trunc_tree(struct inode *inode, __le32 *p,
+			       struct buffer_head *pbh, int level, u64 start,
+			       struct mpagefs_free_run *run)
+{
+	struct super_block *sb = inode->i_sb;
+	struct mpagefs_sb_info *sbi = MPAGEFS_SB(sb);
+	const unsigned int bits = sbi->s_addr_per_block_bits;
+	u32 blk = le32_to_cpu(*p);
+	struct buffer_head *bh;
+	bool changed = false;
+	u64 child_span;
+	u32 i;
+
+	if (!blk)
+		return false;
+	if (!mpagefs_data_block_valid(sbi, blk)) {
+		mpagefs_inode_error(inode, "not freeing block %u: outside the data area",
+				    blk);
+		return false;
+	}
+	if (!level) {
+		mpagefs_queue_free(inode, run, blk);
+		*p = 0;
+		return true;
+	}
+	bh = mpagefs_read_meta(sb, blk, NULL);
+	if (IS_ERR(bh))
+		return false;
+	child_span = 1ULL << (bits * (level - 1));
+	for (i = start >> (bits * (level - 1)); i < (1U << bits); i++) {
+		u64 child_start = 0;
+
+		if (i == start >> (bits * (level - 1)))
+			child_start = start & (child_span - 1);
+		if (mpagefs_trunc_tree(inode, (__le32 *)bh->b_data + i, bh,
+				       level - 1, child_start, run))
+			changed = true;
+	}
+	if (start) {
+		if (changed)
+			mark_buffer_dirty_inode(bh, inode);
+		brelse(bh);
+		return changed;
+	}
+	/* the whole subtree is gone: so is its pointer block */
+	bforget(bh);
+	mpagefs_queue_free(inode, run, blk);
+	*p = 0;
+	return true;
+}
+
+/**
+ * mpagefs_truncate_blocks() - free the blocks of an inode beyond a size
+ * @inode: a regular file, directory or slow symlink
+ * @size: the new size; blocks wholly at or after it are freed, and
+ *	indirect blocks that no longer map anything
+ *
+ * The page cache beyond @size must have been truncated already.  Takes
+ * i_map_sem exclusively, so lookups never see a freed block.
+ */
+void mpagefs_truncate_blocks(struct inode *inode, loff_t size)
+{
+	struct super_block *sb = inode->i_sb;
+	struct mpagefs_inode_info *ei = MPAGEFS_I(inode);
+	const unsigned int bits = MPAGEFS_SB(sb)->s_addr_per_block_bits;
+	u64 first = ((u64)size + sb->s_blocksize - 1) >> sb->s_blocksize_bits;
+	struct mpagefs_free_run run = {};
+	bool changed = false;
+	u64 base = MPAGEFS_NDIR_BLOCKS;
+	int level;
+	u64 i;
+
+	down_write(&ei->i_map_sem);
+	for (i = first; i < MPAGEFS_NDIR_BLOCKS; i++)
+		if (mpagefs_trunc_tree(inode, &ei->i_data[i], NULL, 0, 0, &run))
+			changed = true;
+	for (level = 1; level <= 3; level++) {
+		u64 span = 1ULL << (bits * level);
+
+		if (first < base + span &&
+		    mpagefs_trunc_tree(inode,
+				       &ei->i_data[MPAGEFS_IND_BLOCK + level - 1],
+				       NULL, level,
+				       first > base ? first - base : 0, &run))
+			changed = true;
+		base += span;
+	}
+	mpagefs_flush_run(inode, &run);
+	if (ei->i_next_alloc_block > first) {
+		ei->i_next_alloc_block = 0;
+		ei->i_next_alloc_goal = 0;
+	}
+	up_write(&ei->i_map_sem);
+	if (changed)
+		mark_inode_dirty(inode);
 }

@@ -12,7 +12,9 @@
 #include <linux/completion.h>
 #include <linux/fs.h>
 #include <linux/kobject.h>
+#include <linux/mutex.h>
 #include <linux/ratelimit.h>
+#include <linux/rwsem.h>
 #include <linux/types.h>
 
 #include "mpagefs_fs.h"
@@ -23,14 +25,21 @@
  *	its pointer block (mount option boundary=on|off)
  * @maxmap: most blocks one get_block call maps, 0 for no limit
  *	(mount option maxmap=N)
+ * @scatter: allocate new blocks with a gap after each one, so that no two
+ *	blocks written one after the other are adjacent on disk
+ *	(mount option alloc=scatter; alloc=contig is the default)
  *
- * Both may change on remount while reads are running, so readers use
+ * All may change on remount while I/O is running, so readers use
  * READ_ONCE() and the remount path WRITE_ONCE().
  */
 struct mpagefs_mount_opts {
 	bool boundary;
 	u32 maxmap;
+	bool scatter;
 };
+
+/* i_links_count is 16 bits; ext2 stops at 32000 too */
+#define MPAGEFS_LINK_MAX	32000
 
 /* Per-mount counters, exported in /sys/fs/mpagefs/<dev>/. */
 enum mpagefs_stat {
@@ -40,18 +49,31 @@ enum mpagefs_stat {
 	MPAGEFS_STAT_BOUNDARY_SET,	/* calls that set BH_Boundary */
 	MPAGEFS_STAT_IND_READS,		/* indirect blocks read from disk */
 	MPAGEFS_STAT_HOLES,		/* calls that found a hole */
+	MPAGEFS_STAT_GET_BLOCK_CREATE_CALLS, /* calls with create set */
+	MPAGEFS_STAT_BLOCKS_ALLOCATED,	/* blocks taken from the bitmap */
+	MPAGEFS_STAT_BLOCKS_FREED,	/* blocks given back to it */
+	MPAGEFS_STAT_INODES_ALLOCATED,	/* inode numbers taken */
+	MPAGEFS_STAT_INODES_FREED,	/* inode numbers given back */
 	MPAGEFS_NR_STATS
 };
 
 /**
  * struct mpagefs_sb_info - in-core superblock
- * @s_es: copy of the on-disk superblock, as validated at mount time
+ * @s_es: copy of the on-disk superblock, as validated at mount time; its
+ *	free counts, state and times are kept current under @s_alloc_lock
+ *	and written back by mpagefs_sync_super()
  * @s_blocks_count: blocks in the filesystem
  * @s_inodes_count: inodes 1 .. @s_inodes_count exist
  * @s_inode_table: first block of the inode table
  * @s_first_data_block: first block after the metadata
  * @s_inodes_per_block: inodes in one block of the inode table
  * @s_addr_per_block_bits: log2 of the block numbers in an indirect block
+ * @s_block_bitmap: first block of the block bitmap
+ * @s_inode_bitmap: first block of the inode bitmap
+ * @s_alloc_lock: serialises changes to the bitmaps and the free counts
+ * @s_next_goal: where the next allocation without a better goal starts
+ * @s_mount_state: s_state found at the last read-write (re)mount, put
+ *	back on disk at unmount
  * @s_opts: mount options
  * @s_stats: counters, indexed by enum mpagefs_stat
  * @s_err_ratelimit: limits messages about corrupt inodes and directories
@@ -66,6 +88,11 @@ struct mpagefs_sb_info {
 	u32 s_first_data_block;
 	unsigned int s_inodes_per_block;
 	unsigned int s_addr_per_block_bits;
+	u32 s_block_bitmap;
+	u32 s_inode_bitmap;
+	struct mutex s_alloc_lock;
+	u32 s_next_goal;
+	u32 s_mount_state;
 	struct mpagefs_mount_opts s_opts;
 	atomic64_t s_stats[MPAGEFS_NR_STATS];
 	struct ratelimit_state s_err_ratelimit;
@@ -76,12 +103,20 @@ struct mpagefs_sb_info {
 /**
  * struct mpagefs_inode_info - in-core inode
  * @i_data: the block map (or fast symlink text), kept little-endian as on
- *	disk.  Read-only for now; the write path will guard changes to it
- *	and to indirect blocks with a lock, as ext2 does with i_meta_lock.
+ *	disk
+ * @i_map_sem: guards @i_data and the file's indirect blocks: lookups take
+ *	it shared, allocation and truncation exclusive (ext2's
+ *	truncate_mutex and i_meta_lock in one)
+ * @i_next_alloc_block: logical block after the last one allocated
+ * @i_next_alloc_goal: physical block after the last one allocated; the
+ *	goal when the next allocation is for @i_next_alloc_block
  * @vfs_inode: the VFS inode
  */
 struct mpagefs_inode_info {
 	__le32 i_data[MPAGEFS_N_BLOCKS];
+	struct rw_semaphore i_map_sem;
+	u32 i_next_alloc_block;
+	u32 i_next_alloc_goal;
 	struct inode vfs_inode;
 };
 
@@ -116,19 +151,51 @@ __printf(2, 3)
 void mpagefs_inode_error(struct inode *inode, const char *fmt, ...);
 struct buffer_head *mpagefs_read_meta(struct super_block *sb, u32 blocknr,
 				      bool *cached);
+int mpagefs_sync_super(struct super_block *sb, bool wait);
+
+/* balloc.c */
+u32 mpagefs_new_block(struct inode *inode, u32 goal, int *err);
+void mpagefs_free_blocks(struct inode *inode, u32 block, u32 count);
+
+/* ialloc.c */
+struct inode *mpagefs_new_inode(struct inode *dir, umode_t mode,
+				const struct qstr *qstr);
+void mpagefs_free_inode_nr(struct super_block *sb, unsigned long ino);
 
 /* inode.c */
 struct inode *mpagefs_iget(struct super_block *sb, unsigned long ino);
+void mpagefs_set_inode_ops(struct inode *inode);
+int mpagefs_write_inode(struct inode *inode, struct writeback_control *wbc);
+void mpagefs_evict_inode(struct inode *inode);
+int mpagefs_setattr(struct user_namespace *mnt_userns, struct dentry *dentry,
+		    struct iattr *iattr);
 extern const struct address_space_operations mpagefs_aops;
+extern const struct inode_operations mpagefs_special_inode_operations;
 
 /* map.c */
 int mpagefs_map_blocks(struct inode *inode, sector_t iblock,
 		       unsigned int maxblocks, u32 *bno, bool *boundary);
 int mpagefs_get_block(struct inode *inode, sector_t iblock,
 		      struct buffer_head *bh_result, int create);
+struct buffer_head *mpagefs_bread(struct inode *inode, sector_t iblock,
+				  bool create, int *err);
+void mpagefs_truncate_blocks(struct inode *inode, loff_t size);
 
 /* dir.c */
 int mpagefs_find_entry(struct inode *dir, const struct qstr *name, u32 *ino);
+struct mpagefs_dirent *mpagefs_find_dirent(struct inode *dir,
+					   const struct qstr *name,
+					   struct buffer_head **bhp);
+int mpagefs_add_link(struct dentry *dentry, struct inode *inode);
+int mpagefs_delete_entry(struct inode *dir, struct mpagefs_dirent *de,
+			 struct buffer_head *bh);
+int mpagefs_set_link(struct inode *dir, struct mpagefs_dirent *de,
+		     struct buffer_head *bh, struct inode *inode,
+		     bool update_times);
+struct mpagefs_dirent *mpagefs_dotdot(struct inode *dir,
+				      struct buffer_head **bhp);
+int mpagefs_make_empty(struct inode *inode, struct inode *parent);
+int mpagefs_empty_dir(struct inode *inode);
 extern const struct file_operations mpagefs_dir_operations;
 
 /* namei.c */
@@ -141,6 +208,8 @@ extern const struct inode_operations mpagefs_file_inode_operations;
 /* symlink.c */
 extern const struct inode_operations mpagefs_fast_symlink_inode_operations;
 extern const struct inode_operations mpagefs_symlink_inode_operations;
+int mpagefs_symlink_init(struct inode *inode, const char *symname,
+			 unsigned int len);
 
 /* sysfs.c */
 int mpagefs_sysfs_init(void);

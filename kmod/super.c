@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * super.c - mounting mpagefs: the fs_context mount API and its options,
- * reading and validating the superblock, statfs, the inode cache and the
+ * reading and validating the superblock, writing it back (state, free
+ * counts, times) at sync and unmount, statfs, the inode cache and the
  * module's init/exit.
  *
- * Read-only for now: every mount and remount is forced to SB_RDONLY.
+ * As in ext2, a read-write mount clears MPAGEFS_STATE_CLEAN on disk and a
+ * clean unmount (or remount read-only) puts back the state found at mount
+ * time, so a crash leaves the filesystem marked as not cleanly unmounted.
  */
 
 #include <linux/blkdev.h>
@@ -16,6 +19,7 @@
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/statfs.h>
+#include <linux/timekeeping.h>
 #include <asm/unaligned.h>
 
 #include "mpagefs.h"
@@ -129,6 +133,7 @@ static void mpagefs_init_once(void *foo)
 {
 	struct mpagefs_inode_info *ei = foo;
 
+	init_rwsem(&ei->i_map_sem);
 	inode_init_once(&ei->vfs_inode);
 }
 
@@ -151,11 +156,120 @@ static void mpagefs_destroy_inodecache(void)
 	kmem_cache_destroy(mpagefs_inode_cachep);
 }
 
+/* --- writing the superblock ----------------------------------------- */
+
+/**
+ * mpagefs_sync_super() - write the in-core superblock to block 0
+ * @sb: the filesystem, mounted read-write
+ * @wait: write it now, with a cache flush before and FUA, so that it and
+ *	everything written before it are on stable storage when this returns
+ *
+ * The free counts, state and times kept in sbi->s_es are copied into the
+ * buffer with a fresh s_write_time and checksum.
+ *
+ * Return: 0 or -EIO.
+ */
+int mpagefs_sync_super(struct super_block *sb, bool wait)
+{
+	struct mpagefs_sb_info *sbi = MPAGEFS_SB(sb);
+	struct mpagefs_super_block *es = sbi->s_es;
+	struct buffer_head *bh;
+	int err = 0;
+
+	bh = mpagefs_read_meta(sb, MPAGEFS_SUPER_BLOCKNR, NULL);
+	if (IS_ERR(bh))
+		return PTR_ERR(bh);
+	mutex_lock(&sbi->s_alloc_lock);
+	es->s_write_time = cpu_to_le64(ktime_get_real_seconds());
+	es->s_checksum = cpu_to_le32(~__crc32c_le(~0U, (const u8 *)es,
+						  MPAGEFS_SUPER_CSUM_OFFSET));
+	lock_buffer(bh);
+	memcpy(bh->b_data, es, sizeof(*es));
+	unlock_buffer(bh);
+	mutex_unlock(&sbi->s_alloc_lock);
+	mark_buffer_dirty(bh);
+	if (wait) {
+		__sync_dirty_buffer(bh, REQ_SYNC | REQ_PREFLUSH | REQ_FUA);
+		if (buffer_write_io_error(bh)) {
+			mpagefs_msg(sb, KERN_ERR, "I/O error writing the superblock");
+			clear_buffer_write_io_error(bh);
+			set_buffer_uptodate(bh);
+			err = -EIO;
+		}
+	}
+	brelse(bh);
+	return err;
+}
+
+/* Marks the filesystem in use on disk at a read-write (re)mount. */
+static int mpagefs_setup_rw(struct super_block *sb)
+{
+	struct mpagefs_sb_info *sbi = MPAGEFS_SB(sb);
+	struct mpagefs_super_block *es = sbi->s_es;
+	u32 state = le32_to_cpu(es->s_state);
+	u32 ro_compat = le32_to_cpu(es->s_feature_ro_compat);
+
+	if (ro_compat & ~MPAGEFS_FEATURE_RO_COMPAT_SUPP) {
+		mpagefs_msg(sb, KERN_ERR,
+			    "cannot mount read-write: unsupported ro_compat features 0x%x",
+			    ro_compat & ~MPAGEFS_FEATURE_RO_COMPAT_SUPP);
+		return -EROFS;
+	}
+	if (!(state & MPAGEFS_STATE_CLEAN))
+		mpagefs_msg(sb, KERN_WARNING,
+			    "was not cleanly unmounted, running fsck is recommended");
+	if (state & MPAGEFS_STATE_ERRORS)
+		mpagefs_msg(sb, KERN_WARNING,
+			    "filesystem has errors recorded, running fsck is recommended");
+	mutex_lock(&sbi->s_alloc_lock);
+	sbi->s_mount_state = state;
+	es->s_state = cpu_to_le32(state & ~MPAGEFS_STATE_CLEAN);
+	le32_add_cpu(&es->s_mount_count, 1);
+	es->s_mount_time = cpu_to_le64(ktime_get_real_seconds());
+	mutex_unlock(&sbi->s_alloc_lock);
+	return mpagefs_sync_super(sb, true);
+}
+
+/* Puts back the state found at mount time (plus new errors) on disk. */
+static int mpagefs_release_rw(struct super_block *sb)
+{
+	struct mpagefs_sb_info *sbi = MPAGEFS_SB(sb);
+	struct mpagefs_super_block *es = sbi->s_es;
+
+	mutex_lock(&sbi->s_alloc_lock);
+	es->s_state = cpu_to_le32(sbi->s_mount_state |
+				  (le32_to_cpu(es->s_state) &
+				   MPAGEFS_STATE_ERRORS));
+	mutex_unlock(&sbi->s_alloc_lock);
+	return mpagefs_sync_super(sb, true);
+}
+
 /* --- superblock operations ------------------------------------------- */
 
 static void mpagefs_put_super(struct super_block *sb)
 {
+	if (!sb_rdonly(sb))
+		mpagefs_release_rw(sb);
 	mpagefs_sysfs_unregister(sb);
+}
+
+/*
+ * Data and inodes have been written by the VFS before this is called.
+ * With @wait, the bitmaps, indirect blocks and inode table go out first,
+ * then the superblock with a cache flush, so all of it is durable.
+ */
+static int mpagefs_sync_fs(struct super_block *sb, int wait)
+{
+	int err;
+
+	if (sb_rdonly(sb))
+		return 0;
+	if (wait) {
+		err = sync_blockdev(sb->s_bdev);
+		if (err)
+			return err;
+	}
+	return mpagefs_sync_super(sb, wait);
 }
 
 static int mpagefs_statfs(struct dentry *dentry, struct kstatfs *buf)
@@ -168,10 +282,10 @@ static int mpagefs_statfs(struct dentry *dentry, struct kstatfs *buf)
 	buf->f_type = MPAGEFS_MAGIC;
 	buf->f_bsize = sb->s_blocksize;
 	buf->f_blocks = sbi->s_blocks_count;
-	buf->f_bfree = le32_to_cpu(es->s_free_blocks_count);
+	buf->f_bfree = le32_to_cpu(READ_ONCE(es->s_free_blocks_count));
 	buf->f_bavail = buf->f_bfree;
 	buf->f_files = sbi->s_inodes_count;
-	buf->f_ffree = le32_to_cpu(es->s_free_inodes_count);
+	buf->f_ffree = le32_to_cpu(READ_ONCE(es->s_free_inodes_count));
 	buf->f_namelen = MPAGEFS_NAME_LEN;
 	fsid = get_unaligned_le64(es->s_uuid) ^
 	       get_unaligned_le64(es->s_uuid + sizeof(u64));
@@ -188,13 +302,18 @@ static int mpagefs_show_options(struct seq_file *seq, struct dentry *root)
 		seq_puts(seq, ",boundary=off");
 	if (maxmap)
 		seq_printf(seq, ",maxmap=%u", maxmap);
+	if (READ_ONCE(sbi->s_opts.scatter))
+		seq_puts(seq, ",alloc=scatter");
 	return 0;
 }
 
 static const struct super_operations mpagefs_sops = {
 	.alloc_inode	= mpagefs_alloc_inode,
 	.free_inode	= mpagefs_free_inode,
+	.write_inode	= mpagefs_write_inode,
+	.evict_inode	= mpagefs_evict_inode,
 	.put_super	= mpagefs_put_super,
+	.sync_fs	= mpagefs_sync_fs,
 	.statfs		= mpagefs_statfs,
 	.show_options	= mpagefs_show_options,
 };
@@ -289,9 +408,7 @@ static int mpagefs_check_super(struct super_block *sb,
 	if (incompat & ~MPAGEFS_FEATURE_INCOMPAT_SUPP)
 		return mpagefs_bad_super(sb, "unsupported incompat features 0x%x",
 					 incompat & ~MPAGEFS_FEATURE_INCOMPAT_SUPP);
-	/* Unknown ro_compat features would refuse a read-write mount; all
-	 * mounts are read-only for now.
-	 */
+	/* unknown ro_compat features refuse read-write: mpagefs_setup_rw() */
 
 	blocks = le32_to_cpu(es->s_blocks_count);
 	inodes = le32_to_cpu(es->s_inodes_count);
@@ -358,7 +475,7 @@ static loff_t mpagefs_max_size(unsigned int blkbits)
 
 /* --- mount options --------------------------------------------------- */
 
-enum { Opt_boundary, Opt_maxmap };
+enum { Opt_boundary, Opt_maxmap, Opt_alloc };
 
 static const struct constant_table mpagefs_param_onoff[] = {
 	{ "off",	0 },
@@ -366,14 +483,22 @@ static const struct constant_table mpagefs_param_onoff[] = {
 	{}
 };
 
+static const struct constant_table mpagefs_param_alloc[] = {
+	{ "contig",	0 },
+	{ "scatter",	1 },
+	{}
+};
+
 static const struct fs_parameter_spec mpagefs_param_spec[] = {
 	fsparam_enum("boundary", Opt_boundary, mpagefs_param_onoff),
 	fsparam_u32("maxmap", Opt_maxmap),
+	fsparam_enum("alloc", Opt_alloc, mpagefs_param_alloc),
 	{}
 };
 
 #define MPAGEFS_SPEC_BOUNDARY	BIT(0)
 #define MPAGEFS_SPEC_MAXMAP	BIT(1)
+#define MPAGEFS_SPEC_ALLOC	BIT(2)
 
 /*
  * The options of one mount or remount.  @spec records which were given,
@@ -382,7 +507,6 @@ static const struct fs_parameter_spec mpagefs_param_spec[] = {
 struct mpagefs_fs_context {
 	struct mpagefs_mount_opts opts;
 	unsigned int spec;
-	bool rw_requested;
 };
 
 static int mpagefs_parse_param(struct fs_context *fc,
@@ -406,6 +530,10 @@ static int mpagefs_parse_param(struct fs_context *fc,
 		ctx->opts.maxmap = result.uint_32;
 		ctx->spec |= MPAGEFS_SPEC_MAXMAP;
 		break;
+	case Opt_alloc:
+		ctx->opts.scatter = result.uint_32;
+		ctx->spec |= MPAGEFS_SPEC_ALLOC;
+		break;
 	default:
 		return invalfc(fc, "unhandled option '%s'", param->key);
 	}
@@ -428,6 +556,7 @@ static int mpagefs_fill_super(struct super_block *sb, struct fs_context *fc)
 	/* freed by mpagefs_kill_sb(), also when this function fails */
 	sb->s_fs_info = sbi;
 	sbi->s_opts = ctx->opts;
+	mutex_init(&sbi->s_alloc_lock);
 	ratelimit_state_init(&sbi->s_err_ratelimit, DEFAULT_RATELIMIT_INTERVAL,
 			     DEFAULT_RATELIMIT_BURST);
 
@@ -462,6 +591,9 @@ static int mpagefs_fill_super(struct super_block *sb, struct fs_context *fc)
 	sbi->s_first_data_block = le32_to_cpu(es->s_first_data_block);
 	sbi->s_inodes_per_block = sb->s_blocksize / MPAGEFS_INODE_SIZE;
 	sbi->s_addr_per_block_bits = log - 2;
+	sbi->s_block_bitmap = le32_to_cpu(es->s_block_bitmap);
+	sbi->s_inode_bitmap = le32_to_cpu(es->s_inode_bitmap);
+	sbi->s_next_goal = sbi->s_first_data_block;
 
 	sb->s_magic = MPAGEFS_MAGIC;
 	sb->s_op = &mpagefs_sops;
@@ -469,9 +601,10 @@ static int mpagefs_fill_super(struct super_block *sb, struct fs_context *fc)
 	sb->s_time_gran = 1;
 	sb->s_time_min = TIME64_MIN;
 	sb->s_time_max = TIME64_MAX;
-	sb->s_flags |= SB_RDONLY;
+	sb->s_max_links = MPAGEFS_LINK_MAX;
 	memcpy(&sb->s_uuid, es->s_uuid, sizeof(sb->s_uuid));
-	if (le32_to_cpu(es->s_state) & MPAGEFS_STATE_ERRORS)
+	if (sb_rdonly(sb) &&
+	    (le32_to_cpu(es->s_state) & MPAGEFS_STATE_ERRORS))
 		mpagefs_msg(sb, KERN_WARNING,
 			    "filesystem has errors recorded, mounting anyway (read-only)");
 
@@ -501,10 +634,16 @@ static int mpagefs_fill_super(struct super_block *sb, struct fs_context *fc)
 		ret = -ENOMEM;
 		goto out_sysfs;
 	}
-	if (ctx->rw_requested)
-		mpagefs_msg(sb, KERN_INFO,
-			    "mounted read-only: write support comes later");
+	if (!sb_rdonly(sb)) {
+		ret = mpagefs_setup_rw(sb);
+		if (ret)
+			goto out_root;
+	}
 	return 0;
+
+out_root:
+	dput(sb->s_root);
+	sb->s_root = NULL;
 
 out_sysfs:
 	mpagefs_sysfs_unregister(sb);
@@ -513,13 +652,6 @@ out_sysfs:
 
 static int mpagefs_get_tree(struct fs_context *fc)
 {
-	struct mpagefs_fs_context *ctx = fc->fs_private;
-
-	/* Forced before the device is opened, so it is opened read-only. */
-	if (!(fc->sb_flags & SB_RDONLY)) {
-		ctx->rw_requested = true;
-		fc->sb_flags |= SB_RDONLY;
-	}
 	return get_tree_bdev(fc, mpagefs_fill_super);
 }
 
@@ -528,12 +660,22 @@ static int mpagefs_reconfigure(struct fs_context *fc)
 	struct super_block *sb = fc->root->d_sb;
 	struct mpagefs_sb_info *sbi = MPAGEFS_SB(sb);
 	struct mpagefs_fs_context *ctx = fc->fs_private;
+	bool to_ro = (fc->sb_flags & SB_RDONLY) && !sb_rdonly(sb);
+	bool to_rw = !(fc->sb_flags & SB_RDONLY) && sb_rdonly(sb);
+	int err;
 
-	if (!(fc->sb_flags & SB_RDONLY)) {
-		fc->sb_flags |= SB_RDONLY;
-		mpagefs_msg(sb, KERN_INFO,
-			    "staying read-only: write support comes later");
+	sync_filesystem(sb);
+	if (to_ro) {
+		err = mpagefs_release_rw(sb);
+		if (err)
+			return err;
+	} else if (to_rw) {
+		err = mpagefs_setup_rw(sb);
+		if (err)
+			return err;
 	}
+	if (ctx->spec & MPAGEFS_SPEC_ALLOC)
+		WRITE_ONCE(sbi->s_opts.scatter, ctx->opts.scatter);
 	if (ctx->spec & MPAGEFS_SPEC_BOUNDARY)
 		WRITE_ONCE(sbi->s_opts.boundary, ctx->opts.boundary);
 	if (ctx->spec & MPAGEFS_SPEC_MAXMAP)

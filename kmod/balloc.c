@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * balloc.c - the block bitmap: allocating and freeing data blocks.
+ *
+ * mpagefs has one bitmap for the whole device (no block groups, no
+ * reservation windows).  An allocation takes the first free block at or
+ * after a goal, wrapping around to the start of the data area, which is
+ * enough to lay files out like ext2 does when the goal is the block after
+ * the file's previous one.  Blocks before s_first_data_block (superblock,
+ * bitmaps, inode table) are never handed out, whatever the bitmap says.
+ */
+
+#include <linux/buffer_head.h>
+#include <linux/fs.h>
+
+#include "mpagefs.h"
+
+#define MPAGEFS_BITS_PER_BLOCK(sb)	((u32)(sb)->s_blocksize * 8)
+
+/*
+ * Looks for a free block in [@from, @to) and marks it in use.  Called with
+ * s_alloc_lock held.  Returns the block, 0 if there is none in the range,
+ * or a negative error from reading the bitmap in *@err.
+ */
+static u32 mpagefs_take_free_block(struct super_block *sb, u32 from, u32 to,
+				   int *err)
+{
+	struct mpagefs_sb_info *sbi = MPAGEFS_SB(sb);
+	const u32 per_block = MPAGEFS_BITS_PER_BLOCK(sb);
+
+	while (from < to) {
+		u32 first = from - from % per_block;
+		u32 limit = min(to - first, per_block);
+		struct buffer_head *bh;
+		u32 bit;
+
+		bh = mpagefs_read_meta(sb, sbi->s_block_bitmap + from / per_block,
+				       NULL);
+		if (IS_ERR(bh)) {
+			*err = PTR_ERR(bh);
+			return 0;
+		}
+		bit = find_next_zero_bit_le(bh->b_data, limit, from - first);
+		if (bit < limit) {
+			set_bit_le(bit, bh->b_data);
+			mark_buffer_dirty(bh);
+			brelse(bh);
+			return first + bit;
+		}
+		brelse(bh);
+		from = first + per_block;
+	}
+	return 0;
+}
+
+/**
+ * mpagefs_new_block() - allocate one block for an inode
+ * @inode: the inode that will own the block (i_blocks is charged)
+ * @goal: the block wanted; the first free block at or after it is taken,
+ *	wrapping to the start of the data area
+ * @err: receives 0, -ENOSPC when the filesystem is full, or another error
+ *
+ * Return: the block number, or 0 with *@err set.
+ */
+u32 mpagefs_new_block(struct inode *inode, u32 goal, int *err)
+{
+	struct super_block *sb = inode->i_sb;
+	struct mpagefs_sb_info *sbi = MPAGEFS_SB(sb);
+	struct mpagefs_super_block *es = sbi->s_es;
+	u32 blk = 0;
+
+	*err = 0;
+	if (!mpagefs_data_block_valid(sbi, goal))
+		goal = sbi->s_first_data_block;
+	mutex_lock(&sbi->s_alloc_lock);
+	if (!le32_to_cpu(es->s_free_blocks_count)) {
+		*err = -ENOSPC;
+		goto out;
+	}
+	blk = mpagefs_take_free_block(sb, goal, sbi->s_blocks_count, err);
+	if (!blk && !*err)
+		blk = mpagefs_take_free_block(sb, sbi->s_first_data_block,
+					      goal, err);
+	if (!blk) {
+		if (!*err) {
+			/* the count said there was one: the bitmap disagrees */
+			mpagefs_msg(sb, KERN_ERR,
+				    "block bitmap is full but s_free_blocks_count is %u",
+				    le32_to_cpu(es->s_free_blocks_count));
+			es->s_state |= cpu_to_le32(MPAGEFS_STATE_ERRORS);
+			es->s_free_blocks_count = 0;
+			*err = -ENOSPC;
+		}
+		goto out;
+	}
+	le32_add_cpu(&es->s_free_blocks_count, -1);
+	sbi->s_next_goal = blk + 1 + (READ_ONCE(sbi->s_opts.scatter) ? 1 : 0);
+out:
+	mutex_unlock(&sbi->s_alloc_lock);
+	if (blk) {
+		inode_add_bytes(inode, sb->s_blocksize);
+		mark_inode_dirty(inode);
+		mpagefs_stat_add(sb, MPAGEFS_STAT_BLOCKS_ALLOCATED, 1);
+	}
+	return blk;
+}
+
+/**
+ * mpagefs_free_blocks() - give a run of blocks back to the bitmap
+ * @inode: the inode that owned them (i_blocks is credited)
+ * @block: first block
+ * @count: number of blocks
+ *
+ * A run outside the data area, or a block already free, is corruption:
+ * it is logged and skipped, never applied to the bitmap.
+ */
+void mpagefs_free_blocks(struct inode *inode, u32 block, u32 count)
+{
+	struct super_block *sb = inode->i_sb;
+	struct mpagefs_sb_info *sbi = MPAGEFS_SB(sb);
+	struct mpagefs_super_block *es = sbi->s_es;
+	const u32 per_block = MPAGEFS_BITS_PER_BLOCK(sb);
+	u32 freed = 0;
+
+	if (!count)
+		return;
+	if (!mpagefs_data_block_valid(sbi, block) ||
+	    !mpagefs_data_block_valid(sbi, block + count - 1) ||
+	    block + count < block) {
+		mpagefs_inode_error(inode, "freeing blocks %u..%u outside the data area",
+				    block, block + count - 1);
+		return;
+	}
+	mutex_lock(&sbi->s_alloc_lock);
+	while (count) {
+		u32 first = block - block % per_block;
+		u32 n = min(count, first + per_block - block);
+		struct buffer_head *bh;
+		u32 i;
+
+		bh = mpagefs_read_meta(sb, sbi->s_block_bitmap + block / per_block,
+				       NULL);
+		if (IS_ERR(bh))
+			break;
+		for (i = 0; i < n; i++) {
+			if (!test_and_clear_bit_le(block - first + i,
+						   bh->b_data)) {
+				mpagefs_inode_error(inode, "freeing block %u, which is already free",
+						    block + i);
+				es->s_state |= cpu_to_le32(MPAGEFS_STATE_ERRORS);
+				continue;
+			}
+			freed++;
+		}
+		mark_buffer_dirty(bh);
+		brelse(bh);
+		block += n;
+		count -= n;
+	}
+	le32_add_cpu(&es->s_free_blocks_count, freed);
+	mutex_unlock(&sbi->s_alloc_lock);
+	if (freed) {
+		inode_sub_bytes(inode, (loff_t)freed << sb->s_blocksize_bits);
+		mark_inode_dirty(inode);
+		mpagefs_stat_add(sb, MPAGEFS_STAT_BLOCKS_FREED, freed);
+	}
+}

@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ialloc.c - the inode bitmap: allocating and freeing inode numbers, and
+ * setting up new in-core inodes.  Bit (ino - 1) of the bitmap is set while
+ * inode ino is in use.
+ */
+
+#include <linux/buffer_head.h>
+#include <linux/fs.h>
+#include <linux/random.h>
+
+#include "mpagefs.h"
+
+#define MPAGEFS_BITS_PER_BLOCK(sb)	((u32)(sb)->s_blocksize * 8)
+
+/* Takes the first free inode number; s_alloc_lock held.  0 if none. */
+static unsigned long mpagefs_take_inode_nr(struct super_block *sb, int *err)
+{
+	struct mpagefs_sb_info *sbi = MPAGEFS_SB(sb);
+	const u32 per_block = MPAGEFS_BITS_PER_BLOCK(sb);
+	u32 first;
+
+	for (first = 0; first < sbi->s_inodes_count; first += per_block) {
+		u32 limit = min(sbi->s_inodes_count - first, per_block);
+		struct buffer_head *bh;
+		u32 bit;
+
+		bh = mpagefs_read_meta(sb, sbi->s_inode_bitmap + first / per_block,
+				       NULL);
+		if (IS_ERR(bh)) {
+			*err = PTR_ERR(bh);
+			return 0;
+		}
+		bit = find_first_zero_bit_le(bh->b_data, limit);
+		if (bit < limit) {
+			set_bit_le(bit, bh->b_data);
+			mark_buffer_dirty(bh);
+			brelse(bh);
+			return first + bit + 1;
+		}
+		brelse(bh);
+	}
+	return 0;
+}
+
+static unsigned long mpagefs_alloc_inode_nr(struct super_block *sb, int *err)
+{
+	struct mpagefs_sb_info *sbi = MPAGEFS_SB(sb);
+	struct mpagefs_super_block *es = sbi->s_es;
+	unsigned long ino = 0;
+
+	*err = 0;
+	mutex_lock(&sbi->s_alloc_lock);
+	if (le32_to_cpu(es->s_free_inodes_count))
+		ino = mpagefs_take_inode_nr(sb, err);
+	if (ino) {
+		le32_add_cpu(&es->s_free_inodes_count, -1);
+	} else if (!*err) {
+		if (le32_to_cpu(es->s_free_inodes_count)) {
+			mpagefs_msg(sb, KERN_ERR,
+				    "inode bitmap is full but s_free_inodes_count is %u",
+				    le32_to_cpu(es->s_free_inodes_count));
+			es->s_state |= cpu_to_le32(MPAGEFS_STATE_ERRORS);
+			es->s_free_inodes_count = 0;
+		}
+		*err = -ENOSPC;
+	}
+	mutex_unlock(&sbi->s_alloc_lock);
+	if (ino)
+		mpagefs_stat_add(sb, MPAGEFS_STAT_INODES_ALLOCATED, 1);
+	return ino;
+}
+
+/**
+ * mpagefs_free_inode_nr() - give an inode number back to the bitmap
+ * @sb: the filesystem
+ * @ino: the inode number; its blocks must have been freed already
+ */
+void mpagefs_free_inode_nr(struct super_block *sb, unsigned long ino)
+{
+	struct mpagefs_sb_info *sbi = MPAGEFS_SB(sb);
+	struct mpagefs_super_block *es = sbi->s_es;
+	const u32 per_block = MPAGEFS_BITS_PER_BLOCK(sb);
+	struct buffer_head *bh;
+	u32 bit;
+
+	if (ino < 1 || ino > sbi->s_inodes_count || ino == MPAGEFS_ROOT_INO) {
+		mpagefs_msg(sb, KERN_ERR, "freeing reserved or out-of-range inode %lu",
+			    ino);
+		return;
+	}
+	bit = (ino - 1) % per_block;
+	mutex_lock(&sbi->s_alloc_lock);
+	bh = mpagefs_read_meta(sb, sbi->s_inode_bitmap + (ino - 1) / per_block,
+			       NULL);
+	if (IS_ERR(bh))
+		goto out;
+	if (test_and_clear_bit_le(bit, bh->b_data)) {
+		le32_add_cpu(&es->s_free_inodes_count, 1);
+		mpagefs_stat_add(sb, MPAGEFS_STAT_INODES_FREED, 1);
+	} else {
+		mpagefs_msg(sb, KERN_ERR, "freeing inode %lu, which is already free",
+			    ino);
+		es->s_state |= cpu_to_le32(MPAGEFS_STATE_ERRORS);
+	}
+	mark_buffer_dirty(bh);
+	brelse(bh);
+out:
+	mutex_unlock(&sbi->s_alloc_lock);
+}
+
+/**
+ * mpagefs_new_inode() - allocate and set up a new inode
+ * @dir: the directory it is created in (for ownership)
+ * @mode: file type and permissions
+ * @qstr: its name (unused: there is no per-directory placement)
+ *
+ * Takes the first free inode number, initialises the in-core inode (owner
+ * through inode_init_owner(), times, an empty block map, a random
+ * generation), sets its operations with mpagefs_set_inode_ops() and marks
+ * it dirty.  As ext2_new_inode() does, the inode comes back hashed and
+ * locked (I_NEW): the caller finishes with d_instantiate_new() or
+ * unlock_new_inode(), or on failure drops the link count to 0,
+ * unlock_new_inode() and iput(), which frees the number again.
+ *
+ * Return: the inode or an ERR_PTR (-ENOSPC when no inode is free).
+ */
+struct inode *mpagefs_new_inode(struct inode *dir, umode_t mode,
+				const struct qstr *qstr)
+{
+	struct super_block *sb = dir->i_sb;
+	struct mpagefs_inode_info *ei;
+	struct inode *inode;
+	unsigned long ino;
+	int err;
+
+	inode = new_inode(sb);
+	if (!inode)
+		return ERR_PTR(-ENOMEM);
+	ino = mpagefs_alloc_inode_nr(sb, &err);
+	if (!ino) {
+		iput(inode);
+		return ERR_PTR(err);
+	}
+	ei = MPAGEFS_I(inode);
+	inode_init_owner(&init_user_ns, inode, dir, mode);
+	inode->i_ino = ino;
+	inode->i_blocks = 0;
+	inode->i_size = 0;
+	inode->i_mtime = current_time(inode);
+	inode->i_atime = inode->i_mtime;
+	inode->i_ctime = inode->i_mtime;
+	memset(ei->i_data, 0, sizeof(ei->i_data));
+	ei->i_next_alloc_block = 0;
+	ei->i_next_alloc_goal = 0;
+	inode->i_generation = get_random_u32();
+	if (insert_inode_locked(inode) < 0) {
+		mpagefs_msg(sb, KERN_ERR, "inode %lu is free in the bitmap but in use",
+			    ino);
+		make_bad_inode(inode);
+		iput(inode);
+		return ERR_PTR(-EUCLEAN);
+	}
+	mpagefs_set_inode_ops(inode);
+	mark_inode_dirty(inode);
+	return inode;
+}

@@ -32,7 +32,7 @@ deps:
 userspace: deps
 	@cmake -S userspace -B $(BUILD)/userspace -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build $(BUILD)/userspace -j $(JOBS) -- --no-print-directory
-	@cp $(BUILD)/userspace/mpagectl $(BUILD)/mpagectl
+	@cmp -s $(BUILD)/userspace/mpagectl $(BUILD)/mpagectl || cp $(BUILD)/userspace/mpagectl $(BUILD)/mpagectl
 
 # --- kernel module -----------------------------------------------------------
 # Kbuild of 6.1 writes objects next to the sources, so the module is built in
@@ -45,7 +45,7 @@ module: deps
 		--filter='P modules.order' --filter='P Module.symvers' \
 		kmod/ $(BUILD)/kmod/
 	@$(MAKE) -C $(KDIR) M=$(BUILD)/kmod $(KMOD_FLAGS) modules
-	@cp $(BUILD)/kmod/mpagefs.ko $(BUILD)/mpagefs.ko
+	@cmp -s $(BUILD)/kmod/mpagefs.ko $(BUILD)/mpagefs.ko || cp $(BUILD)/kmod/mpagefs.ko $(BUILD)/mpagefs.ko
 
 # The reference peer: fs/ext2 from Debian's linux-source-6.1, as a module.
 ext2: deps
@@ -55,7 +55,8 @@ initramfs: userspace module ext2
 	@$(PYTHON) qemu/mkinitramfs.py --kver $(KVER) --build $(BUILD) --out $(BUILD)/initramfs.cpio.gz
 
 # --- tests -------------------------------------------------------------------
-check: all unit-test style vm-test
+# style rebuilds the module under sparse, so the initramfs is made after it.
+check: unit-test style vm-test
 
 unit-test: userspace
 	@cd $(BUILD)/userspace && ctest --output-on-failure -j $(JOBS)

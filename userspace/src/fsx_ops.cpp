@@ -26,7 +26,7 @@ const char* op_name(OpKind k) {
 }
 
 std::string format_op(const Op& op) {
-  const std::string head = strformat("{:>8} {:<9}", op.index, op_name(op.kind));
+  std::string head = strformat("{:>8} {:<9}", op.index, op_name(op.kind));
   switch (op.kind) {
     case OpKind::Truncate:
       return strformat("{} {:#x} -> {:#x}", head, op.size_before, op.offset);

@@ -43,8 +43,8 @@ namespace {
 
 class Runner {
  public:
-  Runner(FsxFile& file, const Options& opts, std::ostream& progress, bool tty)
-      : file_(file), opts_(opts), progress_(progress), tty_(tty) {}
+  Runner(FsxFile& file, Options opts, std::ostream& progress, bool tty)
+      : file_(file), opts_(std::move(opts)), progress_(progress), tty_(tty) {}
 
   Result run();
 
@@ -92,8 +92,8 @@ void Runner::fail(const std::string& what) {
 std::string Runner::guess_origin(uint64_t pos, uint8_t got) const {
   // Which logged write would have left this byte?  Stale data is the usual
   // story (a lost or misdirected write, a page not invalidated).
-  for (auto it = log_.rbegin(); it != log_.rend(); ++it) {
-    const Op& op = *it;
+  for (size_t k = log_.size(); k-- > 0;) {  // newest first
+    const Op& op = log_[k];
     const bool writes = op.kind == OpKind::Write || op.kind == OpKind::MapWrite || op.kind == OpKind::DirectWrite;
     if (writes && pos >= op.offset && pos < op.offset + op.length && OpGenerator::data_byte(op.index, pos) == got)
       return strformat(" (the byte op {} wrote there)", op.index);

@@ -228,7 +228,7 @@ class PosixFile final : public FsxFile {
 }  // namespace
 
 uint64_t page_size() {
-  static const uint64_t pg = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  static const auto pg = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
   return pg;
 }
 

@@ -3,7 +3,9 @@
  * sysfs.c - per-mount counters in /sys/fs/mpagefs/<dev>/, one kobject per
  * superblock as ext4 does.  One file per counter, "stats" with all of them
  * as "name value" lines, a write-only "reset", and the current values of
- * the boundary and maxmap mount options.
+ * the boundary and maxmap mount options.  The write path adds counters of
+ * get_block calls with create set and of blocks and inodes allocated
+ * and freed.
  */
 
 #include <linux/fs.h>
@@ -21,6 +23,11 @@ static const char * const mpagefs_stat_names[MPAGEFS_NR_STATS] = {
 	[MPAGEFS_STAT_BOUNDARY_SET]	= "boundary_set",
 	[MPAGEFS_STAT_IND_READS]	= "ind_reads",
 	[MPAGEFS_STAT_HOLES]		= "holes",
+	[MPAGEFS_STAT_GET_BLOCK_CREATE_CALLS] = "get_block_create_calls",
+	[MPAGEFS_STAT_BLOCKS_ALLOCATED]	= "blocks_allocated",
+	[MPAGEFS_STAT_BLOCKS_FREED]	= "blocks_freed",
+	[MPAGEFS_STAT_INODES_ALLOCATED]	= "inodes_allocated",
+	[MPAGEFS_STAT_INODES_FREED]	= "inodes_freed",
 };
 
 struct mpagefs_attr {
@@ -100,6 +107,12 @@ MPAGEFS_COUNTER_ATTR(multi_block_calls, MPAGEFS_STAT_MULTI_BLOCK_CALLS);
 MPAGEFS_COUNTER_ATTR(boundary_set, MPAGEFS_STAT_BOUNDARY_SET);
 MPAGEFS_COUNTER_ATTR(ind_reads, MPAGEFS_STAT_IND_READS);
 MPAGEFS_COUNTER_ATTR(holes, MPAGEFS_STAT_HOLES);
+MPAGEFS_COUNTER_ATTR(get_block_create_calls,
+		     MPAGEFS_STAT_GET_BLOCK_CREATE_CALLS);
+MPAGEFS_COUNTER_ATTR(blocks_allocated, MPAGEFS_STAT_BLOCKS_ALLOCATED);
+MPAGEFS_COUNTER_ATTR(blocks_freed, MPAGEFS_STAT_BLOCKS_FREED);
+MPAGEFS_COUNTER_ATTR(inodes_allocated, MPAGEFS_STAT_INODES_ALLOCATED);
+MPAGEFS_COUNTER_ATTR(inodes_freed, MPAGEFS_STAT_INODES_FREED);
 MPAGEFS_RO_ATTR(stats);
 MPAGEFS_WO_ATTR(reset);
 MPAGEFS_RO_ATTR(boundary);
@@ -112,6 +125,11 @@ static struct attribute *mpagefs_attrs[] = {
 	&mpagefs_attr_boundary_set.attr,
 	&mpagefs_attr_ind_reads.attr,
 	&mpagefs_attr_holes.attr,
+	&mpagefs_attr_get_block_create_calls.attr,
+	&mpagefs_attr_blocks_allocated.attr,
+	&mpagefs_attr_blocks_freed.attr,
+	&mpagefs_attr_inodes_allocated.attr,
+	&mpagefs_attr_inodes_freed.attr,
 	&mpagefs_attr_stats.attr,
 	&mpagefs_attr_reset.attr,
 	&mpagefs_attr_boundary.attr,

@@ -6,6 +6,9 @@
 #   make demo     the seed example, measured in a VM, both orders side by side
 #   make shell    a VM with the module loaded and a formatted disk mounted
 #   make deps     install the Debian packages the project needs (as root)
+#   make install  mpagectl to /usr/local/sbin, mkfs.mpagefs and fsck.mpagefs
+#                 links to /sbin (DESTDIR= for staging); make install-module
+#                 puts build/mpagefs.ko under /lib/modules/$(KVER)/extra
 
 TOP      := $(abspath .)
 BUILD    := $(TOP)/build
@@ -21,7 +24,8 @@ PYTEST_ARGS ?=
 export KVER
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all deps userspace module ext2 initramfs check unit-test style vm-test demo shell clean
+.PHONY: all deps userspace module ext2 initramfs check unit-test style vm-test demo shell clean \
+	install install-module
 
 all: deps userspace module ext2 initramfs
 
@@ -53,6 +57,27 @@ ext2: deps
 
 initramfs: userspace module ext2
 	@$(PYTHON) qemu/mkinitramfs.py --kver $(KVER) --build $(BUILD) --out $(BUILD)/initramfs.cpio.gz
+
+# --- install -----------------------------------------------------------------
+# mkfs(8) and fsck(8) look for mkfs.TYPE / fsck.TYPE in /sbin, /sbin/fs.d,
+# /sbin/fs, /etc/fs, /etc and then $$PATH: the links go to /sbin, which
+# also works where /sbin is not on PATH.
+PREFIX    ?= /usr/local
+SBINDIR   ?= $(PREFIX)/sbin
+FSSBINDIR ?= /sbin
+MODDIR    ?= /lib/modules/$(KVER)/extra
+
+install: userspace
+	install -D -m 0755 $(BUILD)/mpagectl $(DESTDIR)$(SBINDIR)/mpagectl
+	install -d $(DESTDIR)$(FSSBINDIR)
+	ln -sf $(SBINDIR)/mpagectl $(DESTDIR)$(FSSBINDIR)/mkfs.mpagefs
+	ln -sf $(SBINDIR)/mpagectl $(DESTDIR)$(FSSBINDIR)/fsck.mpagefs
+
+# Only for a machine running $(KVER); never load it on a build host
+# running another kernel.
+install-module: module
+	install -D -m 0644 $(BUILD)/mpagefs.ko $(DESTDIR)$(MODDIR)/mpagefs.ko
+	@if [ -z "$(DESTDIR)" ]; then depmod -a $(KVER); fi
 
 # --- tests -------------------------------------------------------------------
 # style rebuilds the module under sparse, so the initramfs is made after it.

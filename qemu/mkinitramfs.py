@@ -245,6 +245,9 @@ def main():
     mpagectl = build / "mpagectl"
     if mpagectl.exists():
         add_binary(cpio, mpagectl, "usr/bin/mpagectl")
+        # The names mkfs(8) and fsck(8) look for; mpagectl dispatches on argv[0].
+        for name in ("mkfs.mpagefs", "fsck.mpagefs"):
+            cpio.add_symlink(f"sbin/{name}", "/usr/bin/mpagectl")
     else:
         warn(f"{mpagectl} missing; the VM will not have mpagectl")
     # Debian's blktrace, so tests can show that mpagectl reads what blktrace

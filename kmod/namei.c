@@ -1,10 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * namei.c - directory inode operations.  Only lookup for now; create,
- * mkdir, link, unlink and rename come with the write path.
+ * namei.c - directory inode operations: lookup, create, mknod, symlink,
+ * link, unlink, mkdir, rmdir, rename and tmpfile.  All knowledge of the
+ * record format is in dir.c; this is the glue between the VFS and it, as
+ * fs/ext2/namei.c is for ext2.
+ *
+ * The VFS holds the i_rwsem of every directory changed here (both parents
+ * for a rename), so no two of these run on one directory at a time.  Link
+ * counts follow ext2: a directory has 2 links (its name and its ".") plus
+ * one per subdirectory (their "..").
  */
 
 #include <linux/fs.h>
+#include <linux/namei.h>
 
 #include "mpagefs.h"
 
@@ -27,6 +35,371 @@ static struct dentry *mpagefs_lookup(struct inode *dir, struct dentry *dentry,
 	return d_splice_alias(inode, dentry);
 }
 
+/*
+ * Links a new inode that is not a directory into @dentry's directory and
+ * instantiates the dentry; on failure the inode is dropped again, and
+ * eviction gives its number (and any block) back.
+ */
+static int mpagefs_add_nondir(struct dentry *dentry, struct inode *inode)
+{
+	int err = mpagefs_add_link(dentry, inode);
+
+	if (!err) {
+		d_instantiate_new(dentry, inode);
+		return 0;
+	}
+	inode_dec_link_count(inode);
+	discard_new_inode(inode);
+	return err;
+}
+
+static int mpagefs_create(struct user_namespace *mnt_userns, struct inode *dir,
+			  struct dentry *dentry, umode_t mode, bool excl)
+{
+	struct inode *inode;
+
+	inode = mpagefs_new_inode(dir, mode, &dentry->d_name);
+	if (IS_ERR(inode))
+		return PTR_ERR(inode);
+	mark_inode_dirty(inode);
+	return mpagefs_add_nondir(dentry, inode);
+}
+
+static int mpagefs_tmpfile(struct user_namespace *mnt_userns, struct inode *dir,
+			   struct file *file, umode_t mode)
+{
+	struct inode *inode;
+
+	inode = mpagefs_new_inode(dir, mode, NULL);
+	if (IS_ERR(inode))
+		return PTR_ERR(inode);
+	mark_inode_dirty(inode);
+	/* drops the link count to 0: the inode lives until its last close */
+	d_tmpfile(file, inode);
+	unlock_new_inode(inode);
+	return finish_open_simple(file, 0);
+}
+
+static int mpagefs_mknod(struct user_namespace *mnt_userns, struct inode *dir,
+			 struct dentry *dentry, umode_t mode, dev_t rdev)
+{
+	struct inode *inode;
+
+	inode = mpagefs_new_inode(dir, mode, &dentry->d_name);
+	if (IS_ERR(inode))
+		return PTR_ERR(inode);
+	init_special_inode(inode, inode->i_mode, rdev);
+	/* where mpagefs_iget() finds it: new_encode_dev() in i_block[0] */
+	memset(MPAGEFS_I(inode)->i_data, 0, sizeof(MPAGEFS_I(inode)->i_data));
+	if (S_ISCHR(mode) || S_ISBLK(mode))
+		MPAGEFS_I(inode)->i_data[0] = cpu_to_le32(new_encode_dev(rdev));
+	mark_inode_dirty(inode);
+	return mpagefs_add_nondir(dentry, inode);
+}
+
+static int mpagefs_symlink(struct user_namespace *mnt_userns, struct inode *dir,
+			   struct dentry *dentry, const char *symname)
+{
+	unsigned int len = strlen(symname) + 1;
+	struct inode *inode;
+	int err;
+
+	/* a slow symlink's target and its NUL fit one block, as in ext2 */
+	if (len > dir->i_sb->s_blocksize)
+		return -ENAMETOOLONG;
+	inode = mpagefs_new_inode(dir, S_IFLNK | 0777, &dentry->d_name);
+	if (IS_ERR(inode))
+		return PTR_ERR(inode);
+	err = mpagefs_symlink_init(inode, symname, len);
+	if (err) {
+		inode_dec_link_count(inode);
+		discard_new_inode(inode);
+		return err;
+	}
+	mark_inode_dirty(inode);
+	return mpagefs_add_nondir(dentry, inode);
+}
+
+static int mpagefs_link(struct dentry *old_dentry, struct inode *dir,
+			struct dentry *dentry)
+{
+	struct inode *inode = d_inode(old_dentry);
+	int err;
+
+	if (inode->i_nlink >= MPAGEFS_LINK_MAX)
+		return -EMLINK;
+	inode->i_ctime = current_time(inode);
+	inode_inc_link_count(inode);
+	ihold(inode);
+
+	err = mpagefs_add_link(dentry, inode);
+	if (!err) {
+		d_instantiate(dentry, inode);
+		return 0;
+	}
+	inode_dec_link_count(inode);
+	iput(inode);
+	return err;
+}
+
+static int mpagefs_mkdir(struct user_namespace *mnt_userns, struct inode *dir,
+			 struct dentry *dentry, umode_t mode)
+{
+	struct inode *inode;
+	int err;
+
+	/* the new directory's ".." is one more link to @dir */
+	if (dir->i_nlink >= MPAGEFS_LINK_MAX)
+		return -EMLINK;
+	inode_inc_link_count(dir);
+
+	inode = mpagefs_new_inode(dir, S_IFDIR | mode, &dentry->d_name);
+	err = PTR_ERR(inode);
+	if (IS_ERR(inode))
+		goto out_dir;
+	/* its name and its "." */
+	inode_inc_link_count(inode);
+
+	err = mpagefs_make_empty(inode, dir);
+	if (err)
+		goto out_fail;
+	err = mpagefs_add_link(dentry, inode);
+	if (err)
+		goto out_fail;
+	d_instantiate_new(dentry, inode);
+	return 0;
+
+out_fail:
+	inode_dec_link_count(inode);
+	inode_dec_link_count(inode);
+	discard_new_inode(inode);
+out_dir:
+	inode_dec_link_count(dir);
+	return err;
+}
+
+static int mpagefs_unlink(struct inode *dir, struct dentry *dentry)
+{
+	struct inode *inode = d_inode(dentry);
+	struct mpagefs_dirent *de;
+	struct buffer_head *bh;
+	int err;
+
+	de = mpagefs_find_dirent(dir, &dentry->d_name, &bh);
+	if (IS_ERR(de))
+		return PTR_ERR(de);
+	if (le32_to_cpu(de->inode) != inode->i_ino) {
+		mpagefs_inode_error(dir, "entry \"%pd\" refers to inode %u, not %lu",
+				    dentry, le32_to_cpu(de->inode),
+				    inode->i_ino);
+		brelse(bh);
+		return -EUCLEAN;
+	}
+	err = mpagefs_delete_entry(dir, de, bh);
+	brelse(bh);
+	if (err)
+		return err;
+	inode->i_ctime = dir->i_ctime;
+	inode_dec_link_count(inode);
+	return 0;
+}
+
+static int mpagefs_rmdir(struct inode *dir, struct dentry *dentry)
+{
+	struct inode *inode = d_inode(dentry);
+	int err;
+
+	err = mpagefs_empty_dir(inode);
+	if (err)
+		return err;
+	err = mpagefs_unlink(dir, dentry);
+	if (err)
+		return err;
+	/* nothing is left in it; eviction frees its blocks */
+	i_size_write(inode, 0);
+	inode_dec_link_count(inode);
+	inode_dec_link_count(dir);
+	return 0;
+}
+
+/*
+ * RENAME_EXCHANGE: the two records swap inodes.  Moving directories
+ * between parents also swaps their ".." and, if only one of the two is a
+ * directory, one subdirectory link moves from one parent to the other.
+ */
+static int mpagefs_exchange(struct inode *old_dir, struct dentry *old_dentry,
+			    struct inode *new_dir, struct dentry *new_dentry)
+{
+	struct inode *old_inode = d_inode(old_dentry);
+	struct inode *new_inode = d_inode(new_dentry);
+	bool old_is_dir = S_ISDIR(old_inode->i_mode);
+	bool new_is_dir = S_ISDIR(new_inode->i_mode);
+	struct buffer_head *old_bh, *new_bh;
+	struct buffer_head *old_dd_bh = NULL, *new_dd_bh = NULL;
+	struct mpagefs_dirent *old_de, *new_de;
+	struct mpagefs_dirent *old_dd = NULL, *new_dd = NULL;
+	int err;
+
+	old_de = mpagefs_find_dirent(old_dir, &old_dentry->d_name, &old_bh);
+	if (IS_ERR(old_de))
+		return PTR_ERR(old_de);
+	new_de = mpagefs_find_dirent(new_dir, &new_dentry->d_name, &new_bh);
+	if (IS_ERR(new_de)) {
+		err = PTR_ERR(new_de);
+		goto out_old;
+	}
+	if (old_dir != new_dir) {
+		err = -EMLINK;
+		if (old_is_dir && !new_is_dir &&
+		    new_dir->i_nlink >= MPAGEFS_LINK_MAX)
+			goto out_new;
+		if (new_is_dir && !old_is_dir &&
+		    old_dir->i_nlink >= MPAGEFS_LINK_MAX)
+			goto out_new;
+		if (old_is_dir) {
+			old_dd = mpagefs_dotdot(old_inode, &old_dd_bh);
+			err = PTR_ERR(old_dd);
+			if (IS_ERR(old_dd))
+				goto out_new;
+		}
+		if (new_is_dir) {
+			new_dd = mpagefs_dotdot(new_inode, &new_dd_bh);
+			err = PTR_ERR(new_dd);
+			if (IS_ERR(new_dd))
+				goto out_dd;
+		}
+	}
+
+	err = mpagefs_set_link(old_dir, old_de, old_bh, new_inode, true);
+	err = mpagefs_set_link(new_dir, new_de, new_bh, old_inode, true) ?: err;
+	if (old_dd)
+		err = mpagefs_set_link(old_inode, old_dd, old_dd_bh, new_dir,
+				       false) ?: err;
+	if (new_dd)
+		err = mpagefs_set_link(new_inode, new_dd, new_dd_bh, old_dir,
+				       false) ?: err;
+	if (old_is_dir != new_is_dir && old_dir != new_dir) {
+		if (old_is_dir) {
+			inode_inc_link_count(new_dir);
+			inode_dec_link_count(old_dir);
+		} else {
+			inode_inc_link_count(old_dir);
+			inode_dec_link_count(new_dir);
+		}
+	}
+	old_inode->i_ctime = current_time(old_inode);
+	new_inode->i_ctime = old_inode->i_ctime;
+	mark_inode_dirty(old_inode);
+	mark_inode_dirty(new_inode);
+
+out_dd:
+	brelse(new_dd_bh);
+	brelse(old_dd_bh);
+out_new:
+	brelse(new_bh);
+out_old:
+	brelse(old_bh);
+	return err;
+}
+
+static int mpagefs_rename(struct user_namespace *mnt_userns,
+			  struct inode *old_dir, struct dentry *old_dentry,
+			  struct inode *new_dir, struct dentry *new_dentry,
+			  unsigned int flags)
+{
+	struct inode *old_inode = d_inode(old_dentry);
+	struct inode *new_inode = d_inode(new_dentry);
+	struct buffer_head *old_bh, *dir_bh = NULL;
+	struct mpagefs_dirent *old_de, *dir_de = NULL;
+	int err;
+
+	/* RENAME_NOREPLACE is checked by the VFS; whiteouts are not ours */
+	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE))
+		return -EINVAL;
+	if (flags & RENAME_EXCHANGE)
+		return mpagefs_exchange(old_dir, old_dentry, new_dir,
+					new_dentry);
+
+	old_de = mpagefs_find_dirent(old_dir, &old_dentry->d_name, &old_bh);
+	if (IS_ERR(old_de))
+		return PTR_ERR(old_de);
+
+	if (S_ISDIR(old_inode->i_mode)) {
+		dir_de = mpagefs_dotdot(old_inode, &dir_bh);
+		if (IS_ERR(dir_de)) {
+			err = PTR_ERR(dir_de);
+			dir_de = NULL;
+			goto out_old;
+		}
+	}
+
+	if (new_inode) {
+		struct mpagefs_dirent *new_de;
+		struct buffer_head *new_bh;
+
+		if (dir_de) {
+			err = mpagefs_empty_dir(new_inode);
+			if (err)
+				goto out_dir;
+		}
+		new_de = mpagefs_find_dirent(new_dir, &new_dentry->d_name,
+					     &new_bh);
+		if (IS_ERR(new_de)) {
+			err = PTR_ERR(new_de);
+			goto out_dir;
+		}
+		err = mpagefs_set_link(new_dir, new_de, new_bh, old_inode,
+				       true);
+		brelse(new_bh);
+		if (err)
+			goto out_dir;
+		new_inode->i_ctime = current_time(new_inode);
+		/* a replaced directory also loses its "." */
+		if (dir_de)
+			drop_nlink(new_inode);
+		inode_dec_link_count(new_inode);
+	} else {
+		err = -EMLINK;
+		if (dir_de && new_dir != old_dir &&
+		    new_dir->i_nlink >= MPAGEFS_LINK_MAX)
+			goto out_dir;
+		err = mpagefs_add_link(new_dentry, old_inode);
+		if (err)
+			goto out_dir;
+		if (dir_de)
+			inode_inc_link_count(new_dir);
+	}
+
+	/* like most Unix systems, the renamed inode's ctime changes */
+	old_inode->i_ctime = current_time(old_inode);
+	mark_inode_dirty(old_inode);
+
+	err = mpagefs_delete_entry(old_dir, old_de, old_bh);
+	if (dir_de) {
+		if (old_dir != new_dir)
+			err = mpagefs_set_link(old_inode, dir_de, dir_bh,
+					       new_dir, false) ?: err;
+		inode_dec_link_count(old_dir);
+	}
+
+out_dir:
+	if (dir_de)
+		brelse(dir_bh);
+out_old:
+	brelse(old_bh);
+	return err;
+}
+
 const struct inode_operations mpagefs_dir_inode_operations = {
+	.create		= mpagefs_create,
 	.lookup		= mpagefs_lookup,
+	.link		= mpagefs_link,
+	.unlink		= mpagefs_unlink,
+	.symlink	= mpagefs_symlink,
+	.mkdir		= mpagefs_mkdir,
+	.rmdir		= mpagefs_rmdir,
+	.mknod		= mpagefs_mknod,
+	.rename		= mpagefs_rename,
+	.tmpfile	= mpagefs_tmpfile,
+	.setattr	= mpagefs_setattr,
 };

@@ -1,0 +1,478 @@
+"""Namespace operations on a read-write mount, measured in a VM.
+
+One boot per block size runs a scripted sequence of create / mkdir / link /
+symlink / mknod / rename / unlink / rmdir calls through tests/vm/nsop.c (built
+static on the host: busybox cannot make renameat2 calls or report errno), each
+with the result POSIX asks for, then fills one directory with thousands of
+files (so it spans many blocks, past the direct pointers), reads it while
+deleting, checks telldir/seekdir, and compares a full listing before and
+after a remount and with `mpagectl ls` on the host.  The image is checked by
+`mpagectl fsck` afterwards.
+
+EMLINK needs 32000 links; instead of making them, the host raises a file's
+and a directory's link count in the image before the boot (and puts the true
+counts back before fsck).
+"""
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from lab import GUEST_PRELUDE, mkfs_mpagefs, run
+
+HERE = Path(__file__).resolve().parent
+LINK_MAX = 32000  # kmod/mpagefs.h MPAGEFS_LINK_MAX, as ext2
+
+N255, N256 = "n" * 255, "N" * 256
+T59, T60, T500 = "t" * 59, "u" * 60, "v/" * 250
+
+
+def steps(bs):
+    """(label, nsop arguments, expected result) in the order the guest runs them.
+
+    Paths are relative to the mount point.  The result is what nsop prints after
+    the op name: "ok", an errno name, or for stat a dict of fields to match.
+    """
+    return [
+        ("root before", ["stat", "."], {}),
+        ("create", ["create", "f1"], "ok"),
+        ("root after create", ["stat", "."], {}),
+        ("create existing", ["create", "f1"], "EEXIST"),
+        ("mkdir", ["mkdir", "d1"], "ok"),
+        ("mkdir existing", ["mkdir", "d1"], "EEXIST"),
+        ("mkdir over a file", ["mkdir", "f1"], "EEXIST"),
+        ("create in subdir", ["create", "d1/x"], "ok"),
+        ("rmdir non-empty", ["rmdir", "d1"], "ENOTEMPTY"),
+        ("rmdir a file", ["rmdir", "f1"], "ENOTDIR"),
+        ("unlink a dir", ["unlink", "d1"], "EISDIR"),
+        ("unlink missing", ["unlink", "nope"], "ENOENT"),
+        ("rmdir missing", ["rmdir", "nope"], "ENOENT"),
+        ("create in missing dir", ["create", "nope/x"], "ENOENT"),
+        ("create 255", ["create", N255], "ok"),
+        ("create 256", ["create", N256], "ENAMETOOLONG"),
+        ("mkdir 256", ["mkdir", N256], "ENAMETOOLONG"),
+        ("stat 255", ["stat", N255], {"nlink": 1, "size": 0}),
+        ("link", ["link", "f1", "f1b"], "ok"),
+        ("link existing", ["link", "f1", "f1b"], "EEXIST"),
+        ("link a dir", ["link", "d1", "d1b"], "EPERM"),
+        ("f1 links", ["stat", "f1"], {"nlink": 2}),
+        ("symlink fast", ["symlink", "f1", "sf"], "ok"),
+        ("symlink 59", ["symlink", T59, "s59"], "ok"),
+        ("symlink 60", ["symlink", T60, "s60"], "ok"),
+        ("symlink 500", ["symlink", T500, "s500"], "ok"),
+        ("symlink too long", ["symlink", "w" * bs, "sx"], "ENAMETOOLONG"),
+        ("symlink existing", ["symlink", "f1", "sf"], "EEXIST"),
+        ("readlink fast", ["readlink", "sf"], "ok 2 f1"),
+        ("readlink 59", ["readlink", "s59"], f"ok 59 {T59}"),
+        ("readlink 60", ["readlink", "s60"], f"ok 60 {T60}"),
+        ("readlink 500", ["readlink", "s500"], f"ok 500 {T500}"),
+        ("fast symlink has no blocks", ["stat", "s59"], {"size": 59, "blocks": 0}),
+        ("mknod chr", ["mknod-chr", "cdev", "1", "3"], "ok"),
+        ("mknod fifo", ["mknod-fifo", "fifo"], "ok"),
+        ("cdev", ["stat", "cdev"], {"rdev": "1:3", "mode": "20600"}),
+        ("mkdir d2", ["mkdir", "d2"], "ok"),
+        ("root links", ["stat", "."], {"nlink": 5}),   # ., .., d1, d2, ml
+        # rename: same directory, across directories, directories
+        ("rename in dir", ["rename", "f1b", "f2"], "ok"),
+        ("rename across", ["rename", "f2", "d2/f2"], "ok"),
+        ("renamed away", ["stat", "f2"], "ENOENT"),
+        ("f1 links after renames", ["stat", "f1"], {"nlink": 2}),
+        ("mkdir sub", ["mkdir", "d1/sub"], "ok"),
+        ("d1 links with sub", ["stat", "d1"], {"nlink": 3}),
+        ("rename dir across", ["rename", "d1/sub", "d2/sub"], "ok"),
+        ("d1 links", ["stat", "d1"], {"nlink": 2}),
+        ("d2 links", ["stat", "d2"], {"nlink": 3}),
+        ("dotdot moved", ["stat", "d2/sub/.."], {"same_ino": "d2"}),
+        ("d2 itself", ["stat", "d2"], {}),
+        ("create a", ["create", "a"], "ok"),
+        ("create b", ["create", "b"], "ok"),
+        ("a", ["stat", "a"], {}),
+        ("rename over a file", ["rename", "a", "b"], "ok"),
+        ("b is a now", ["stat", "b"], {"same_ino": "a", "nlink": 1}),
+        ("mkdir e1", ["mkdir", "e1"], "ok"),
+        ("mkdir e2", ["mkdir", "d2/e2"], "ok"),
+        ("rename over an empty dir", ["rename", "e1", "d2/e2"], "ok"),
+        ("d2 links after replace", ["stat", "d2"], {"nlink": 4}),
+        ("mkdir n1", ["mkdir", "n1"], "ok"),
+        ("rename over a non-empty dir", ["rename", "n1", "d2"], "ENOTEMPTY"),
+        ("rename dir over a file", ["rename", "n1", "b"], "ENOTDIR"),
+        ("rename file over a dir", ["rename", "b", "n1"], "EISDIR"),
+        ("rename dir into itself", ["rename", "d2", "d2/sub/d2"], "EINVAL"),
+        ("noreplace existing", ["rename-noreplace", "b", "f1"], "EEXIST"),
+        ("noreplace new", ["rename-noreplace", "b", "c"], "ok"),
+        ("whiteout", ["rename-whiteout", "c", "d"], "EINVAL"),
+        ("exchange file and dir", ["rename-exchange", "c", "d2/sub"], "ok"),
+        ("c is a dir", ["stat", "c"], {"mode": "40755", "nlink": 2}),
+        ("c/.. is root", ["stat", "c/.."], {"same_ino": "."}),
+        ("d2 after exchange", ["stat", "d2"], {"nlink": 3}),
+        ("exchange missing", ["rename-exchange", "c", "nope"], "ENOENT"),
+        ("tmpfile", ["tmpfile", ".", "tf"], "ok"),
+        ("tmpfile linked", ["stat", "tf"], {"nlink": 1, "size": 8}),
+        ("rmdir n1", ["rmdir", "n1"], "ok"),
+        ("rmdir c", ["rmdir", "c"], "ok"),
+        ("unlink 255", ["unlink", N255], "ok"),
+        ("root links at the end", ["stat", "."], {"nlink": 5}),
+        # EMLINK (the host set hl to LINK_MAX - 1 links, ml to LINK_MAX)
+        ("link to the limit", ["link", "hl", "hl2"], "ok"),
+        ("hl at the limit", ["stat", "hl"], {"nlink": LINK_MAX}),
+        ("link past the limit", ["link", "hl", "hl3"], "EMLINK"),
+        ("unlink hl2", ["unlink", "hl2"], "ok"),
+        ("mkdir past the limit", ["mkdir", "ml/x"], "EMLINK"),
+        ("rename dir past the limit", ["rename", "d2/e2", "ml/e2"], "EMLINK"),
+    ]
+
+
+def guest_script(bs, nfiles):
+    lines = [GUEST_PRELUDE, "N=/job/nsop",
+             "mount -t mpagefs /dev/vdc /mnt/a", "cd /mnt/a"]
+    for i, (_, args, _) in enumerate(steps(bs)):
+        quoted = " ".join(f"'{a}'" for a in args)
+        lines.append(f'echo "S{i} $($N {quoted})"')
+    lines.append(r"""
+mkdir big
+$N many big f NFILES
+$N seekdir big || true
+$N tree big > $OUT/big_created.txt
+$N readdir-delete big > $OUT/readdir_delete.txt
+$N unlink-every big f NFILES 10
+$N seekdir big || true
+mkdir par
+for p in a b c d; do $N many par $p 400 > $OUT/par_$p.txt & done
+wait
+cd /
+$N tree /mnt/a > $OUT/tree_before.txt
+umount /mnt/a
+echo 3 > /proc/sys/vm/drop_caches
+mount -t mpagefs -o ro /dev/vdc /mnt/a
+$N tree /mnt/a > $OUT/tree_after.txt
+umount /mnt/a
+# dirsync: every directory change is written before the call returns
+mount -t mpagefs -o dirsync /dev/vdc /mnt/a
+mkdir /mnt/a/ds
+echo "dirsync $($N create /mnt/a/ds/a) $($N rename /mnt/a/ds/a /mnt/a/ds/b) \
+$($N link /mnt/a/ds/b /mnt/a/ds/c) $($N unlink /mnt/a/ds/b) $($N unlink /mnt/a/ds/c) \
+$($N rmdir /mnt/a/ds)"
+umount /mnt/a
+dmesg | grep 'mpagefs (' > $OUT/mpagefs_msgs.txt || true
+echo done
+""".replace("NFILES", str(nfiles)))
+    return "\n".join(lines)
+
+
+def parse_stat(text):
+    f = text.split()
+    if not f or f[0] != "ok":
+        return None
+    return {k: f[i + 1] for i, k in enumerate(f) if k in (
+        "ino", "nlink", "mode", "size", "rdev", "blocks", "mtime", "ctime")}
+
+
+def parse_tree(path, top):
+    """nsop tree output -> [(relative path, {field: value})] in readdir order."""
+    out = []
+    for line in Path(path).read_text().splitlines():
+        m = re.match(r"(.*) ino (\d+) nlink (\d+) mode (\d+) size (\d+) rdev (\S+) "
+                     r"mtime (\d+) ctime (\d+) dotdot (\d+)$", line)
+        assert m, line
+        rel = m.group(1)[len(top):].lstrip("/") or "."
+        out.append((rel, dict(ino=int(m.group(2)), nlink=int(m.group(3)),
+                              mode=m.group(4), size=int(m.group(5)), rdev=m.group(6),
+                              mtime=int(m.group(7)), ctime=int(m.group(8)),
+                              dotdot=int(m.group(9)))))
+    return out
+
+
+def inode_offset(image, ino, bs):
+    """Byte offset of inode `ino` (kmod/mpagefs_fs.h: table at s_inode_table)."""
+    with open(image, "rb") as f:
+        sb = f.read(256)
+    table = int.from_bytes(sb[64:68], "little")
+    return table * bs + (ino - 1) * 128
+
+
+def set_links(image, ino, bs, count):
+    with open(image, "r+b") as f:
+        f.seek(inode_offset(image, ino, bs) + 2)   # i_links_count after i_mode
+        f.write(count.to_bytes(2, "little"))
+
+
+def ls_image(mpagectl, image, path):
+    """`mpagectl ls` -> {name: (ino, links, size)}"""
+    out = {}
+    for line in run([mpagectl, "ls", image, path]).stdout.splitlines():
+        f = line.split()
+        if len(f) >= 7 and f[0].isdigit():
+            out[f[6]] = (int(f[0]), int(f[2]), int(f[5]))
+    return out
+
+
+@pytest.fixture(scope="session")
+def nsop(build):
+    exe = build / "nsop"
+    src = HERE / "nsop.c"
+    if not exe.exists() or exe.stat().st_mtime < src.stat().st_mtime:
+        subprocess.run(["gcc", "-static", "-O2", "-Wall", "-Wextra", "-Werror",
+                        "-o", str(exe), str(src)], check=True)
+    return exe
+
+
+@pytest.fixture(scope="module", params=[1024, 4096], ids=["1k", "4k"])
+def ns(request, build, mpagectl, nsop, tmp_path_factory):
+    bs = request.param
+    nfiles = 3000 if bs == 1024 else 5000
+    tmp = tmp_path_factory.mktemp(f"ns{bs}")
+    src = tmp / "src"
+    (src / "ml").mkdir(parents=True)
+    (src / "hl").write_bytes(b"hard link target\n")
+    image = mkfs_mpagefs(mpagectl, tmp / "ns.img", src, bs, "24M",
+                         extra=["--inodes", "8192"])
+    names = ls_image(mpagectl, image, "/")
+    hl, ml = names["hl"][0], names["ml"][0]
+    set_links(image, hl, bs, LINK_MAX - 1)
+    set_links(image, ml, bs, LINK_MAX)
+
+    out = build / "artefacts" / "test_namespace" / f"{bs}"
+    if out.exists():
+        shutil.rmtree(out)
+    from vm import run_vm
+    r = run_vm(build=str(build), script=guest_script(bs, nfiles), disks=[str(image)],
+               files={"nsop": str(nsop)}, out_dir=str(out), timeout=900)
+    assert r.status == 0, r.stdout
+    # the true link counts, for fsck (hl: back to 1 after hl2 went; ml: 2)
+    set_links(image, hl, bs, 1)
+    set_links(image, ml, bs, 2)
+    results = {}
+    for line in r.stdout.splitlines():
+        m = re.match(r"S(\d+) (\S+) ?(.*)$", line)
+        if m:
+            results[int(m.group(1))] = m.group(3)
+    return dict(bs=bs, nfiles=nfiles, r=r, out=Path(r.out), image=image,
+                results=results, hl=hl, ml=ml)
+
+
+def test_each_call_gives_the_posix_result(ns):
+    failures = []
+    got_stat = {}
+    for i, (label, args, want) in enumerate(steps(ns["bs"])):
+        got = ns["results"].get(i)
+        if got is None:
+            failures.append(f"{label}: no result")
+            continue
+        if args[0] == "stat":
+            st = parse_stat(got)
+            if isinstance(want, str):
+                if got != want:
+                    failures.append(f"{label}: {got!r}, expected {want!r}")
+                continue
+            if st is None:
+                failures.append(f"{label}: {got}")
+                continue
+            got_stat[args[1]] = st
+            for k, v in want.items():
+                if k == "same_ino":
+                    if st["ino"] != got_stat[v]["ino"]:
+                        failures.append(f"{label}: inode {st['ino']}, expected that of "
+                                        f"{v} ({got_stat[v]['ino']})")
+                elif st[k] != str(v):
+                    failures.append(f"{label}: {k} {st[k]}, expected {v}")
+            got_stat[label] = st
+        elif got != want:
+            failures.append(f"{label}: {got!r}, expected {want!r}")
+    assert not failures, "\n".join(failures)
+
+
+def test_directory_times_change(ns):
+    """Adding a name sets the directory's mtime and ctime."""
+    labels = [s[0] for s in steps(ns["bs"])]
+    before = parse_stat(ns["results"][labels.index("root before")])
+    after = parse_stat(ns["results"][labels.index("root after create")])
+    assert int(after["mtime"]) > int(before["mtime"])
+    assert int(after["ctime"]) > int(before["ctime"])
+
+
+def test_many_files_span_many_blocks(ns):
+    tree = parse_tree(ns["out"] / "big_created.txt", "big")
+    names = [p for p, _ in tree if p != "."]
+    assert sorted(names) == sorted(f"f{i}" for i in range(ns["nfiles"]))
+    big = dict(tree)["."]
+    # more than the 12 direct blocks: the directory grew through an indirect block
+    assert big["size"] > 12 * ns["bs"], big
+    assert big["size"] % ns["bs"] == 0
+
+
+def test_seekdir_returns_to_the_same_entry(ns):
+    lines = [line for line in ns["r"].stdout.splitlines() if line.startswith("seekdir")]
+    assert len(lines) == 2, ns["r"].stdout
+    for line in lines:
+        m = re.match(r"seekdir checked (\d+) bad (\d+)", line)
+        assert m, line
+        assert int(m.group(1)) > 100 and int(m.group(2)) == 0, line
+
+
+def test_readdir_while_deleting_neither_skips_nor_repeats(ns):
+    text = (ns["out"] / "readdir_delete.txt").read_text().splitlines()
+    seen = [line.split(" ", 1)[1] for line in text if line.startswith("seen ")]
+    summary = text[-1].split()
+    assert summary[:2] == ["readdir-delete", "total"]
+    n = ns["nfiles"]
+    assert int(summary[2]) == n + 2 and int(summary[6]) == n // 2
+    assert len(seen) == len(set(seen)), "a name came twice"
+    kept = {".", ".."} | {f"f{i}" for i in range(0, n, 2)}
+    missing = kept - set(seen)
+    assert not missing, f"{len(missing)} entries never unlinked were skipped"
+
+
+def test_listing_survives_remount(ns):
+    before = parse_tree(ns["out"] / "tree_before.txt", "/mnt/a")
+    after = parse_tree(ns["out"] / "tree_after.txt", "/mnt/a")
+    assert len(before) > ns["nfiles"] * 4 // 10
+    # same entries, same readdir order, same inodes, links, sizes and times
+    assert after == before
+    big = sorted(p for p, _ in after if p.startswith("big/"))
+    n = ns["nfiles"]
+    want = sorted(f"big/f{i}" for i in range(0, n, 2) if i % 10)
+    assert big == want
+
+
+def test_dirsync_mount(ns):
+    assert "dirsync create ok rename ok link ok unlink ok unlink ok rmdir ok" in ns["r"].stdout
+
+
+def test_parallel_creates_in_one_directory(ns):
+    for p in "abcd":
+        assert (ns["out"] / f"par_{p}.txt").read_text() == "many ok 400\n"
+    tree = parse_tree(ns["out"] / "tree_after.txt", "/mnt/a")
+    names = sorted(p for p, _ in tree if p.startswith("par/"))
+    assert names == sorted(f"par/{p}{i}" for p in "abcd" for i in range(400))
+
+
+def test_dotdot_records_name_the_parent(ns):
+    """Every directory's ".." record (read by readdir, not the dcache) names its
+    parent, and a directory has 2 links plus one per subdirectory; the
+    directories moved by rename (d2/e2 replaced a directory, d1/sub went to d2
+    and was exchanged with c) included."""
+    for name in ("tree_before.txt", "tree_after.txt"):
+        tree = dict(parse_tree(ns["out"] / name, "/mnt/a"))
+        assert "d2/e2" in tree
+        for path, st in tree.items():
+            if not st["mode"].startswith("40"):
+                continue
+            parent = path.rsplit("/", 1)[0] if "/" in path else "."
+            assert st["dotdot"] == tree[parent]["ino"], (name, path)
+            subdirs = sum(1 for p, s in tree.items() if p != path and s["mode"].startswith("40")
+                          and (p.rsplit("/", 1)[0] if "/" in p else ".") == path)
+            want = LINK_MAX if path == "ml" else 2 + subdirs
+            assert st["nlink"] == want, (name, path)
+
+
+def test_host_listing_matches(ns, mpagectl):
+    after = dict(parse_tree(ns["out"] / "tree_after.txt", "/mnt/a"))
+    for d in (".", "d2", "big"):
+        host = ls_image(mpagectl, ns["image"], "/" if d == "." else "/" + d)
+        guest = {p.rsplit("/", 1)[-1]: (s["ino"], s["nlink"], s["size"])
+                 for p, s in after.items()
+                 if p != d and (p.rsplit("/", 1)[0] if "/" in p else ".") == d}
+        host.pop(".", None)
+        host.pop("..", None)
+        # the image's link counts were put back for fsck: compare hl apart
+        if d == ".":
+            assert guest.pop("hl")[1] == LINK_MAX - 1
+            assert host.pop("hl")[1] == 1
+            assert guest.pop("ml")[1] == LINK_MAX
+            host.pop("ml")
+        assert host == guest, d
+
+
+def test_kernel_log_has_no_mpagefs_errors(ns):
+    msgs = (ns["out"] / "mpagefs_msgs.txt").read_text().strip()
+    assert msgs == ""
+
+
+def test_fsck_is_clean(ns, mpagectl):
+    subcommands = run([mpagectl, "--help"]).stdout
+    if not re.search(r"^\s+fsck\s", subcommands, re.M):
+        pytest.skip("mpagectl fsck does not exist yet")
+    p = run([mpagectl, "fsck", ns["image"]], check=False)
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
+# --- a full filesystem -------------------------------------------------------
+
+FULL_SCRIPT = r"""
+N=/job/nsop
+mount -t mpagefs /dev/vdc /mnt/a
+cd /mnt/a
+echo "start $($N statfs .)"
+mkdir w
+# out of inodes
+$N many w i 400 || true
+echo "mkdir without inodes: $($N mkdir w/x)"
+echo "symlink without inodes: $($N symlink t w/s)"
+rm w/i*
+echo "after inodes: $($N statfs .)"
+# out of blocks
+dd if=/dev/zero of=w/fill bs=1024 2>/dev/null || true
+echo "mkdir without blocks: $($N mkdir w/d)"
+echo "slow symlink without blocks: $($N symlink $(printf 'x%.0s' $(seq 100)) w/s)"
+# names of 200 bytes: the directory's blocks fill up long before the inodes
+$N many w nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn 400 || true
+echo "after blocks: $($N statfs .)"
+rm -r w
+echo "end $($N statfs .)"
+cd /
+umount /mnt/a
+dmesg | grep 'mpagefs (' > $OUT/mpagefs_msgs.txt || true
+"""
+
+
+@pytest.fixture(scope="module")
+def full(build, mpagectl, nsop, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("full")
+    image = mkfs_mpagefs(mpagectl, tmp / "full.img", None, 1024, "1M",
+                         extra=["--inodes", "128"])
+    out = build / "artefacts" / "test_namespace" / "full"
+    if out.exists():
+        shutil.rmtree(out)
+    from vm import run_vm
+    r = run_vm(build=str(build), script=GUEST_PRELUDE + FULL_SCRIPT, disks=[str(image)],
+               files={"nsop": str(nsop)}, out_dir=str(out), timeout=600)
+    assert r.status == 0, r.stdout
+    return dict(r=r, image=image, out=Path(r.out))
+
+
+def _statfs(line):
+    f = line.split()
+    i = f.index("ok")
+    return {f[j]: int(f[j + 1]) for j in range(i + 1, len(f) - 1, 2)}
+
+
+def test_running_out_of_inodes_and_blocks_gives_enospc(full):
+    out = full["r"].stdout
+    assert re.search(r"^many failed at w/i\d+: ENOSPC$", out, re.M), out
+    assert "mkdir without inodes: mkdir ENOSPC" in out
+    assert "symlink without inodes: symlink ENOSPC" in out
+    assert "mkdir without blocks: mkdir ENOSPC" in out
+    assert "slow symlink without blocks: symlink ENOSPC" in out
+    # the directory cannot grow by another block (inodes are left)
+    assert re.search(r"^many failed at w/n{200}\d+: ENOSPC$", out, re.M), out
+    assert _statfs(out.split("after blocks: ")[1].splitlines()[0])["ffree"] > 50
+
+
+def test_failed_and_removed_names_give_everything_back(full):
+    lines = {line.split(" ", 1)[0]: line for line in full["r"].stdout.splitlines()
+             if line.startswith(("start", "end", "after"))}
+    start, end = _statfs(lines["start"]), _statfs(lines["end"])
+    assert start == end
+    blocks = _statfs(full["r"].stdout.split("after blocks: ")[1].splitlines()[0])
+    assert blocks["bfree"] < 4
+
+
+def test_full_filesystem_leaves_no_errors(full, mpagectl):
+    assert (full["out"] / "mpagefs_msgs.txt").read_text().strip() == ""
+    subcommands = run([mpagectl, "--help"]).stdout
+    if not re.search(r"^\s+fsck\s", subcommands, re.M):
+        pytest.skip("mpagectl fsck does not exist yet")
+    p = run([mpagectl, "fsck", full["image"]], check=False)
+    assert p.returncode == 0, p.stdout + p.stderr

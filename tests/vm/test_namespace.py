@@ -13,9 +13,11 @@ EMLINK needs 32000 links; instead of making them, the host raises a file's
 and a directory's link count in the image before the boot (and puts the true
 counts back before fsck).
 """
+import json
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,8 @@ import pytest
 from lab import GUEST_PRELUDE, mkfs_mpagefs, run
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[1] / "qemu"))
+from vm import run_vm  # noqa: E402
 LINK_MAX = 32000  # kmod/mpagefs.h MPAGEFS_LINK_MAX, as ext2
 
 N255, N256 = "n" * 255, "N" * 256
@@ -125,7 +129,7 @@ def steps(bs):
 
 
 def guest_script(bs, nfiles):
-    lines = [GUEST_PRELUDE, "N=/job/nsop",
+    lines = ["N=/job/nsop",
              "mount -t mpagefs /dev/vdc /mnt/a", "cd /mnt/a"]
     for i, (_, args, _) in enumerate(steps(bs)):
         quoted = " ".join(f"'{a}'" for a in args)
@@ -208,6 +212,18 @@ def ls_image(mpagectl, image, path):
     return out
 
 
+def run_vm_here(build, script, image, nsop, name, timeout=300):
+    """Boot the VM once with `image` as /dev/vdc and nsop in /job; artefacts in
+    build/artefacts/test_namespace/NAME."""
+    out = build / "artefacts" / "test_namespace" / name
+    if out.exists():
+        shutil.rmtree(out)
+    r = run_vm(build=str(build), script=GUEST_PRELUDE + script, disks=[str(image)],
+               files={"nsop": str(nsop)}, out_dir=str(out), timeout=timeout)
+    assert r.status == 0, r.stdout
+    return r
+
+
 @pytest.fixture(scope="session")
 def nsop(build):
     exe = build / "nsop"
@@ -233,13 +249,7 @@ def ns(request, build, mpagectl, nsop, tmp_path_factory):
     set_links(image, hl, bs, LINK_MAX - 1)
     set_links(image, ml, bs, LINK_MAX)
 
-    out = build / "artefacts" / "test_namespace" / f"{bs}"
-    if out.exists():
-        shutil.rmtree(out)
-    from vm import run_vm
-    r = run_vm(build=str(build), script=guest_script(bs, nfiles), disks=[str(image)],
-               files={"nsop": str(nsop)}, out_dir=str(out), timeout=900)
-    assert r.status == 0, r.stdout
+    r = run_vm_here(build, guest_script(bs, nfiles), image, nsop, str(bs), timeout=900)
     # the true link counts, for fsck (hl: back to 1 after hl2 went; ml: 2)
     set_links(image, hl, bs, 1)
     set_links(image, ml, bs, 2)
@@ -432,13 +442,7 @@ def full(build, mpagectl, nsop, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("full")
     image = mkfs_mpagefs(mpagectl, tmp / "full.img", None, 1024, "1M",
                          extra=["--inodes", "128"])
-    out = build / "artefacts" / "test_namespace" / "full"
-    if out.exists():
-        shutil.rmtree(out)
-    from vm import run_vm
-    r = run_vm(build=str(build), script=GUEST_PRELUDE + FULL_SCRIPT, disks=[str(image)],
-               files={"nsop": str(nsop)}, out_dir=str(out), timeout=600)
-    assert r.status == 0, r.stdout
+    r = run_vm_here(build, FULL_SCRIPT, image, nsop, "full")
     return dict(r=r, image=image, out=Path(r.out))
 
 
@@ -476,3 +480,54 @@ def test_full_filesystem_leaves_no_errors(full, mpagectl):
         pytest.skip("mpagectl fsck does not exist yet")
     p = run([mpagectl, "fsck", full["image"]], check=False)
     assert p.returncode == 0, p.stdout + p.stderr
+
+
+# --- corrupt directories on a read-write mount --------------------------------
+
+CORRUPT_SCRIPT = r"""
+N=/job/nsop
+mount -t mpagefs /dev/vdc /mnt/a
+cd /mnt/a
+for op in "create bad/x" "mkdir bad/y" "symlink t bad/s" "unlink bad/f" "rmdir bad" \
+          "rename nodotdot/f nodotdot/g" "rename nodotdot d/nodotdot" "create ok"; do
+	echo "corrupt $op: $($N $op)"
+done
+cd /
+umount /mnt/a
+dmesg | grep 'mpagefs (' > $OUT/mpagefs_msgs.txt || true
+"""
+
+
+def test_corrupt_directories_give_euclean(build, mpagectl, nsop, tmp_path):
+    """A bad record (rec_len not a multiple of 4) refuses every change to its
+    directory; a first block without ".." refuses moving that directory; the
+    rest of the filesystem goes on working and the kernel log names the damage."""
+    src = tmp_path / "src"
+    for d in ("bad", "nodotdot", "d"):
+        (src / d).mkdir(parents=True)
+    (src / "bad" / "f").write_bytes(b"x")
+    (src / "nodotdot" / "f").write_bytes(b"y")
+    image = mkfs_mpagefs(mpagectl, tmp_path / "c.img", src, 1024, "4M")
+
+    def dir_block(path):
+        return run([mpagectl, "map", image, path, "--json"]).stdout
+
+    bad = json.loads(dir_block("/bad"))["runs"][0]["physical"]
+    nodd = json.loads(dir_block("/nodotdot"))["runs"][0]["physical"]
+    with open(image, "r+b") as f:
+        f.seek(bad * 1024 + 12 + 4)          # the ".." record's rec_len
+        f.write((1024 - 12 - 1).to_bytes(2, "little"))
+        f.seek(nodd * 1024 + 12 + 8)         # ".." renamed to ".x"
+        f.write(b".x")
+    r = run_vm_here(build, CORRUPT_SCRIPT, image, nsop, "corrupt")
+    out = r.stdout
+    for op in ("create bad/x", "mkdir bad/y", "symlink t bad/s", "unlink bad/f",
+               "rmdir bad"):
+        assert re.search(rf"^corrupt {op}: \S+ EUCLEAN$", out, re.M), out
+    assert "corrupt rename nodotdot/f nodotdot/g: rename ok" in out
+    assert "corrupt rename nodotdot d/nodotdot: rename EUCLEAN" in out
+    assert "corrupt create ok: create ok" in out
+    msgs = (Path(r.out) / "mpagefs_msgs.txt").read_text()
+    assert "rec_len is not a multiple of 4" in msgs
+    assert 'does not start with "." and ".."' in msgs
+

@@ -74,16 +74,19 @@ class Checker {
     if (!check_super()) return std::move(out_);
     img_.emplace(dev_, sb_);
     bs_ = sb_.block_size();
+    out_.stats = FsckStats{sb_.inodes_count, 0, sb_.blocks_count, 0, bs_};
     claim_.assign(sb_.blocks_count, 0);
     const std::vector<uint8_t> ibitmap = img_->inode_bitmap();
     for (uint32_t ino = 1; ino <= sb_.inodes_count; ++ino)
       if (test_bit(ibitmap, ino - 1)) process_inode(ino);
     const InodeState* root = find(sb_.root_ino);
     if (root == nullptr || !root->alive || !S_ISDIR(root->raw.mode)) {
-      // Without a root every inode would look orphaned: stop here.
+      // Without a root every inode would look orphaned: stop here, and
+      // write nothing (the fixes planned so far are not made either).
       add(FindingKind::Superblock, sb_.root_ino, 0,
           strformat("root inode {} is not a directory in use; cannot check the tree", sb_.root_ino),
           false);
+      for (Finding& f : out_.findings) f.fixable = false;
       return std::move(out_);
     }
     walk_tree();
@@ -158,7 +161,8 @@ class Checker {
     const Inode& in = st.raw;
     if (!known_type(in.mode)) {
       add(FindingKind::InodeMode, ino, 0,
-          strformat("inode {}: i_mode {:#o} has no known file type; clearing it", ino, in.mode),
+          strformat("inode {}: i_mode {:#o} has no known file type{}", ino, in.mode,
+                    ino != sb_.root_ino ? "; clearing it" : ""),
           ino != sb_.root_ino);
       st.cleared = ino != sb_.root_ino;
       return st;
@@ -273,7 +277,8 @@ class Checker {
     } else if (S_ISDIR(in.mode)) {
       if (end == 0) {
         add(FindingKind::InodeMode, ino, 0,
-            strformat("inode {}: directory without blocks; clearing it", ino),
+            strformat("inode {}: directory without blocks{}", ino,
+                      ino != sb_.root_ino ? "; clearing it" : ""),
             ino != sb_.root_ino);
         st.alive = false;
         st.cleared = ino != sb_.root_ino;

@@ -6,7 +6,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <string_view>
+#include <vector>
 
 #include "mpagefs/cli.hpp"
 #include "mpagefs/fsck.hpp"
@@ -53,10 +53,11 @@ void print_result(const FsckArgs& a, const FsckResult& r) {
                       : r.repaired          ? "errors left after repair"
                                             : "errors found";
   if (a.quiet && r.findings.empty()) return;
-  std::printf("%s: %s, %u/%u inodes, %llu/%llu blocks", a.image.c_str(), state,
-              r.stats.inodes_used, r.stats.inodes_count,
-              static_cast<unsigned long long>(r.stats.blocks_used),
-              static_cast<unsigned long long>(r.stats.blocks_count));
+  std::printf("%s: %s", a.image.c_str(), state);
+  if (r.stats.blocks_used != 0)  // 0: the check stopped before counting
+    std::printf(", %u/%u inodes, %llu/%llu blocks", r.stats.inodes_used, r.stats.inodes_count,
+                static_cast<unsigned long long>(r.stats.blocks_used),
+                static_cast<unsigned long long>(r.stats.blocks_count));
   if (!r.findings.empty())
     std::printf(" (%zu finding%s, %zu left)", r.findings.size(),
                 r.findings.size() == 1 ? "" : "s", r.remaining.size());
@@ -100,41 +101,12 @@ void register_fsck_commands(CLI::App& app) {
 }
 
 int fsck_main(int argc, char** argv) {
-  // fsck(8) runs "fsck.TYPE [-n] [-y|-p|-a] [-f] [-C fd] [-V] DEVICE"
-  // with e2fsck's meanings; flags may be combined ("-fy").
-  FsckArgs a;
-  bool no_change = false;
-  auto usage = [] {
+  const auto c = parse_fsck_command_line(std::vector<std::string>(argv + 1, argv + argc));
+  if (!c) {
     std::fprintf(stderr, "usage: fsck.mpagefs [-n] [-y|-p|-a] [-f] [-v] [-C fd] [--json] DEVICE\n");
     return kFsckUsage;
-  };
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    if (arg == "--json") {
-      a.json_out = true;
-      continue;
-    }
-    if (arg.size() < 2 || arg[0] != '-') {
-      if (!a.image.empty()) return usage();
-      a.image = arg;
-      continue;
-    }
-    for (size_t k = 1; k < arg.size(); ++k) {
-      switch (arg[k]) {
-        case 'n': no_change = true; break;
-        case 'y': a.repair = true; break;
-        case 'p': case 'a': a.repair = true; a.quiet = true; break;
-        case 'f': case 'v': case 'V': break;  // every check is a full one
-        case 'C':  // progress to a file descriptor: not drawn
-          if (k + 1 == arg.size() && ++i >= argc) return usage();
-          k = arg.size();
-          break;
-        default: return usage();
-      }
-    }
   }
-  if (a.image.empty() || (no_change && a.repair)) return usage();
-  return run_fsck(a);
+  return run_fsck(FsckArgs{c->image, c->repair, c->json, c->quiet});
 }
 
 }  // namespace mpagefs

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -118,5 +119,19 @@ struct FsckResult {
 // Checks `dev`; with opts.repair, applies the fixes and checks again until
 // a check is clean, nothing more can be fixed, or max_passes is reached.
 FsckResult fsck(BlockIo& dev, const FsckOptions& opts);
+
+// fsck.mpagefs's command line as fsck(8) passes it, with e2fsck's flags:
+// -n check only (the default), -y / -p / -a repair (-p and -a quietly),
+// -f force (every check is full: accepted), -v / -V accepted, -C FD
+// progress (not drawn), flags combinable ("-fy"); plus --json.
+struct FsckCommandLine {
+  std::string image;
+  bool repair = false;
+  bool quiet = false;
+  bool json = false;
+};
+// `args` without the program name; nullopt for a usage error (exit 16):
+// an unknown flag, no or two devices, -n with a repair flag.
+std::optional<FsckCommandLine> parse_fsck_command_line(const std::vector<std::string>& args);
 
 }  // namespace mpagefs

@@ -151,6 +151,8 @@ umount /mnt/a
 echo 3 > /proc/sys/vm/drop_caches
 mount -t mpagefs -o ro /dev/vdc /mnt/a
 $N tree /mnt/a > $OUT/tree_after.txt
+for l in sf s59 s60 s500; do echo "remounted $l $($N readlink /mnt/a/$l)"; done
+echo "remounted s500 $($N stat /mnt/a/s500)"
 umount /mnt/a
 # dirsync: every directory change is written before the call returns
 mount -t mpagefs -o dirsync /dev/vdc /mnt/a
@@ -344,6 +346,20 @@ def test_listing_survives_remount(ns):
     n = ns["nfiles"]
     want = sorted(f"big/f{i}" for i in range(0, n, 2) if i % 10)
     assert big == want
+
+
+def test_symlinks_survive_remount(ns, mpagectl):
+    """Fast targets come back from i_data, slow ones from their data block,
+    which the slow symlink holds (i_blocks) and mpagectl reads the same."""
+    out = ns["r"].stdout
+    targets = {"sf": "f1", "s59": T59, "s60": T60, "s500": T500}
+    for name, target in targets.items():
+        assert f"remounted {name} readlink ok {len(target)} {target}\n" in out, name
+    st = parse_stat(out.split("remounted s500 stat ")[1].splitlines()[0])
+    assert st["blocks"] == str(ns["bs"] // 512)
+    host = run([mpagectl, "ls", ns["image"], "/"]).stdout
+    for name, target in targets.items():
+        assert re.search(rf" {name} -> {re.escape(target)}$", host, re.M), name
 
 
 def test_dirsync_mount(ns):

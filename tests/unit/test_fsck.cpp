@@ -222,13 +222,21 @@ TEST(Fsck, CrossLinkedBlock) {
   ASSERT_LT(f17, f300);
   const uint32_t shared = im.inode(f17).block[0];
   const uint32_t lost = im.inode(f300).block[0];
+  const uint32_t held = im.inode(f300).blocks;
   im.edit_inode("/f300", [shared](Inode& in) { in.block[0] = shared; });
   found_then_repaired(im, FindingKind::CrossLink, f300, shared);
-  // The first claimant keeps its data; the other gets a hole there and
-  // its old block returns to the free space.
+  // The first claimant keeps the block; the other gets a copy of it in a
+  // free block, and its old block (no longer referenced) is free.
   EXPECT_EQ(as_string(im.img().read_file(f17)), pattern(17 * 1024, 2));
-  EXPECT_EQ(im.inode(f300).block[0], 0U);
-  EXPECT_FALSE(im.img().owner_map().lookup(lost).has_value());
+  const uint32_t copy = im.inode(f300).block[0];
+  EXPECT_NE(copy, 0U);
+  EXPECT_NE(copy, shared);
+  const std::string f300_data = as_string(im.img().read_file(f300));
+  EXPECT_EQ(f300_data.substr(0, 1024), pattern(17 * 1024, 2).substr(0, 1024));
+  EXPECT_EQ(f300_data.substr(1024), pattern(300 * 1024, 1).substr(1024));
+  EXPECT_EQ(im.inode(f300).blocks, held);
+  const auto owner = im.img().owner_map().lookup(lost);
+  EXPECT_TRUE(!owner.has_value() || (owner->ino == f300 && lost == copy));
 }
 
 TEST(Fsck, CrossLinkedIndirectBlock) {

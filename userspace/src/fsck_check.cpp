@@ -63,6 +63,8 @@ struct InodeState {
   uint64_t dir_blocks = 0; // directories: blocks to scan (size after fixes)
   std::vector<std::pair<uint64_t, uint64_t>> dir_map;  // (logical, physical)
   std::vector<uint64_t> claimed;  // blocks this inode's map holds
+  uint64_t held = 0;              // blocks the map will hold after repair
+  std::vector<BlockPointer> copies;  // cross-linked data blocks to copy
   std::vector<Patch> patches;     // dropped when the inode is freed
 };
 
@@ -91,6 +93,8 @@ class Checker {
     }
     walk_tree();
     free_orphans();
+    copy_cross_linked();
+    check_i_blocks();
     check_link_counts();
     for (auto& [ino, st] : inodes_) {
       if (st.cleared) {
@@ -170,21 +174,53 @@ class Checker {
     st.alive = true;
     check_fields(ino, st);
     if (!st.alive) return st;
-    uint64_t held = 0;
     uint64_t end = 0;  // last mapped file block + 1
     if (has_block_map(in)) {
       img_->walk_pointers(inode_info(ino, in), [&](const BlockPointer& p, PointerFault fault) {
-        return claim(ino, st, p, fault, held, end);
+        return claim(ino, st, p, fault, end);
       });
-    }
-    if (held != in.blocks) {
-      add(FindingKind::InodeBlocks, ino, 0,
-          strformat("inode {}: i_blocks {}, but its map holds {} blocks", ino, in.blocks, held),
-          true);
-      patch_inode(st, ino, offsetof(struct mpagefs_inode, i_blocks), held, 4);
     }
     check_size(ino, st, end);
     return st;
+  }
+
+  // After the copies of cross-linked blocks: what the map will hold.
+  void check_i_blocks() {
+    for (auto& [ino, st] : inodes_) {
+      if (!st.alive || st.held == st.raw.blocks) continue;
+      add(FindingKind::InodeBlocks, ino, 0,
+          strformat("inode {}: i_blocks {}, but its map holds {} blocks", ino, st.raw.blocks,
+                    st.held), true);
+      patch_inode(st, ino, offsetof(struct mpagefs_inode, i_blocks), st.held, 4);
+    }
+  }
+
+  // A cross-linked data block of a file gets its own copy (e2fsck's pass
+  // 1B clones too): the first free block, once every claim is known.
+  void copy_cross_linked() {
+    uint64_t cursor = sb_.first_data_block;
+    std::vector<uint8_t> buf(bs_);
+    for (auto& [ino, st] : inodes_) {
+      if (!st.alive) continue;
+      for (const BlockPointer& p : st.copies) {
+        while (cursor < sb_.blocks_count && claim_[cursor] != 0) ++cursor;
+        if (cursor == sb_.blocks_count) {
+          add(FindingKind::CrossLink, ino, p.block,
+              strformat("inode {}: no free block to copy block {} to; clearing {}", ino, p.block,
+                        pointer_location(p)), true);
+          st.patches.push_back(clear_pointer(ino, p));
+          --st.held;
+          continue;
+        }
+        claim_[cursor] = ino;
+        st.claimed.push_back(cursor);
+        dev_.read(p.block * bs_, buf);
+        st.patches.push_back(Patch{cursor * bs_, buf});
+        Patch ptr = clear_pointer(ino, p);
+        ptr.bytes = le_bytes(cursor, 4);
+        st.patches.push_back(std::move(ptr));
+      }
+    }
   }
 
   void check_fields(uint32_t ino, InodeState& st) {
@@ -229,7 +265,7 @@ class Checker {
   }
 
   bool claim(uint32_t ino, InodeState& st, const BlockPointer& p, PointerFault fault,
-             uint64_t& held, uint64_t& end) {
+             uint64_t& end) {
     const std::string where = pointer_location(p);
     if (fault == PointerFault::OutOfRange) {
       add(FindingKind::BadPointer, ino, p.block,
@@ -247,15 +283,24 @@ class Checker {
     }
     if (claim_[p.block] != 0) {
       const uint32_t other = claim_[p.block];
+      // A file's data block is copied; an indirect block (whose entries
+      // would be shared too) or a directory block is let go.
+      const bool copy = p.level == 0 && !S_ISDIR(st.raw.mode);
       add(FindingKind::CrossLink, ino, p.block,
-          strformat("inode {}: {} = {} is already used by inode {}; clearing it", ino, where,
-                    p.block, other), true);
-      st.patches.push_back(clear_pointer(ino, p));
+          strformat("inode {}: {} = {} is already used by inode {}; {}", ino, where, p.block,
+                    other, copy ? "copying it to a free block" : "clearing it"), true);
+      if (!copy) {
+        st.patches.push_back(clear_pointer(ino, p));
+        return false;
+      }
+      st.copies.push_back(p);
+      ++st.held;
+      end = std::max(end, p.logical + 1);
       return false;
     }
     claim_[p.block] = ino;
     st.claimed.push_back(p.block);
-    ++held;
+    ++st.held;
     if (p.level == 0) {
       end = std::max(end, p.logical + 1);
       if (S_ISDIR(st.raw.mode)) st.dir_map.emplace_back(p.logical, p.block);

@@ -16,6 +16,35 @@
 
 #include "mpagefs.h"
 
+/*
+ * Drops one link of @inode for a name that goes away.  A count already at
+ * 0 means the image lied (two names, one link): say so and go on as ext4
+ * does, rather than trip drop_nlink()'s warning.
+ */
+static void mpagefs_drop_link(struct inode *inode)
+{
+	if (!inode->i_nlink) {
+		mpagefs_inode_error(inode, "removing a name of an inode with no links");
+		set_nlink(inode, 1);
+	}
+	inode_dec_link_count(inode);
+}
+
+/*
+ * Drops the link a subdirectory's ".." gave @dir.  A directory never goes
+ * below its own 2 links (its name and "."), whatever a corrupt count says:
+ * a live directory must not reach 0 links and be freed under its entries.
+ */
+static void mpagefs_drop_subdir_link(struct inode *dir)
+{
+	if (dir->i_nlink > 2)
+		drop_nlink(dir);
+	else
+		mpagefs_inode_error(dir, "directory with a subdirectory has %u links",
+				    dir->i_nlink);
+	mark_inode_dirty(dir);
+}
+
 static struct dentry *mpagefs_lookup(struct inode *dir, struct dentry *dentry,
 				     unsigned int flags)
 {
@@ -200,7 +229,7 @@ static int mpagefs_unlink(struct inode *dir, struct dentry *dentry)
 	if (err)
 		return err;
 	inode->i_ctime = dir->i_ctime;
-	inode_dec_link_count(inode);
+	mpagefs_drop_link(inode);
 	return 0;
 }
 
@@ -215,10 +244,11 @@ static int mpagefs_rmdir(struct inode *dir, struct dentry *dentry)
 	err = mpagefs_unlink(dir, dentry);
 	if (err)
 		return err;
-	/* nothing is left in it; eviction frees its blocks */
+	/* nothing is left in it (not even "."); eviction frees its blocks */
 	i_size_write(inode, 0);
-	inode_dec_link_count(inode);
-	inode_dec_link_count(dir);
+	clear_nlink(inode);
+	mark_inode_dirty(inode);
+	mpagefs_drop_subdir_link(dir);
 	return 0;
 }
 
@@ -281,10 +311,10 @@ static int mpagefs_exchange(struct inode *old_dir, struct dentry *old_dentry,
 	if (old_is_dir != new_is_dir && old_dir != new_dir) {
 		if (old_is_dir) {
 			inode_inc_link_count(new_dir);
-			inode_dec_link_count(old_dir);
+			mpagefs_drop_subdir_link(old_dir);
 		} else {
 			inode_inc_link_count(old_dir);
-			inode_dec_link_count(new_dir);
+			mpagefs_drop_subdir_link(new_dir);
 		}
 	}
 	old_inode->i_ctime = current_time(old_inode);
@@ -354,10 +384,13 @@ static int mpagefs_rename(struct user_namespace *mnt_userns,
 		if (err)
 			goto out_dir;
 		new_inode->i_ctime = current_time(new_inode);
-		/* a replaced directory also loses its "." */
-		if (dir_de)
-			drop_nlink(new_inode);
-		inode_dec_link_count(new_inode);
+		if (dir_de) {
+			/* a replaced (empty) directory loses its "." too */
+			clear_nlink(new_inode);
+			mark_inode_dirty(new_inode);
+		} else {
+			mpagefs_drop_link(new_inode);
+		}
 	} else {
 		err = -EMLINK;
 		if (dir_de && new_dir != old_dir &&
@@ -379,7 +412,7 @@ static int mpagefs_rename(struct user_namespace *mnt_userns,
 		if (old_dir != new_dir)
 			err = mpagefs_set_link(old_inode, dir_de, dir_bh,
 					       new_dir, false) ?: err;
-		inode_dec_link_count(old_dir);
+		mpagefs_drop_subdir_link(old_dir);
 	}
 
 out_dir:

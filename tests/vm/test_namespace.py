@@ -505,7 +505,8 @@ N=/job/nsop
 mount -t mpagefs /dev/vdc /mnt/a
 cd /mnt/a
 for op in "create bad/x" "mkdir bad/y" "symlink t bad/s" "unlink bad/f" "rmdir bad" \
-          "rename nodotdot/f nodotdot/g" "rename nodotdot d/nodotdot" "create ok"; do
+          "rename nodotdot/f nodotdot/g" "rename nodotdot d/nodotdot" "create ok" \
+          "stat two/b" "unlink two/a" "unlink two/b" "rmdir low/sub" "stat low"; do
 	echo "corrupt $op: $($N $op)"
 done
 cd /
@@ -519,11 +520,18 @@ def test_corrupt_directories_give_euclean(build, mpagectl, nsop, tmp_path):
     directory; a first block without ".." refuses moving that directory; the
     rest of the filesystem goes on working and the kernel log names the damage."""
     src = tmp_path / "src"
-    for d in ("bad", "nodotdot", "d"):
+    for d in ("bad", "nodotdot", "d", "two", "low/sub"):
         (src / d).mkdir(parents=True)
     (src / "bad" / "f").write_bytes(b"x")
     (src / "nodotdot" / "f").write_bytes(b"y")
+    (src / "two" / "a").write_bytes(b"a")
+    (src / "two" / "b").write_bytes(b"b")
     image = mkfs_mpagefs(mpagectl, tmp_path / "c.img", src, 1024, "4M")
+    # two names, one link: two/b's record points at two/a's inode (1 link)
+    names = ls_image(mpagectl, image, "/two")
+    point_record(mpagectl, image, "/two", "b", names["a"][0])
+    # low has a subdirectory but only 2 links
+    set_links(image, ls_image(mpagectl, image, "/")["low"][0], 1024, 2)
 
     def dir_block(path):
         return run([mpagectl, "map", image, path, "--json"]).stdout
@@ -543,7 +551,33 @@ def test_corrupt_directories_give_euclean(build, mpagectl, nsop, tmp_path):
     assert "corrupt rename nodotdot/f nodotdot/g: rename ok" in out
     assert "corrupt rename nodotdot d/nodotdot: rename EUCLEAN" in out
     assert "corrupt create ok: create ok" in out
+    # counts the image got wrong are reported, not tripped over (no WARNING);
+    # two/b's dentry, cached by the stat, keeps the inode in memory
+    assert "corrupt unlink two/a: unlink ok" in out
+    assert "corrupt unlink two/b: unlink ok" in out
+    assert "corrupt rmdir low/sub: rmdir ok" in out
+    assert re.search(r"^corrupt stat low: stat ok .* nlink 2 ", out, re.M), out
     msgs = (Path(r.out) / "mpagefs_msgs.txt").read_text()
     assert "rec_len is not a multiple of 4" in msgs
     assert 'does not start with "." and ".."' in msgs
+    assert "removing a name of an inode with no links" in msgs
+    assert "directory with a subdirectory has 2 links" in msgs
+
+
+def point_record(mpagectl, image, dirpath, name, ino, bs=1024):
+    """Make the record `name` in the (one-block) directory point at inode `ino`."""
+    blk = json.loads(run([mpagectl, "map", image, dirpath, "--json"]).stdout)["runs"][0]
+    with open(image, "r+b") as f:
+        f.seek(blk["physical"] * bs)
+        block = f.read(bs)
+        off = 0
+        while off < bs:
+            rec_len = int.from_bytes(block[off + 4:off + 6], "little")
+            nlen = block[off + 6]
+            if block[off + 8:off + 8 + nlen] == name.encode():
+                f.seek(blk["physical"] * bs + off)
+                f.write(ino.to_bytes(4, "little"))
+                return
+            off += rec_len
+    raise AssertionError(f"no record {name} in {dirpath}")
 

@@ -306,6 +306,35 @@ TEST(Fsck, BlocksPastISize) {
   EXPECT_EQ(im.inode(f17).size, 17U * 1024);
 }
 
+TEST(Fsck, HugeDirectorySizeIsCutToItsBlocks) {
+  Image im;
+  const uint32_t sub = im.ino("/sub");
+  im.edit_inode("/sub", [](Inode& in) { in.size = uint64_t{1} << 40; });
+  found_then_repaired(im, FindingKind::InodeSize, sub);
+  EXPECT_EQ(im.inode(sub).size, 1024U);
+}
+
+TEST(Fsck, HugeFileSizeIsCutToItsBlocks) {
+  Image im;
+  const uint32_t f17 = im.ino("/f17");
+  im.edit_inode("/f17", [](Inode& in) { in.size = uint64_t{1} << 62; });
+  found_then_repaired(im, FindingKind::InodeSize, f17);
+  EXPECT_EQ(im.inode(f17).size, 17U * 1024);
+}
+
+TEST(Fsck, DirectoryHoleIsNotRepairable) {
+  Image im;
+  const uint32_t sub = im.ino("/sub");
+  im.edit_inode("/sub", [](Inode& in) {
+    in.block[3] = in.block[0];
+    in.block[0] = 0;
+  });
+  const FsckResult r = fsck(im.dev, FsckOptions{true});
+  EXPECT_TRUE(has(r.findings, FindingKind::DirHole, sub)) << kinds(r.findings);
+  EXPECT_TRUE(has(r.remaining, FindingKind::DirHole, sub)) << kinds(r.remaining);
+  EXPECT_EQ(r.exit_code(), kFsckUncorrected);
+}
+
 TEST(Fsck, UnknownModeIsCleared) {
   Image im;
   const uint32_t f17 = im.ino("/f17");

@@ -313,10 +313,15 @@ class Checker {
     const uint64_t size_blocks = (in.size + bs_ - 1) / bs_;
     const size_t size_field = offsetof(struct mpagefs_inode, i_size);
     if (S_ISREG(in.mode)) {
-      if (end > size_blocks || in.size > max_file_size(bs_)) {
+      if (end > size_blocks) {
         add(FindingKind::InodeSize, ino, 0,
             strformat("inode {}: i_size {}, but file block {} is mapped; setting i_size to {}",
                       ino, in.size, end - 1, end * bs_), true);
+        patch_inode(st, ino, size_field, end * bs_, 8);
+      } else if (in.size > max_file_size(bs_)) {
+        add(FindingKind::InodeSize, ino, 0,
+            strformat("inode {}: i_size {} exceeds the {}-byte limit; setting it to {}", ino,
+                      in.size, max_file_size(bs_), end * bs_), true);
         patch_inode(st, ino, size_field, end * bs_, 8);
       }
     } else if (S_ISDIR(in.mode)) {
@@ -329,20 +334,27 @@ class Checker {
         st.cleared = ino != sb_.root_ino;
         return;
       }
-      const uint64_t want = std::max(end, size_blocks);
-      st.dir_blocks = want;
-      if (in.size % bs_ != 0 || end > size_blocks) {
+      // i_size is made to end at the last block: trailing holes go (a
+      // corrupt size must not make the scan huge), inner ones are reported.
+      st.dir_blocks = end;
+      if (in.size != end * bs_) {
         add(FindingKind::InodeSize, ino, 0,
-            strformat("inode {}: directory i_size {} does not cover its {} blocks; setting it "
-                      "to {}", ino, in.size, want, want * bs_), true);
-        patch_inode(st, ino, size_field, want * bs_, 8);
+            strformat("inode {}: directory i_size {}, but its blocks end at {}; setting it to {}",
+                      ino, in.size, end * bs_, end * bs_), true);
+        patch_inode(st, ino, size_field, end * bs_, 8);
       }
-      std::vector<bool> mapped(want, false);
-      for (const auto& [logical, physical] : st.dir_map) mapped[logical] = true;
-      for (uint64_t l = 0; l < want; ++l)
-        if (!mapped[l])
+      uint64_t next = 0;  // the walk meets data blocks in logical order
+      for (const auto& [logical, physical] : st.dir_map) {
+        if (logical > next)
           add(FindingKind::DirHole, ino, 0,
-              strformat("inode {}: directory block {} is a hole", ino, l), false);
+              strformat("inode {}: directory block{} {} {} a hole", ino,
+                        logical - next == 1 ? "" : "s",
+                        logical - next == 1 ? std::to_string(next)
+                                            : strformat("{}-{}", next, logical - 1),
+                        logical - next == 1 ? "is" : "are"),
+              false);
+        next = logical + 1;
+      }
     } else if (S_ISLNK(in.mode) && has_block_map(in) && end > size_blocks) {
       add(FindingKind::InodeSize, ino, 0,
           strformat("inode {}: symlink of {} bytes maps file block {}", ino, in.size, end - 1),
@@ -470,9 +482,9 @@ class Checker {
   void entry(uint32_t dir, const Dirent& d, uint64_t at, std::deque<uint32_t>& todo) {
     const std::string name = strformat("directory {}: entry \"{}\"", dir, d.name);
     if (d.name == "." || d.name == "..") {
-      add(FindingKind::DirRecord, dir, 0,
-          strformat("{} out of place; clearing it", name), true);
-      patch(at, le_bytes(0, 4));
+      // Left alone: it may be the real one in a directory whose first
+      // block is lost (DirHole, DirDot), which repair does not rebuild.
+      add(FindingKind::DirRecord, dir, 0, strformat("{} out of place", name), false);
       return;
     }
     InodeState* t = live_target(d.inode);

@@ -246,10 +246,16 @@ static int mpagefs_release_rw(struct super_block *sb)
 
 /* --- superblock operations ------------------------------------------- */
 
+/*
+ * Inodes deleted by evict_inodes() at umount dirtied bitmaps after the
+ * last sync_fs: write those before the superblock that says "clean".
+ */
 static void mpagefs_put_super(struct super_block *sb)
 {
-	if (!sb_rdonly(sb))
+	if (!sb_rdonly(sb)) {
+		sync_blockdev(sb->s_bdev);
 		mpagefs_release_rw(sb);
+	}
 	mpagefs_sysfs_unregister(sb);
 }
 

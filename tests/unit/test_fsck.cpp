@@ -505,8 +505,8 @@ constexpr int kRounds = MPAGEFS_FSCK_ROUNDS;
 // fresh check finds clean, and whatever is left is what a fresh check
 // reports.
 TEST(Fsck, RandomDamageIsRepairedOrReportedConsistently) {
-  const Image pristine;
-  const MpagefsImage img(const_cast<MemoryBlockIo&>(pristine.dev));
+  Image pristine;
+  const MpagefsImage img = pristine.img();
   std::vector<uint64_t> targets;  // blocks worth damaging
   for (uint64_t b = 0; b < img.super().first_data_block; ++b) targets.push_back(b);
   for (const char* dir : {"/", "/sub", "/sub/deeper"})

@@ -83,7 +83,8 @@ void Runner::fail(const std::string& what) {
   if (!detail_.empty()) os << detail_;
   os << strformat("fsx: seed {}; replay: mpagectl fsx --seed {} -N {} --maxlen {} --file-size-max {}{}{}\n",
                   opts_.seed, opts_.seed, opts_.num_ops, opts_.maxlen, opts_.file_size_max,
-                  opts_.mmap ? "" : " --no-mmap", opts_.direct ? " --direct" : "");
+                  opts_.mmap ? "" : " --no-mmap",
+                  opts_.direct ? strformat(" --direct --direct-align {}", opts_.direct_align) : "");
   os << "fsx: the last " << log_.size() << " ops (newest last):\n";
   for (const Op& op : log_) os << format_op(op) << '\n';
   throw Failure{os.str()};

@@ -4,8 +4,8 @@ against fsx's shadow copy, the file checked again after close + drop_caches,
 then once more by the host from the image after unmount.
 
 The issue's bar is 50,000 ops per block size.  Measured under TCG (2 host
-cores): 86-97 s of fsx in the guest, 103-115 s of VM wall time per block size,
-about 2 s per 1,000 ops.  The count and the block sizes are parameters:
+cores shared with other work): 38-97 s of fsx in the guest, 46-115 s of VM wall
+time per block size, at most about 2 s per 1,000 ops.  The count and the block sizes are parameters:
 MPAGEFS_FSX_OPS (default 50000) and MPAGEFS_FSX_BLOCKS (default "1024 2048 4096").
 
 File sizes reach past the single-indirect level at every block size (1 KiB:

@@ -3,12 +3,14 @@
     top        repo root (Path)
     build      build directory (Path); the session fails if the initramfs is missing
     artefacts  build/artefacts/<test name>/, emptied per test; kept after the run
-    vm         vm(script, disks=..., files=..., timeout=..., ...) -> VmResult:
-               qemu/vm.py's run_vm with build and out_dir=artefacts filled in
+    vm         vm(script, disks=..., files=..., timeout=..., fsck=True, ...) -> VmResult:
+               qemu/vm.py's run_vm with build and out_dir=artefacts filled in;
+               afterwards every mpagefs disk must pass `mpagectl fsck`
     mpagectl   build/mpagectl (Path); fails the test when it has not been built
 """
 import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -52,11 +54,34 @@ def artefacts(build, request):
     return d
 
 
+MPAGEFS_MAGIC = (0x4D504746).to_bytes(4, "little")   # kmod/mpagefs_fs.h
+
+
+def is_mpagefs(image):
+    try:
+        with open(image, "rb") as f:
+            return f.read(4) == MPAGEFS_MAGIC
+    except OSError:
+        return False
+
+
 @pytest.fixture
 def vm(build, artefacts):
-    def run(script, **kwargs):
+    """run_vm, then `mpagectl fsck` on every mpagefs disk the VM used.
+
+    Pass fsck=False for tests that hand the VM deliberately corrupt images.
+    """
+    def run(script, fsck=True, **kwargs):
         kwargs.setdefault("out_dir", artefacts)
-        return run_vm(build, script, **kwargs)
+        r = run_vm(build, script, **kwargs)
+        for disk in (kwargs.get("disks") or []) if fsck else []:
+            if not is_mpagefs(disk):
+                continue
+            p = subprocess.run([str(build / "mpagectl"), "fsck", str(disk)],
+                               capture_output=True, text=True)
+            assert p.returncode == 0, (f"fsck of {disk} after the VM run "
+                                       f"(exit {p.returncode}):\n{p.stdout}{p.stderr}")
+        return r
     return run
 
 

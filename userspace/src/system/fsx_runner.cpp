@@ -12,6 +12,7 @@
 #include <memory>
 #include <system_error>
 
+#include "unique_fd.hpp"
 #include "mpagefs/fsx.hpp"
 #include "mpagefs/strformat.hpp"
 
@@ -23,33 +24,7 @@ namespace {
   throw std::system_error(errno, std::generic_category(), what);
 }
 
-// An owned descriptor.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  Fd(Fd&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
-  Fd& operator=(Fd&& o) noexcept {
-    if (this != &o) {
-      reset();
-      fd_ = o.fd_;
-      o.fd_ = -1;
-    }
-    return *this;
-  }
-  ~Fd() { reset(); }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-
- private:
-  int fd_ = -1;
-};
+using Fd = UniqueFd;
 
 // A MAP_SHARED mapping of whole pages, unmapped on scope exit.
 class Mapping {

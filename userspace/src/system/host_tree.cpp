@@ -1,4 +1,5 @@
 // host_tree.cpp - scanning a host directory for mkfs --populate.
+#include "unique_fd.hpp"
 #include "mpagefs/host_tree.hpp"
 
 #include <dirent.h>
@@ -20,22 +21,7 @@ namespace {
   throw IoError(strformat("{} {}: {}", what, path, std::strerror(errno)));
 }
 
-// An owned file descriptor.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  Fd(Fd&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
-  Fd& operator=(Fd&&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
+using Fd = UniqueFd;
 
 Fd open_or_throw(const std::string& path) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));

@@ -13,6 +13,7 @@
 #include <memory>
 #include <system_error>
 
+#include "unique_fd.hpp"
 #include "mpagefs/pattern.hpp"
 #include "mpagefs/sha256.hpp"
 #include "mpagefs/strformat.hpp"
@@ -26,30 +27,22 @@ namespace {
   throw std::system_error(errno, std::generic_category(), what);
 }
 
+// A file opened for a workload; remembers its path for error messages.
 class Fd {
  public:
   Fd(const std::string& path, int flags) : path_(path), fd_(::open(path.c_str(), flags | O_CLOEXEC, 0644)) {
-    if (fd_ < 0) throw_errno("open " + path);
+    if (!fd_.valid()) throw_errno("open " + path);
   }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  Fd(Fd&&) = delete;
-  Fd& operator=(Fd&&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
+  int get() const { return fd_.get(); }
   const std::string& path() const { return path_; }
   // close(2) can report a write-back error: check it when writing.
   void close_checked() {
-    const int fd = fd_;
-    fd_ = -1;
-    if (::close(fd) != 0) throw_errno("close " + path_);
+    if (fd_.close_checked() != 0) throw_errno("close " + path_);
   }
 
  private:
   std::string path_;
-  int fd_;
+  UniqueFd fd_;
 };
 
 using Clock = std::chrono::steady_clock;

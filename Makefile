@@ -22,6 +22,10 @@ PYTEST   ?= $(PYTHON) -m pytest
 PYTEST_ARGS ?=
 
 export KVER
+# ccache (if installed) hashes paths relative to the checkout's parent, so a
+# second checkout of the same sources compiles from the cache.
+export CCACHE_BASEDIR := $(abspath $(TOP)/..)
+export CCACHE_NOHASHDIR := 1
 MAKEFLAGS += --no-print-directory
 
 .PHONY: all deps userspace module ext2 initramfs check unit-test style vm-test demo shell clean \

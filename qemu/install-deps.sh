@@ -1,10 +1,14 @@
 #!/bin/sh
 # install-deps.sh - install every Debian package the project needs, once.
 # Idempotent: does nothing (and needs no network) when all are present.
+# The debug kernel (qemu/debug-kernel/build.sh, make check-debug / coverage)
+# needs linux-source-6.1 and, to build it: build-essential (gcc-12 with its
+# gcov), bc, bison, flex, libelf-dev, libssl-dev, perl, rsync, xz-utils, cpio
+# and flock (util-linux, essential).
 set -e
 PKGS="build-essential cmake g++ pkg-config googletest libgtest-dev nlohmann-json3-dev libcli11-dev
 libnl-genl-3-dev
-linux-image-amd64 linux-headers-amd64 linux-source-6.1 kmod bc bison flex libelf-dev libssl-dev
+linux-image-amd64 linux-headers-amd64 linux-source-6.1 kmod bc bison flex libelf-dev libssl-dev perl
 dwarves sparse rsync xz-utils
 qemu-system-x86 qemu-utils busybox-static cpio
 blktrace e2fsprogs dosfstools

@@ -19,6 +19,12 @@ The cpio archive is written here in Python (newc format) so that /dev/console ca
 device node without needing mknod on the host, and so the archive is reproducible
 (sorted entries, fixed mtimes).
 
+--kernel-tree TREE builds the initramfs for a kernel built from source (the debug kernel
+of qemu/debug-kernel/build.sh) instead of Debian's: modules come from TREE, and modules
+listed in TREE/modules.builtin (virtio, dm, ext2, vfat... in the debug kernel) are written
+as "name =builtin" in /etc/mpagevm/modules, which loadmod accepts without loading
+anything.  --mpagectl names the mpagectl binary when it is not in --build.
+
 Modules built by this project (build/mpagefs.ko, build/ext2.ko) and build/mpagectl are
 optional at build time: a missing one is skipped with a warning, so the harness itself
 works while they are being developed.
@@ -58,10 +64,26 @@ def run(cmd):
 class Modules:
     """Resolves module names to files and their dependency closure (modinfo)."""
 
-    def __init__(self, kver, build):
+    def __init__(self, kver, build, tree=None):
         self.kver = kver
         self.build = build
+        self.tree = tree
         self.files = {}  # module name -> Path of the .ko
+        self.builtin = set()
+        self.tree_files = {}  # module name -> Path, for modules of TREE
+        if tree:
+            for line in (tree / "modules.builtin").read_text().split():
+                self.builtin.add(self.norm(Path(line).name.removesuffix(".ko")))
+            for line in (tree / "modules.order").read_text().split():
+                ko = tree / line.replace(".o", ".ko") if line.endswith(".o") else tree / line
+                self.tree_files[self.norm(ko.name.removesuffix(".ko"))] = ko
+
+    @staticmethod
+    def norm(name):
+        return name.replace("-", "_")
+
+    def is_builtin(self, name):
+        return self.norm(name) in self.builtin
 
     def path(self, name):
         """Path of module NAME: build/NAME.ko for our own, else the kernel package's."""
@@ -69,6 +91,12 @@ class Modules:
             own = self.build / f"{name}.ko"
             if name in BOOT_BUILD_MODULES and own.exists():
                 self.files[name] = own
+            elif self.tree:
+                ko = self.tree_files.get(self.norm(name))
+                if not ko or not ko.exists():
+                    raise SystemExit(f"mkinitramfs: module {name} is neither built in nor "
+                                     f"built as a module in {self.tree}")
+                self.files[name] = ko
             else:
                 out = run(["modinfo", "-k", self.kver, "-n", name]).split()
                 if not out or not out[0].endswith(".ko"):
@@ -99,7 +127,8 @@ class Modules:
             if path in stack:
                 raise SystemExit(f"mkinitramfs: dependency cycle at {path}")
             stack = stack | {path}
-            for alias in self._softdep_pre(path):
+            # Softdep aliases resolve through modinfo -k (Debian's tree only).
+            for alias in ([] if self.tree else self._softdep_pre(path)):
                 # An alias may resolve to several modules (crc32c -> crc32c-intel and
                 # crc32c_generic): ship all, try all, tolerate failures.
                 for p in run(["modinfo", "-k", self.kver, "-n", alias]).split():
@@ -107,7 +136,8 @@ class Modules:
                         visit(Path(p), True, stack)
             deps = self._field(path, "depends")
             for dep in filter(None, deps.split(",")):
-                visit(self.path(dep), optional, stack)
+                if not self.is_builtin(dep):
+                    visit(self.path(dep), optional, stack)
             seen.add(path)
             order.append((optional, path))
 
@@ -204,12 +234,19 @@ def add_modules(cpio, mods):
     lines, boot = [], []
     wanted = [(n, True) for n in BOOT_KERNEL_MODULES]
     for name in BOOT_BUILD_MODULES:
-        if (mods.build / f"{name}.ko").exists():
+        if mods.is_builtin(name):
+            wanted.append((name, True))
+        elif (mods.build / f"{name}.ko").exists():
             wanted.append((name, True))
         else:
             warn(f"{mods.build / (name + '.ko')} missing; the VM will not have {name}")
     wanted += [(n, False) for n in ON_REQUEST_MODULES]
     for name, at_boot in wanted:
+        if mods.is_builtin(name):
+            lines.append(f"{name} =builtin")
+            if at_boot:
+                boot.append(name)
+            continue
         files = []
         for optional, path in mods.closure(name):
             dest = f"{MOD_DIR}/{path.name}"
@@ -228,8 +265,12 @@ def main():
     ap.add_argument("--kver", required=True, help="kernel release the VM boots")
     ap.add_argument("--build", required=True, type=Path, help="build directory")
     ap.add_argument("--out", required=True, type=Path, help="output .cpio.gz")
+    ap.add_argument("--kernel-tree", type=Path,
+                    help="kernel built from source (debug kernel): its modules and builtins")
+    ap.add_argument("--mpagectl", type=Path, help="mpagectl binary (default BUILD/mpagectl)")
     args = ap.parse_args()
     build = args.build.resolve()
+    tree = args.kernel_tree.resolve() if args.kernel_tree else None
 
     cpio = Cpio()
     for d in ("dev", "proc", "sys", "tmp", "run", "mnt", "root", "job", "out", "var/log"):
@@ -241,8 +282,8 @@ def main():
     cpio.add_file("init", (HERE / "init").read_bytes(), 0o755)
     cpio.add_file("bin/loadmod", (HERE / "loadmod").read_bytes(), 0o755)
     cpio.add_file("etc/mpagevm/kver", (args.kver + "\n").encode())
-    add_modules(cpio, Modules(args.kver, build))
-    mpagectl = build / "mpagectl"
+    add_modules(cpio, Modules(args.kver, build, tree))
+    mpagectl = args.mpagectl.resolve() if args.mpagectl else build / "mpagectl"
     if mpagectl.exists():
         add_binary(cpio, mpagectl, "usr/bin/mpagectl")
         # The names mkfs(8) and fsck(8) look for; mpagectl dispatches on argv[0].

@@ -22,6 +22,17 @@ CLI: python3 qemu/vm.py --build build --disk a.img --script guest.sh --out DIR
      VM failure).  --shell gives an interactive VM instead (see qemu/shell.py).
 
 MPAGEVM_ACCEL=kvm in the environment selects another QEMU accelerator (default tcg).
+
+MPAGEFS_KERNEL=debug selects the debug kernel (qemu/debug-kernel/build.sh: KASAN,
+lockdep, kmemleak, gcov of fs/mpage.c and fs/buffer.c) with build/debug/initramfs.cpio.gz
+(make initramfs-debug) instead of Debian's kernel with build/initramfs.cpio.gz.  Under it
+every run gets at least DEBUG_MEM of guest RAM, job timeouts are multiplied by
+MPAGEFS_DEBUG_SLOWDOWN (default DEBUG_SLOWDOWN) and the host allows DEBUG_BOOT_ALLOWANCE
+seconds for boot and teardown; and the run also fails when kmemleak (two explicit scans
+after the job, see qemu/init) lists an unreferenced object whose allocation backtrace
+goes through mpagefs, fs/mpage.c or fs/buffer.c (KMEMLEAK_FRAME_PATTERNS; every report
+is kept in kmemleak.txt).  run_vm(gcov=True) brings the job's gcov counters back in
+out_dir/gcov/ (qemu/coverage.py).
 """
 import argparse
 import io
@@ -64,6 +75,29 @@ KERNEL_LOG_PATTERNS = [
 _KERNEL_LOG_RE = re.compile("|".join(f"(?:{p})" for p in KERNEL_LOG_PATTERNS))
 _TIMESTAMP_RE = re.compile(r"^\[\s*\d+\.\d+\]\s?")
 
+# kmemleak reports ("unreferenced object 0x... (size N):" + "backtrace:" frames) that
+# fail a debug-kernel run: allocations made by mpagefs or by the mpage/buffer-head
+# code it drives.  The debug kernel has everything else built in, so a frame that
+# kallsyms cannot name ("[<ffffffffc0...>] 0xffffffffc0...") is in a module that was
+# unloaded before the scan: mpagefs.  Other reports (boot-time false positives of
+# built-in drivers) are kept in kmemleak.txt but do not fail the run.
+KMEMLEAK_FRAME_PATTERNS = [
+    r"\[mpagefs\]",                     # any function of the module
+    r"\bmpagefs_",                       # ... even when the module name is missing
+    r"\b(?:__)?(?:do_)?mpage_\w+",        # fs/mpage.c
+    r"\b(?:alloc_buffer_head|alloc_page_buffers|folio_alloc_buffers|create_empty_buffers|"
+    r"folio_create_empty_buffers|grow_buffers|grow_dev_page|__getblk\w*|__bread\w*|"
+    r"__breadahead\w*|block_read_full_\w+|__block_write_\w+|block_write_\w+|"
+    r"__block_commit_write|block_truncate_page|submit_bh\w*|"
+    r"mark_buffer_dirty\w*|sync_dirty_buffer)\+",   # fs/buffer.c
+    r"\]\s+0x[0-9a-f]+\s*$",                 # an unnamed frame: an unloaded module
+]
+_KMEMLEAK_FRAME_RE = re.compile("|".join(f"(?:{p})" for p in KMEMLEAK_FRAME_PATTERNS))
+
+DEBUG_MEM = 2048                 # MiB: KASAN's shadow plus kmemleak's metadata
+DEBUG_SLOWDOWN = 4               # job timeout factor under the debug kernel
+DEBUG_BOOT_ALLOWANCE = 300       # seconds: ~1 min boot + kmemleak scans + gcov copy
+
 JOB_START_MARK = b"mpagevm: job start"
 RESULTS_DISK_SIZE = 512 << 20    # sparse; the tar of $OUT must fit
 BOOT_ALLOWANCE = 90              # seconds for boot + teardown on top of the job timeout
@@ -100,6 +134,64 @@ class VmResult:
     problems: list = field(default_factory=list)   # offending kernel-log lines
 
 
+def kmemleak_reports(text):
+    """The reports of /sys/kernel/debug/kmemleak, one string each."""
+    reports, cur = [], []
+    for line in text.splitlines():
+        if line.startswith("unreferenced object") and cur:
+            reports.append("\n".join(cur))
+            cur = []
+        if line.strip():
+            cur.append(line.rstrip())
+    if cur and cur[0].startswith("unreferenced object"):
+        reports.append("\n".join(cur))
+    return [r for r in reports if r.startswith("unreferenced object")]
+
+
+def kmemleak_problems(text):
+    """kmemleak reports whose backtrace has a frame of KMEMLEAK_FRAME_PATTERNS."""
+    bad = []
+    for rep in kmemleak_reports(text):
+        frames = rep.split("backtrace:", 1)[1] if "backtrace:" in rep else ""
+        if any(_KMEMLEAK_FRAME_RE.search(f) for f in frames.splitlines()):
+            bad.append(rep)
+    return bad
+
+
+def kernel_flavour():
+    """'debug' when MPAGEFS_KERNEL=debug, else 'debian'."""
+    k = os.environ.get("MPAGEFS_KERNEL", "").strip().lower()
+    if k in ("", "debian", "default"):
+        return "debian"
+    if k == "debug":
+        return "debug"
+    raise VmError(f"MPAGEFS_KERNEL={k!r}: expected 'debug' or 'debian'")
+
+
+def debug_tree():
+    """The debug kernel's build tree (qemu/debug-kernel/build.sh --dir; not built here)."""
+    return Path(subprocess.run([str(HERE / "debug-kernel" / "build.sh"), "--dir"], check=True,
+                               capture_output=True, text=True).stdout.strip())
+
+
+def kernel_and_initrd(build):
+    """(kernel image, initramfs) of the selected kernel flavour."""
+    if kernel_flavour() == "debug":
+        tree = debug_tree()
+        kernel = tree / "arch/x86/boot/bzImage"
+        if not kernel.exists():
+            raise VmError(f"{kernel} missing (run: make debug-kernel)")
+        return kernel, Path(build) / "debug" / "initramfs.cpio.gz"
+    return Path(f"/boot/vmlinuz-{kver()}"), Path(build) / "initramfs.cpio.gz"
+
+
+def _mib(mem):
+    m = re.fullmatch(r"(\d+)([MG]?)", str(mem).strip().upper())
+    if not m:
+        raise VmError(f"memory size {mem!r}: expected like 512M or 2G")
+    return int(m.group(1)) * (1024 if m.group(2) == "G" else 1)
+
+
 def kernel_log_problems(text):
     """Lines of a kernel log that match KERNEL_LOG_PATTERNS, in order."""
     bad = []
@@ -116,18 +208,21 @@ def kver():
 
 def qemu_command(build, job_img, results_img, disks, modules=(), timeout=0, mem="1G",
                  smp=2, mode="job", console=None, stdout=None, accel=None,
-                 kernel=None, append=""):
+                 kernel=None, append="", gcov=False):
     """The QEMU command line.  Disk order: job, results, then DISKS (vda, vdb, vdc...).
-    console/stdout are host files for ttyS0/ttyS1; None means stdio (interactive)."""
+    console/stdout are host files for ttyS0/ttyS1; None means stdio (interactive).
+    The kernel and initramfs are those of kernel_flavour() unless KERNEL is given."""
     # TCG unless asked otherwise: KVM hangs on the machines this was developed on.
     accel = accel or os.environ.get("MPAGEVM_ACCEL", "tcg")
-    release = kver()
-    kernel = kernel or f"/boot/vmlinuz-{release}"
+    default_kernel, initrd = kernel_and_initrd(build)
+    kernel = kernel or default_kernel
     if not Path(kernel).exists():
         raise VmError(f"{kernel} missing (make deps installs linux-image-amd64)")
-    initrd = Path(build) / "initramfs.cpio.gz"
     if not initrd.exists():
-        raise VmError(f"{initrd} missing (run: make initramfs)")
+        raise VmError(f"{initrd} missing (run: make "
+                      f"{'initramfs-debug' if kernel_flavour() == 'debug' else 'initramfs'})")
+    if kernel_flavour() == "debug" and _mib(mem) < DEBUG_MEM:
+        mem = f"{DEBUG_MEM}M"
     cmdline = ["console=ttyS0",
                "panic=-1",                # a panic ends the VM at once (with -no-reboot)
                # Oopses and warnings must show up in the log, not stop the VM.
@@ -139,11 +234,13 @@ def qemu_command(build, job_img, results_img, disks, modules=(), timeout=0, mem=
                f"mpagevm.timeout={int(timeout)}"]
     if modules:
         cmdline.append("mpagevm.modules=" + ",".join(modules))
+    if gcov:
+        cmdline.append("mpagevm.gcov=1")
     if append:
         cmdline.append(append)
     cmd = ["qemu-system-x86_64", "-accel", accel, "-m", mem, "-smp", str(smp),
            "-display", "none", "-no-reboot", "-nodefaults",
-           "-kernel", kernel, "-initrd", str(initrd),
+           "-kernel", str(kernel), "-initrd", str(initrd),
            "-append", " ".join(cmdline)]
     if console is None:
         cmd += ["-serial", "mon:stdio", "-serial", "null"]
@@ -180,9 +277,10 @@ def make_job_disk(path, script, files):
 def _reset_out_dir(out_dir):
     out_dir.mkdir(parents=True, exist_ok=True)
     for name in ("console.log", "result.txt", "dmesg.txt", "job.sh", "job.tar", "qemu-cmdline.txt",
-                 "qemu-stderr.txt"):
+                 "qemu-stderr.txt", "kmemleak.txt"):
         (out_dir / name).unlink(missing_ok=True)
     shutil.rmtree(out_dir / "out", ignore_errors=True)
+    shutil.rmtree(out_dir / "gcov", ignore_errors=True)
 
 
 def _read_results(results_img, out_dir):
@@ -200,6 +298,9 @@ def _read_results(results_img, out_dir):
                 raise VmError(f"results disk has an unsafe member {m.name!r}")
             if parts[:1] == ("result",) and len(parts) == 2 and m.isfile():
                 meta[parts[1]] = tar.extractfile(m).read().decode(errors="replace")
+            elif parts[:2] == ("result", "gcov") and len(parts) == 3 and m.isfile():
+                (out_dir / "gcov").mkdir(exist_ok=True)
+                (out_dir / "gcov" / parts[2]).write_bytes(tar.extractfile(m).read())
             elif parts[:1] == ("out",) and len(parts) > 1:
                 try:
                     if hasattr(tarfile, "data_filter"):
@@ -213,7 +314,7 @@ def _read_results(results_img, out_dir):
 
 def run_vm(build, script, disks=(), files=None, out_dir=None, timeout=300, mem="1G",
            modules=(), check=False, smp=2, guest_timeout=True,
-           boot_allowance=BOOT_ALLOWANCE):
+           boot_allowance=BOOT_ALLOWANCE, gcov=None):
     """Boot the VM, run SCRIPT (sh) as /job/run.sh, return a VmResult.
 
     disks: images attached as /dev/vdc, /dev/vdd, ... ($DISKS in the guest).
@@ -223,9 +324,21 @@ def run_vm(build, script, disks=(), files=None, out_dir=None, timeout=300, mem="
       the host kills QEMU boot_allowance seconds later if the guest is stuck
       (guest_timeout=False leaves it to the host alone).  Either way VmError is raised.
     check: raise VmError when the job's status is non-zero.
-    Raises KernelLogError when the kernel log has a line matching KERNEL_LOG_PATTERNS.
+    gcov: (debug kernel; default: on under it) zero the gcov counters before the job,
+      bring them back after it in out_dir/gcov/*.gcda; with MPAGEFS_GCOV_COLLECT=DIR
+      in the environment they are also copied to DIR/<out_dir's name>/ (make coverage).
+    Raises KernelLogError when the kernel log has a line matching KERNEL_LOG_PATTERNS,
+    or (debug kernel) kmemleak reports a leak of KMEMLEAK_FRAME_PATTERNS.
+    Under the debug kernel the timeout is multiplied by debug_slowdown() and
+    boot_allowance is at least DEBUG_BOOT_ALLOWANCE.
     """
     build = Path(build).resolve()
+    if kernel_flavour() == "debug":
+        timeout = timeout * debug_slowdown()
+        boot_allowance = max(boot_allowance, DEBUG_BOOT_ALLOWANCE)
+        gcov = True if gcov is None else gcov
+    elif gcov:
+        raise VmError("gcov=True needs the debug kernel (MPAGEFS_KERNEL=debug)")
     out_dir = Path(out_dir) if out_dir else build / "artefacts" / "vm"
     out_dir = out_dir.resolve()
     _reset_out_dir(out_dir)
@@ -244,7 +357,7 @@ def run_vm(build, script, disks=(), files=None, out_dir=None, timeout=300, mem="
             f.truncate(RESULTS_DISK_SIZE)
         cmd = qemu_command(build, job_img, results_img, list(disks), modules=modules,
                            timeout=timeout if guest_timeout else 0, mem=mem, smp=smp,
-                           console=console, stdout=stdout_file)
+                           console=console, stdout=stdout_file, gcov=gcov)
         (out_dir / "qemu-cmdline.txt").write_text(shlex.join(cmd) + "\n")
 
         start = time.monotonic()
@@ -281,6 +394,12 @@ def run_vm(build, script, disks=(), files=None, out_dir=None, timeout=300, mem="
     meta = meta or {}
     if "dmesg.txt" in meta:
         (out_dir / "dmesg.txt").write_text(meta["dmesg.txt"])
+    if gcov and os.environ.get("MPAGEFS_GCOV_COLLECT") and (out_dir / "gcov").is_dir():
+        _collect_gcov(out_dir, Path(os.environ["MPAGEFS_GCOV_COLLECT"]), build)
+    leaks = []
+    if "kmemleak.txt" in meta:
+        (out_dir / "kmemleak.txt").write_text(meta["kmemleak.txt"])
+        leaks = kmemleak_problems(meta["kmemleak.txt"])
     console_text = console.read_text(errors="replace") if console.exists() else ""
     stdout_text = stdout_file.read_text(errors="replace") if stdout_file.exists() else ""
     status = int(meta["status"]) if meta.get("status", "").strip().lstrip("-").isdigit() else None
@@ -298,6 +417,11 @@ def run_vm(build, script, disks=(), files=None, out_dir=None, timeout=300, mem="
         raise KernelLogError(
             f"kernel log has {len(result.problems)} problem line(s){extra} {where}:\n  "
             + "\n  ".join(result.problems[:40]), result.problems, result)
+    if leaks:
+        result.problems = leaks
+        raise KernelLogError(
+            f"kmemleak lists {len(leaks)} leak(s) from mpagefs/mpage/buffer code {where}:\n"
+            + "\n".join(leaks[:5]), leaks, result)
     if host_timed_out:
         raise VmError(f"VM did not finish within {timeout + boot_allowance} s and was killed "
                       f"{where}\n{_tails(console_text, stdout_text)}", result)
@@ -315,6 +439,25 @@ def run_vm(build, script, disks=(), files=None, out_dir=None, timeout=300, mem="
         raise VmError(f"job exited with status {status} {where}\n"
                       f"{_tails('', stdout_text)}", result)
     return result
+
+
+def _collect_gcov(out_dir, dest_root, build):
+    """Copy out_dir/gcov/*.gcda to dest_root/<name of out_dir>/, one directory per run."""
+    try:
+        name = str(out_dir.relative_to(build / "artefacts"))
+    except ValueError:
+        name = str(out_dir).lstrip("/")
+    dest = Path(dest_root) / re.sub(r"[^A-Za-z0-9_.\[\]=-]+", "_", name.replace("/", "__"))
+    shutil.rmtree(dest, ignore_errors=True)
+    shutil.copytree(out_dir / "gcov", dest)
+
+
+def debug_slowdown():
+    """Timeout factor under the debug kernel (MPAGEFS_DEBUG_SLOWDOWN, default DEBUG_SLOWDOWN)."""
+    try:
+        return max(1.0, float(os.environ.get("MPAGEFS_DEBUG_SLOWDOWN", DEBUG_SLOWDOWN)))
+    except ValueError:
+        raise VmError("MPAGEFS_DEBUG_SLOWDOWN must be a number")
 
 
 def _tails(console_text, stdout_text, n=15):

@@ -7,7 +7,13 @@
                qemu/vm.py's run_vm with build and out_dir=artefacts filled in;
                afterwards every mpagefs disk must pass `mpagectl fsck`
     mpagectl   build/mpagectl (Path); fails the test when it has not been built
+
+Kernel: Debian's by default; --kernel=debug (or MPAGEFS_KERNEL=debug) runs every VM
+under the debug kernel (qemu/debug-kernel/, make check-debug) with build/debug/'s
+initramfs and mpagefs.ko.  Tests marked @pytest.mark.debug_kernel are the subset
+`make check-debug` and `make coverage` run (-m debug_kernel).
 """
+import os
 import re
 import shutil
 import subprocess
@@ -19,7 +25,26 @@ import pytest
 TOP = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(TOP / "qemu"))
 
-from vm import run_vm  # noqa: E402  (needs the sys.path entry above)
+from vm import kernel_flavour, run_vm  # noqa: E402  (needs the sys.path entry above)
+
+
+def pytest_addoption(parser):
+    parser.addoption("--kernel", choices=["debian", "debug"], default=None,
+                     help="kernel the VM tests boot (default: $MPAGEFS_KERNEL or debian)")
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "debug_kernel: part of the debug-kernel subset (make check-debug, "
+        "make coverage): the tests that matter most under KASAN/lockdep/kmemleak")
+    k = config.getoption("--kernel", default=None)
+    if k:
+        # run_vm reads the environment, so fixtures that call it directly agree.
+        os.environ["MPAGEFS_KERNEL"] = k
+
+
+def pytest_report_header(config):
+    return f"mpagefs VM kernel: {kernel_flavour()}"
 
 
 @pytest.fixture(scope="session")
@@ -30,16 +55,25 @@ def top():
 @pytest.fixture(scope="session")
 def build(top):
     b = top / "build"
-    if not (b / "initramfs.cpio.gz").exists():
-        pytest.fail(f"{b / 'initramfs.cpio.gz'} is missing: run make first "
-                    "(make initramfs, or make vm-test)", pytrace=False)
+    if kernel_flavour() == "debug":
+        # The debug kernel's initramfs carries build/debug/mpagefs.ko (built against
+        # the debug tree) and build/mpagectl.
+        rd, target = b / "debug" / "initramfs.cpio.gz", "initramfs-debug"
+        inputs = (b / "debug" / "mpagefs.ko", b / "mpagectl")
+    else:
+        rd, target = b / "initramfs.cpio.gz", "initramfs"
+        inputs = (b / "mpagefs.ko", b / "ext2.ko", b / "mpagectl")
+    if not rd.exists():
+        pytest.fail(f"{rd} is missing: run make first "
+                    f"(make {target}, or make {'check-debug' if 'debug' in target else 'vm-test'})",
+                    pytrace=False)
     # A module or mpagectl rebuilt after the initramfs would not be what the VM runs.
-    initramfs = (b / "initramfs.cpio.gz").stat().st_mtime
-    stale = [p.name for p in (b / "mpagefs.ko", b / "ext2.ko", b / "mpagectl")
+    initramfs = rd.stat().st_mtime
+    stale = [str(p.relative_to(b)) for p in inputs
              if p.exists() and p.stat().st_mtime > initramfs]
     if stale:
-        pytest.fail(f"{', '.join(stale)} newer than {b / 'initramfs.cpio.gz'}: "
-                    "run make first (make initramfs)", pytrace=False)
+        pytest.fail(f"{', '.join(stale)} newer than {rd}: "
+                    f"run make first (make {target})", pytrace=False)
     return b
 
 

@@ -38,6 +38,7 @@ def fsck_clean(mpagectl, image):
     assert p.returncode == 0, f"fsck {image}:\n{p.stdout}{p.stderr}"
 
 
+@pytest.mark.debug_kernel
 @pytest.mark.parametrize("block_size", BLOCKS)
 def test_fsx(block_size, vm, mpagectl, tmp_path, artefacts):
     src = tmp_path / "src"

@@ -1,6 +1,8 @@
 """Bad superblocks and bad options are refused with a clear error, never a crash."""
 from pathlib import Path
 
+import pytest
+
 
 from lab import GUEST_PRELUDE, mkfs_mpagefs, set_super_field
 
@@ -19,6 +21,7 @@ CORRUPTIONS = [
 OPTIONS = ["boundary=maybe", "maxmap=abc", "nosuchoption", "maxmap=-1"]
 
 
+@pytest.mark.debug_kernel
 def test_bad_superblocks_and_options_are_refused(vm, mpagectl, tmp_path):
     images = []
     for name, spoil, _ in CORRUPTIONS:

@@ -264,6 +264,7 @@ def ns(request, build, mpagectl, nsop, tmp_path_factory):
                 results=results, hl=hl, ml=ml)
 
 
+@pytest.mark.debug_kernel
 def test_each_call_gives_the_posix_result(ns):
     failures = []
     got_stat = {}
@@ -416,6 +417,7 @@ def test_kernel_log_has_no_mpagefs_errors(ns):
     assert msgs == ""
 
 
+@pytest.mark.debug_kernel
 def test_fsck_is_clean(ns, mpagectl):
     subcommands = run([mpagectl, "--help"]).stdout
     if not re.search(r"^\s+fsck\s", subcommands, re.M):

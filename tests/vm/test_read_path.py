@@ -84,16 +84,19 @@ def test_seed_layout_is_the_comments(seed, mpagectl):
     assert ind[0]["physical"] == base + 12
 
 
+@pytest.mark.debug_kernel
 def test_seed_reads_back(seed):
     assert seed["r"].stdout.count(sha256(seed["content"])) == 2
 
 
+@pytest.mark.debug_kernel
 def test_boundary_on_submits_data_before_indirect(seed, mpagectl):
     p = check(mpagectl, seed["mp"], seed["out"] / "mp_on", "/f17",
               "--expect-order", "data:0-11,IND,data:12-16")
     assert p.returncode == 0, p.stdout + p.stderr
 
 
+@pytest.mark.debug_kernel
 def test_boundary_off_reads_indirect_first(seed, mpagectl):
     p = check(mpagectl, seed["mp"], seed["out"] / "mp_off", "/f17",
               "--expect-order", "IND,data:0-11,data:12-16")
@@ -104,6 +107,7 @@ def test_boundary_off_reads_indirect_first(seed, mpagectl):
     assert p.returncode == 1, p.stdout + p.stderr
 
 
+@pytest.mark.debug_kernel
 def test_ext2_shows_the_same_order_as_mpagefs(seed, mpagectl):
     p = check(mpagectl, seed["e2"], seed["out"] / "ext2", "/f17",
               "--expect-order", "data:0-11,IND,data:12-16")
@@ -231,6 +235,7 @@ umount /mnt/a
     assert p.returncode == 0, p.stdout + p.stderr
 
 
+@pytest.mark.debug_kernel
 @pytest.mark.parametrize("bs", [1024, 4096])
 def test_sparse_file_reads_no_holes(vm, mpagectl, tmp_path, bs):
     src = tmp_path / "src"

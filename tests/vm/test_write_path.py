@@ -243,6 +243,7 @@ umount /mnt/b
     return dict(bs=bs, g=g, img=img, copy=copy, files=files, out=Path(r.out), mkfs=mkfs_info)
 
 
+@pytest.mark.debug_kernel
 def test_bytes_read_back_after_remount(written):
     """write(2), O_DIRECT, mmap and truncate results read back byte-exact,
     live and after umount + drop_caches + remount."""
@@ -276,6 +277,7 @@ def test_sparse_file_crosses_tind(written, mpagectl):
     assert [(r["logical"], r["count"]) for r in m["runs"]] == [(5, 1), (g["tind"], 2)]
 
 
+@pytest.mark.debug_kernel
 def test_truncate_frees_blocks(written):
     """i_blocks after shrinking: only the blocks below the new size (and the
     indirect blocks still needed) stay; growing leaves a hole."""
@@ -297,6 +299,7 @@ def test_truncate_frees_blocks(written):
         assert blocks["sparse"] == 1 + 2 + 3, f
 
 
+@pytest.mark.debug_kernel
 def test_image_is_clean(written, mpagectl):
     fsck(mpagectl, written["img"])
     fsck(mpagectl, written["copy"])

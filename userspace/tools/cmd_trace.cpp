@@ -2,8 +2,10 @@
 // events through the kernel's blktrace interface and reading them back in
 // filesystem terms.  Errors propagate as exceptions (main prints them, exit
 // 1); check ends with CliExit{1} when a rule fails.
+#include <fstream>
 #include <iostream>
 #include <memory>
+#include <sstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -12,8 +14,10 @@
 #include "mpagefs/blktrace_capture.hpp"
 #include "mpagefs/check.hpp"
 #include "mpagefs/cli.hpp"
+#include "mpagefs/control.hpp"
 #include "mpagefs/explain.hpp"
 #include "mpagefs/image.hpp"
+#include "mpagefs/tracefs.hpp"
 
 namespace mpagefs {
 
@@ -24,10 +28,24 @@ namespace bt = blktrace;
 struct TraceArgs {
   bt::CaptureOptions opts;
   std::vector<std::string> command;
+  std::string gb_trace;             // --gb-trace FILE: mpagefs tracepoints too
+  tracefs::Options gb_opts;
 };
 
 void run_trace(const TraceArgs& a) {
+  std::unique_ptr<tracefs::EventTrace> events;
+  if (!a.gb_trace.empty()) events = std::make_unique<tracefs::EventTrace>(a.gb_opts);
   const auto r = bt::capture(a.opts, a.command, std::cerr);
+  if (events) {
+    const auto g = events->finish(a.gb_trace);
+    std::cerr << "mpagectl trace: " << g.records << " mpagefs events in " << a.gb_trace << " (from "
+              << events->root() << "/trace)\n";
+    if (g.lost != 0) {
+      std::cerr << "mpagectl trace: ERROR: the ftrace ring buffer lost " << g.lost
+                << " events; the get_block trace is incomplete: use a larger --gb-buffer-kb\n";
+      if (!r.ran_command || r.command_status == 0) throw CliExit{1};
+    }
+  }
   std::cerr << "mpagectl trace: " << r.events << " events, " << r.bytes << " bytes in "
             << bt::normalize_prefix(a.opts.prefix) << ".blktrace.{0.." << (r.files.empty() ? 0 : r.files.size() - 1)
             << "}, " << r.dropped << " dropped\n";
@@ -62,6 +80,7 @@ void run_decode(const DecodeArgs& a) {
 struct ExplainArgs {
   std::string image;
   std::string prefix;
+  std::string gb_trace;
   std::string file;
   std::string actions = "Q";
   bool json = false;
@@ -78,12 +97,34 @@ void run_explain(const ExplainArgs& a) {
   if (!file.empty()) (void)explain::file_blocks(map, file);  // a clear error for an unknown file
 
   auto shown = [&](const explain::ExplainedEvent& e) { return file.empty() || explain::touches_file(e, file); };
+  // --gb-trace: which get_block calls mapped each bio's blocks.
+  std::vector<control::TraceRecord> records;
+  std::vector<control::BioMapping> joined;
+  if (!a.gb_trace.empty()) {
+    std::ifstream in(a.gb_trace, std::ios::binary);
+    if (!in) throw std::runtime_error("cannot read " + a.gb_trace);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    records = control::parse_trace(ss.str());
+    joined = control::join_get_block(explained, records);
+  }
   if (a.json) {
     nlohmann::json j;
     j["block_size"] = map.block_size();
     j["events"] = nlohmann::json::array();
-    for (const auto& e : explained)
-      if (shown(e)) j["events"].push_back(explain::to_json(e, genesis));
+    for (size_t i = 0; i < explained.size(); ++i) {
+      const auto& e = explained[i];
+      if (!shown(e)) continue;
+      nlohmann::json ej = explain::to_json(e, genesis);
+      if (!joined.empty()) {
+        ej["data"] = control::is_data_bio(e);
+        ej["get_block"] = nlohmann::json::array();
+        for (const size_t c : joined[i].calls) ej["get_block"].push_back(control::call_json(records[c], c));
+        ej["unmapped_blocks"] = joined[i].unmapped;
+      }
+      j["events"].push_back(std::move(ej));
+    }
+    if (!a.gb_trace.empty()) j["gb_trace"] = control::join_summary(explained, joined, records);
     if (!file.empty()) {
       j["file"] = file;
       j["notation"] = explain::notation(explained, map, file);
@@ -96,8 +137,23 @@ void run_explain(const ExplainArgs& a) {
     std::cout << explain::notation(explained, map, file) << '\n';
     return;
   }
-  for (const auto& e : explained)
-    if (shown(e)) std::cout << explain::format_line(e) << '\n';
+  for (size_t i = 0; i < explained.size(); ++i) {
+    const auto& e = explained[i];
+    if (!shown(e)) continue;
+    std::cout << explain::format_line(e) << '\n';
+    if (joined.empty()) continue;
+    for (const size_t c : joined[i].calls) std::cout << "    <- " << control::format_call(records[c]) << '\n';
+    if (control::is_data_bio(e) && !joined[i].unmapped.empty())
+      std::cout << "    !! data blocks no traced get_block mapped: " << control::format_ranges(joined[i].unmapped)
+                << '\n';
+  }
+  if (!a.gb_trace.empty()) {
+    const auto sum = control::join_summary(explained, joined, records);
+    std::cout << "get_block join: " << sum["data_bios"].get<uint64_t>() << " data bios, "
+              << sum["data_bios_attributed"].get<uint64_t>() << " fully attributed; "
+              << sum["get_block_calls_used"].get<uint64_t>() << " of " << sum["get_block_calls"].get<uint64_t>()
+              << " get_block calls matched\n";
+  }
   if (!file.empty())
     std::cout << "notation (blocks relative to disk block " << explain::file_blocks(map, file).front()
               << ", one [] per bio): " << explain::notation(explained, map, file) << '\n';
@@ -146,7 +202,12 @@ void register_trace_commands(CLI::App& app) {
     c->add_option("--buf-nr", args->opts.buf_nr, "relay sub-buffers per CPU")->capture_default_str();
     c->add_option("--debugfs", args->opts.debugfs, "debugfs mount point")->capture_default_str();
     c->add_option("command", args->command, "command to trace (after --); its exit status is ours");
-    c->footer("Example: mpagectl trace --dev /dev/vdc --out /out/f17 -- cat /mnt/f17");
+    c->add_option("--gb-trace", args->gb_trace,
+                  "also record mpagefs's tracepoints (tracefs events/mpagefs) to FILE, as ftrace prints them");
+    c->add_option("--gb-buffer-kb", args->gb_opts.buffer_kb,
+                  "per-CPU ftrace ring buffer size while tracing (default: as configured)");
+    c->add_option("--tracefs", args->gb_opts.root, "tracefs mount point (default: /sys/kernel/tracing)");
+    c->footer("Example: mpagectl trace --dev /dev/vdc --out /out/f17 --gb-trace /out/f17.gb -- cat /mnt/f17");
     c->callback([args] { run_trace(*args); });
   }
   {
@@ -163,6 +224,9 @@ void register_trace_commands(CLI::App& app) {
     c->add_option("--image", args->image, "the traced filesystem image (mpagefs or ext2)")->required();
     c->add_option("prefix", args->prefix, "trace PREFIX")->required();
     c->add_option("--file", args->file, "only bios touching this file, and its notation");
+    c->add_option("--gb-trace", args->gb_trace,
+                  "mpagefs tracepoint text (mpagectl trace --gb-trace, or tracefs's trace file): show the "
+                  "get_block calls that mapped each bio's blocks (joined by disk block and order)");
     c->add_option("--actions", args->actions, "actions to explain")->capture_default_str();
     c->add_flag("--json", args->json, "JSON output");
     c->add_flag("--notation", args->notation,

@@ -10,12 +10,13 @@
 namespace {
 
 int run(int argc, char** argv) {
-  CLI::App app{"mpagectl: the mpagefs lab's image, trace and check tool"};
+  CLI::App app{"mpagectl: the mpagefs lab's image, trace, check and control tool"};
   app.require_subcommand(1);
   mpagefs::register_format_commands(app);
   mpagefs::register_trace_commands(app);
   mpagefs::register_fsck_commands(app);
   mpagefs::register_fsx_commands(app);
+  mpagefs::register_control_commands(app);
   // Invoked as mkfs.mpagefs (a link to mpagectl): the same as "mpagectl mkfs".
   std::vector<char*> args(argv, argv + argc);
   static char mkfs_arg[] = "mkfs";

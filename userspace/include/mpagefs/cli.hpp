@@ -18,5 +18,7 @@ void register_fsck_commands(CLI::App& app);     // fsck (cmd_fsck.cpp)
 // mpagectl run as fsck.mpagefs, with e2fsck's flags (cmd_fsck.cpp).
 int fsck_main(int argc, char** argv);
 void register_fsx_commands(CLI::App& app);      // fsx, workload (cmd_fsx.cpp)
+// mounts, stats, reset, set, inject, faults, clear (cmd_control.cpp)
+void register_control_commands(CLI::App& app);
 
 }  // namespace mpagefs

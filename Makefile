@@ -6,6 +6,11 @@
 #   make demo     the seed example, measured in a VM, both orders side by side
 #   make shell    a VM with the module loaded and a formatted disk mounted
 #   make deps     install the Debian packages the project needs (as root)
+#   make check-debug  the VM tests marked debug_kernel under a KASAN + lockdep +
+#                 kmemleak + gcov kernel built from linux-source-6.1 (cached in
+#                 ~/.cache/mpagefs; first build ~20-40 min, then seconds)
+#   make coverage fs/mpage.c line/branch coverage of the scenarios under that
+#                 kernel: build/coverage/report.md
 #   make install  mpagectl to /usr/local/sbin, mkfs.mpagefs and fsck.mpagefs
 #                 links to /sbin (DESTDIR= for staging); make install-module
 #                 puts build/mpagefs.ko under /lib/modules/$(KVER)/extra
@@ -29,7 +34,8 @@ export CCACHE_NOHASHDIR := 1
 MAKEFLAGS += --no-print-directory
 
 .PHONY: all deps userspace module ext2 initramfs check unit-test style vm-test demo shell clean \
-	install install-module
+	install install-module debug-kernel module-debug initramfs-debug check-debug coverage \
+	coverage-report
 
 all: deps userspace module ext2 initramfs
 
@@ -61,6 +67,50 @@ ext2: deps
 
 initramfs: userspace module ext2
 	@$(PYTHON) qemu/mkinitramfs.py --kver $(KVER) --build $(BUILD) --out $(BUILD)/initramfs.cpio.gz
+
+# --- debug kernel (KASAN, lockdep, kmemleak, gcov of fs/mpage.c) -------------
+# qemu/debug-kernel/build.sh builds it once per (linux-source version, config)
+# into $(MPAGEFS_CACHE) (default ~/.cache/mpagefs), outside the clone; the
+# module is built against that tree in build/debug/kmod (Kbuild's M=), the
+# initramfs has everything else built into the kernel.
+DEBUG_BUILD := $(BUILD)/debug
+DEBUG_TREE   = $(shell $(TOP)/qemu/debug-kernel/build.sh --dir)
+COVERAGE     := $(BUILD)/coverage
+# The debug subset: 5,000 fsx ops per block size instead of 50,000 (KASAN and
+# lockdep under TCG run about 3-5x slower).
+DEBUG_ENV   ?= MPAGEFS_KERNEL=debug MPAGEFS_FSX_OPS=5000 MPAGEFS_FSX_BLOCKS="1024 4096" \
+	MPAGEFS_GCOV_COLLECT=$(COVERAGE)/runs
+# make coverage runs the tests of this marker expression under the debug kernel;
+# COVERAGE_KEEP=1 adds to the runs already collected (by check-debug) instead
+# of starting afresh.
+COVERAGE_MARK ?= debug_kernel or mpage_scenario
+COVERAGE_KEEP ?=
+
+debug-kernel: deps
+	@$(TOP)/qemu/debug-kernel/build.sh
+
+module-debug: debug-kernel
+	@$(MAKE) module BUILD=$(DEBUG_BUILD) KDIR=$(DEBUG_TREE)
+
+initramfs-debug: userspace module-debug
+	@$(PYTHON) qemu/mkinitramfs.py --kver $$(cat $(DEBUG_TREE)/include/config/kernel.release) \
+		--build $(DEBUG_BUILD) --kernel-tree $(DEBUG_TREE) --mpagectl $(BUILD)/mpagectl \
+		--out $(DEBUG_BUILD)/initramfs.cpio.gz
+
+# The gcda of every VM run land in build/coverage/runs; the report comes for free.
+check-debug: initramfs-debug
+	@rm -rf $(COVERAGE)/runs
+	@$(DEBUG_ENV) $(PYTEST) -ra -m debug_kernel tests/vm $(PYTEST_ARGS)
+	@$(MAKE) coverage-report
+
+coverage: initramfs-debug
+	@if [ -z "$(COVERAGE_KEEP)" ]; then rm -rf $(COVERAGE)/runs; fi
+	@st=0; $(DEBUG_ENV) $(PYTEST) -ra -m "$(COVERAGE_MARK)" tests/vm $(PYTEST_ARGS) || st=$$?; \
+	 if [ $$st = 5 ]; then echo "coverage: no test matches '$(COVERAGE_MARK)'"; st=0; fi; \
+	 $(MAKE) coverage-report && exit $$st
+
+coverage-report:
+	@$(PYTHON) qemu/mpage_coverage.py --tree $(DEBUG_TREE) --runs $(COVERAGE)/runs --out $(COVERAGE)
 
 # --- install -----------------------------------------------------------------
 # mkfs(8) and fsck(8) look for mkfs.TYPE / fsck.TYPE in /sbin, /sbin/fs.d,

@@ -1,0 +1,112 @@
+#!/bin/sh
+# build.sh - build (or reuse) the mpagefs debug kernel: Debian's
+# linux-source-6.1, x86_64 defconfig + kvm_guest.config + debug.config (KASAN,
+# lockdep, kmemleak, gcov of fs/mpage.o and fs/buffer.o, ...).
+#
+#   qemu/debug-kernel/build.sh          build unless cached, print the tree
+#   qemu/debug-kernel/build.sh --dir    only print the tree's path (no build)
+#
+# The tree lives outside the clone, in
+#   ${MPAGEFS_CACHE:-$HOME/.cache/mpagefs}/debug-kernel/<key>/linux-source-6.1
+# where <key> is the linux-source-6.1 package version and a hash of this
+# script and debug.config: a package upgrade or an edited fragment builds a
+# new tree, anything else reuses the old one (stamp file .built).  The tree
+# is also the KDIR that out-of-tree modules build against (make M=...), and
+# it keeps the .gcno files that gcov needs next to the guest's .gcda files.
+set -eu
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+TARBALL=${TARBALL:-/usr/src/linux-source-6.1.tar.xz}
+CACHE=${MPAGEFS_CACHE:-$HOME/.cache/mpagefs}
+FRAGMENT=$HERE/debug.config
+
+die() { echo "debug-kernel: $*" >&2; exit 1; }
+
+pkgver=$(dpkg-query -W -f='${Version}' linux-source-6.1 2>/dev/null) ||
+	die "linux-source-6.1 is not installed (make deps)"
+hash=$(cat "$HERE/build.sh" "$FRAGMENT" | sha256sum | cut -c1-12)
+KEYDIR=$CACHE/debug-kernel/$pkgver-$hash
+TREE=$KEYDIR/linux-source-6.1
+STAMP=$KEYDIR/.built
+LOG=$KEYDIR/build.log
+
+if [ "${1:-}" = "--dir" ]; then
+	echo "$TREE"
+	exit 0
+fi
+
+[ -r "$TARBALL" ] || die "$TARBALL missing (make deps installs linux-source-6.1)"
+mkdir -p "$KEYDIR"
+# One build per key at a time (several checkouts may share the cache).
+exec 9>"$KEYDIR/.lock"
+flock 9
+
+if [ -f "$STAMP" ] && [ -f "$TREE/arch/x86/boot/bzImage" ] && [ -f "$TREE/Module.symvers" ]; then
+	echo "debug-kernel: cached $TREE"
+	exit 0
+fi
+
+start=$(date +%s)
+phase() { echo "debug-kernel: [$(( $(date +%s) - start ))s] $*"; }
+fail() {
+	echo "debug-kernel: FAILED: $* (log: $LOG), last lines:" >&2
+	tail -n 40 "$LOG" >&2
+	exit 1
+}
+: >>"$LOG"
+
+# .extracted: the tree is unpacked and patched; an interrupted build resumes
+# in it (Kbuild rebuilds only what the configuration or sources changed).
+if [ -f "$KEYDIR/.extracted" ] && [ -d "$TREE" ]; then
+	phase "resuming in the extracted tree $TREE"
+else
+	phase "extracting $TARBALL (linux-source-6.1 $pkgver) into $KEYDIR"
+	rm -rf "$TREE" "$STAMP"
+	tar -C "$KEYDIR" -xf "$TARBALL" >>"$LOG" 2>&1 || fail "extract"
+	[ -d "$TREE" ] || die "the tarball has no linux-source-6.1/ directory"
+
+	phase "fs/Makefile: gcov profiling of fs/mpage.o and fs/buffer.o only"
+	printf '\n# mpagefs debug kernel: gcov for the files the lab exercises.\nGCOV_PROFILE_mpage.o := y\nGCOV_PROFILE_buffer.o := y\n' \
+		>>"$TREE/fs/Makefile"
+	touch "$KEYDIR/.extracted"
+fi
+
+cd "$TREE"
+phase "configuring: defconfig + kvm_guest.config + debug.config"
+{
+	make defconfig &&
+	make kvm_guest.config &&
+	scripts/kconfig/merge_config.sh -m .config "$FRAGMENT" &&
+	make olddefconfig
+} >>"$LOG" 2>&1 || fail "configuration"
+
+# Every option of the fragment (and what it implies) must have survived the
+# dependency resolution of olddefconfig.
+bad=""
+check() { grep -qx "$1" .config || bad="$bad
+  wanted '$1', .config has: '$(grep -E "(^|# )${2}[= ]" .config || echo "(absent)")'"; }
+while IFS= read -r line; do
+	case "$line" in
+	CONFIG_*=*)
+		check "$line" "${line%%=*}" ;;
+	"# CONFIG_"*" is not set")
+		opt=${line#\# }; opt=${opt%% *}
+		if grep -qE "^$opt=" .config; then
+			bad="$bad
+  wanted '$line', .config has: '$(grep -E "^$opt=" .config)'"
+		fi ;;
+	esac
+done <"$FRAGMENT"
+for opt in TRACEPOINTS EVENT_TRACING STACKTRACE KALLSYMS BLK_DEV_INITRD DEVTMPFS; do
+	check "CONFIG_$opt=y" "CONFIG_$opt"
+done
+[ -z "$bad" ] || die "options dropped by Kconfig dependencies:$bad"
+phase "configuration verified ($(grep -c '=y' .config) options built in)"
+
+jobs=$(nproc)
+phase "building bzImage + modules with -j$jobs (log: $LOG)"
+nice -n 10 make -j"$jobs" bzImage modules >>"$LOG" 2>&1 || fail "kernel build"
+[ -f Module.symvers ] || fail "no Module.symvers after the build"
+release=$(make -s kernelrelease)
+phase "built $release: $TREE/arch/x86/boot/bzImage"
+echo "$release" >"$STAMP"

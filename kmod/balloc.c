@@ -14,6 +14,7 @@
 #include <linux/fs.h>
 
 #include "mpagefs.h"
+#include "trace.h"
 
 #define MPAGEFS_BITS_PER_BLOCK(sb)	((u32)(sb)->s_blocksize * 8)
 
@@ -58,7 +59,10 @@ static u32 mpagefs_take_free_block(struct super_block *sb, u32 from, u32 to,
  * @inode: the inode that will own the block (i_blocks is charged)
  * @goal: the block wanted; the first free block at or after it is taken,
  *	wrapping to the start of the data area
- * @err: receives 0, -ENOSPC when the filesystem is full, or another error
+ * @err: receives 0, -ENOSPC when the filesystem is full (or an injected
+ *	ALLOC_ENOSPC fault for @inode fired), or another error
+ *
+ * Every call is traced (trace_mpagefs_alloc_block).
  *
  * Return: the block number, or 0 with *@err set.
  */
@@ -72,6 +76,11 @@ u32 mpagefs_new_block(struct inode *inode, u32 goal, int *err)
 	*err = 0;
 	if (!mpagefs_data_block_valid(sbi, goal))
 		goal = sbi->s_first_data_block;
+	if (mpagefs_fault_alloc(inode)) {
+		*err = -ENOSPC;
+		trace_mpagefs_alloc_block(inode, goal, 0, *err);
+		return 0;
+	}
 	mutex_lock(&sbi->s_alloc_lock);
 	if (!le32_to_cpu(es->s_free_blocks_count)) {
 		*err = -ENOSPC;
@@ -102,6 +111,7 @@ out:
 		mark_inode_dirty(inode);
 		mpagefs_stat_add(sb, MPAGEFS_STAT_BLOCKS_ALLOCATED, 1);
 	}
+	trace_mpagefs_alloc_block(inode, goal, blk, *err);
 	return blk;
 }
 
@@ -112,7 +122,8 @@ out:
  * @count: number of blocks
  *
  * A run outside the data area, or a block already free, is corruption:
- * it is logged and skipped, never applied to the bitmap.
+ * it is logged and skipped, never applied to the bitmap.  A run inside
+ * the data area is traced (trace_mpagefs_free_blocks).
  */
 void mpagefs_free_blocks(struct inode *inode, u32 block, u32 count)
 {
@@ -131,6 +142,7 @@ void mpagefs_free_blocks(struct inode *inode, u32 block, u32 count)
 				    block, block + count - 1);
 		return;
 	}
+	trace_mpagefs_free_blocks(inode, block, count);
 	mutex_lock(&sbi->s_alloc_lock);
 	while (count) {
 		u32 first = block - block % per_block;

@@ -17,19 +17,25 @@
 
 #include "mpagefs.h"
 
+/* The three entry points of fs/mpage.c, each call counted. */
 static int mpagefs_read_folio(struct file *file, struct folio *folio)
 {
+	mpagefs_stat_add(folio->mapping->host->i_sb,
+			 MPAGEFS_STAT_READ_FOLIO_CALLS, 1);
 	return mpage_read_folio(folio, mpagefs_get_block);
 }
 
 static void mpagefs_readahead(struct readahead_control *rac)
 {
+	mpagefs_stat_add(rac->mapping->host->i_sb,
+			 MPAGEFS_STAT_READAHEAD_CALLS, 1);
 	mpage_readahead(rac, mpagefs_get_block);
 }
 
 static int mpagefs_writepages(struct address_space *mapping,
 			      struct writeback_control *wbc)
 {
+	mpagefs_stat_add(mapping->host->i_sb, MPAGEFS_STAT_WRITEPAGES_CALLS, 1);
 	return mpage_writepages(mapping, wbc, mpagefs_get_block);
 }
 

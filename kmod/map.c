@@ -14,6 +14,7 @@
 #include <linux/fs.h>
 
 #include "mpagefs.h"
+#include "trace.h"
 
 /*
  * One step of a walk down the block map: @p points at the pointer that was
@@ -351,12 +352,56 @@ static int mpagefs_create_block(struct inode *inode, sector_t iblock,
 	return ret;
 }
 
+/*
+ * Where @bh sits among the buffer heads of its page: 0 for the first, a
+ * positive index for another, -1 if it is not one of them (fs/mpage.c's
+ * on-stack map_bh, direct I/O's, bmap's and mpagefs_bread()'s, which
+ * either have no b_page or a page without buffers).  Callers hold the
+ * page lock whenever b_page is set.
+ */
+static int mpagefs_page_bh_index(const struct buffer_head *bh)
+{
+	struct page *page = bh->b_page;
+	struct buffer_head *head, *p;
+	int i = 0;
+
+	if (!page || !page_has_buffers(page))
+		return -1;
+	head = page_buffers(page);
+	p = head;
+	do {
+		if (p == bh)
+			return i;
+		i++;
+		p = p->b_this_page;
+	} while (p && p != head);
+	return -1;
+}
+
+/* Counts a call in the statistics: which side, and for whose buffer. */
+static void mpagefs_count_call(struct super_block *sb,
+			       const struct buffer_head *bh_result, int create)
+{
+	int index = mpagefs_page_bh_index(bh_result);
+
+	mpagefs_stat_add(sb, MPAGEFS_STAT_GET_BLOCK_CALLS, 1);
+	mpagefs_stat_add(sb, create ? MPAGEFS_STAT_GET_BLOCK_CREATE_CALLS :
+			 MPAGEFS_STAT_GET_BLOCK_READ_CALLS, 1);
+	if (index >= 0) {
+		mpagefs_stat_add(sb, MPAGEFS_STAT_BH_GET_BLOCK_CALLS, 1);
+		if (!index)
+			mpagefs_stat_add(sb, MPAGEFS_STAT_BH_PAGES, 1);
+	}
+}
+
 /**
  * mpagefs_get_block() - the get_block_t of mpagefs, used by fs/mpage.c
  * @inode: the file
  * @iblock: first logical block to map
  * @bh_result: in: b_size says how many bytes the caller would like mapped;
- *	out: mapped (b_blocknr, b_size of the run) or left unmapped for a hole
+ *	out: mapped (b_blocknr, b_size of the run) or left unmapped for a hole.
+ *	b_page must be NULL or a locked page (set by every kernel caller);
+ *	it tells a page's own buffer heads from a caller's scratch one.
  * @create: allocate @iblock if it is a hole (BH_New is then set); a
  *	block that is already mapped is mapped as for a lookup
  *
@@ -368,8 +413,12 @@ static int mpagefs_create_block(struct inode *inode, sector_t iblock,
  * next indirect block is read, or on writes, writes that indirect block
  * (write_boundary_block()) right after the data before it.
  *
+ * Every call is counted (per side, blocks mapped, run-length histogram)
+ * and traced (trace_mpagefs_get_block).  An armed injected fault (fault.c)
+ * makes the call fail before anything is looked up, @bh_result untouched.
+ *
  * Return: 0 (also for holes when !@create), -ENOSPC when full, or a
- * negative error (-EUCLEAN for a corrupt block map).
+ * negative error (-EUCLEAN for a corrupt block map, or an injected one).
  */
 int mpagefs_get_block(struct inode *inode, sector_t iblock,
 		      struct buffer_head *bh_result, int create)
@@ -377,21 +426,23 @@ int mpagefs_get_block(struct inode *inode, sector_t iblock,
 	struct super_block *sb = inode->i_sb;
 	struct mpagefs_sb_info *sbi = MPAGEFS_SB(sb);
 	struct mpagefs_inode_info *ei = MPAGEFS_I(inode);
-	unsigned int maxblocks;
+	unsigned int asked, maxblocks;
 	u32 maxmap = READ_ONCE(sbi->s_opts.maxmap);
 	bool boundary = false;
 	bool new = false;
 	u32 bno = 0;
 	int ret;
 
-	mpagefs_stat_add(sb, MPAGEFS_STAT_GET_BLOCK_CALLS, 1);
-	maxblocks = min_t(size_t, bh_result->b_size >> inode->i_blkbits,
-			  UINT_MAX);
+	mpagefs_count_call(sb, bh_result, create);
+	asked = min_t(size_t, bh_result->b_size >> inode->i_blkbits, UINT_MAX);
+	maxblocks = asked;
 	if (maxmap && maxblocks > maxmap)
 		maxblocks = maxmap;
 
+	ret = mpagefs_fault_get_block(inode, iblock, &maxblocks, create);
+	if (ret)
+		goto out;
 	if (create) {
-		mpagefs_stat_add(sb, MPAGEFS_STAT_GET_BLOCK_CREATE_CALLS, 1);
 		down_write(&ei->i_map_sem);
 		ret = mpagefs_create_block(inode, iblock, maxblocks, &bno,
 					   &boundary, &new);
@@ -400,11 +451,10 @@ int mpagefs_get_block(struct inode *inode, sector_t iblock,
 		ret = mpagefs_map_blocks(inode, iblock, maxblocks, &bno,
 					 &boundary);
 	}
-	if (ret < 0)
-		return ret;
-	if (!ret) {
-		mpagefs_stat_add(sb, MPAGEFS_STAT_HOLES, 1);
-		return 0;
+	if (ret <= 0) {
+		if (!ret)
+			mpagefs_stat_add(sb, MPAGEFS_STAT_HOLES, 1);
+		goto out;
 	}
 
 	map_bh(bh_result, sb, bno);
@@ -412,13 +462,19 @@ int mpagefs_get_block(struct inode *inode, sector_t iblock,
 	if (new)
 		set_buffer_new(bh_result);
 	mpagefs_stat_add(sb, MPAGEFS_STAT_BLOCKS_MAPPED, ret);
+	atomic64_inc(&sbi->s_run_hist[min_t(int, fls(ret) - 1,
+					    MPAGEFS_RUN_HIST_BUCKETS - 1)]);
 	if (ret > 1)
 		mpagefs_stat_add(sb, MPAGEFS_STAT_MULTI_BLOCK_CALLS, 1);
-	if (boundary && READ_ONCE(sbi->s_opts.boundary)) {
+	boundary = boundary && READ_ONCE(sbi->s_opts.boundary);
+	if (boundary) {
 		set_buffer_boundary(bh_result);
 		mpagefs_stat_add(sb, MPAGEFS_STAT_BOUNDARY_SET, 1);
 	}
-	return 0;
+out:
+	trace_mpagefs_get_block(inode, iblock, asked, create, min(ret, 0),
+				ret > 0 ? bno : 0, max(ret, 0), boundary, new);
+	return min(ret, 0);
 }
 
 /**

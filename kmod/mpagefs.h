@@ -15,9 +15,11 @@
 #include <linux/mutex.h>
 #include <linux/ratelimit.h>
 #include <linux/rwsem.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
 
 #include "mpagefs_fs.h"
+#include "mpagefs_genl.h"
 
 /**
  * struct mpagefs_mount_opts - options that change how blocks are mapped
@@ -54,6 +56,13 @@ enum mpagefs_stat {
 	MPAGEFS_STAT_BLOCKS_FREED,	/* blocks given back to it */
 	MPAGEFS_STAT_INODES_ALLOCATED,	/* inode numbers taken */
 	MPAGEFS_STAT_INODES_FREED,	/* inode numbers given back */
+	MPAGEFS_STAT_GET_BLOCK_READ_CALLS, /* calls with create clear */
+	MPAGEFS_STAT_READAHEAD_CALLS,	/* ->readahead calls */
+	MPAGEFS_STAT_READ_FOLIO_CALLS,	/* ->read_folio calls */
+	MPAGEFS_STAT_WRITEPAGES_CALLS,	/* ->writepages calls */
+	MPAGEFS_STAT_BH_GET_BLOCK_CALLS, /* calls for a page's own buffers */
+	MPAGEFS_STAT_BH_PAGES,		/* of those, for a page's first one */
+	MPAGEFS_STAT_FAULTS_HIT,	/* injected faults that fired */
 	MPAGEFS_NR_STATS
 };
 
@@ -77,8 +86,18 @@ enum mpagefs_stat {
  * @s_opts: mount options
  * @s_stats: counters, indexed by enum mpagefs_stat
  * @s_err_ratelimit: limits messages about corrupt inodes and directories
+ * @s_run_hist: get_block calls that mapped [2^i, 2^(i+1)) blocks in
+ *	bucket i, the last bucket open-ended
  * @s_kobj: /sys/fs/mpagefs/<dev>
  * @s_kobj_unregister: completed when @s_kobj is released
+ * @s_sb: the VFS superblock
+ * @s_mounts: entry in the registry of mounts the netlink family serves
+ *	(genl.c), under its mutex; empty when not registered
+ * @s_faults: armed injected faults (fault.c), an RCU list changed under
+ *	@s_fault_lock
+ * @s_fault_lock: serialises changes to @s_faults
+ * @s_nr_faults: entries in @s_faults: get_block looks no further when 0
+ * @s_next_fault_id: the ID the next injected fault gets
  */
 struct mpagefs_sb_info {
 	struct mpagefs_super_block *s_es;
@@ -96,8 +115,15 @@ struct mpagefs_sb_info {
 	struct mpagefs_mount_opts s_opts;
 	atomic64_t s_stats[MPAGEFS_NR_STATS];
 	struct ratelimit_state s_err_ratelimit;
+	atomic64_t s_run_hist[MPAGEFS_RUN_HIST_BUCKETS];
 	struct kobject s_kobj;
 	struct completion s_kobj_unregister;
+	struct super_block *s_sb;
+	struct list_head s_mounts;
+	struct list_head s_faults;
+	spinlock_t s_fault_lock;
+	atomic_t s_nr_faults;
+	u32 s_next_fault_id;
 };
 
 /**
@@ -135,6 +161,30 @@ static inline void mpagefs_stat_add(struct super_block *sb,
 {
 	atomic64_add(n, &MPAGEFS_SB(sb)->s_stats[stat]);
 }
+
+/**
+ * struct mpagefs_fault_info - one injected fault, as netlink describes it
+ * @id: its ID within the mount (from 1)
+ * @kind: enum mpagefs_fault_kind
+ * @err: the positive errno get_block returns (GET_BLOCK)
+ * @ino: the inode it applies to, 0 for every inode
+ * @first: first logical block of the range it applies to (GET_BLOCK)
+ * @last: last logical block of that range, inclusive
+ * @side: MPAGEFS_FAULT_SIDE_* mask of the get_block calls it applies to
+ * @once: disarm after the first hit
+ * @hits: times it fired
+ */
+struct mpagefs_fault_info {
+	u32 id;
+	u32 kind;
+	u32 err;
+	u64 ino;
+	u64 first;
+	u64 last;
+	u32 side;
+	bool once;
+	u64 hits;
+};
 
 /* true if @blk may hold file data, a directory or an indirect block */
 static inline bool mpagefs_data_block_valid(struct mpagefs_sb_info *sbi,
@@ -181,6 +231,44 @@ struct buffer_head *mpagefs_bread(struct inode *inode, sector_t iblock,
 				  bool create, int *err);
 void mpagefs_truncate_blocks(struct inode *inode, loff_t size);
 
+/* fault.c */
+void mpagefs_faults_init(struct mpagefs_sb_info *sbi);
+void mpagefs_faults_free(struct mpagefs_sb_info *sbi);
+int mpagefs_fault_add(struct mpagefs_sb_info *sbi,
+		      const struct mpagefs_fault_info *spec, u32 *id);
+int mpagefs_fault_clear(struct mpagefs_sb_info *sbi, u32 id);
+int mpagefs_fault_snapshot(struct mpagefs_sb_info *sbi,
+			   struct mpagefs_fault_info *out, int max);
+int __mpagefs_fault_get_block(struct inode *inode, sector_t iblock,
+			      unsigned int *maxblocks, int create);
+bool __mpagefs_fault_alloc(struct inode *inode);
+
+/*
+ * The hooks of the I/O paths: one atomic read of the mount's fault count
+ * when nothing is armed.
+ */
+static inline int mpagefs_fault_get_block(struct inode *inode,
+					  sector_t iblock,
+					  unsigned int *maxblocks, int create)
+{
+	if (likely(!atomic_read(&MPAGEFS_SB(inode->i_sb)->s_nr_faults)))
+		return 0;
+	return __mpagefs_fault_get_block(inode, iblock, maxblocks, create);
+}
+
+static inline bool mpagefs_fault_alloc(struct inode *inode)
+{
+	if (likely(!atomic_read(&MPAGEFS_SB(inode->i_sb)->s_nr_faults)))
+		return false;
+	return __mpagefs_fault_alloc(inode);
+}
+
+/* genl.c */
+int mpagefs_genl_init(void);
+void mpagefs_genl_exit(void);
+void mpagefs_register_mount(struct super_block *sb);
+void mpagefs_unregister_mount(struct super_block *sb);
+
 /* dir.c */
 int mpagefs_find_entry(struct inode *dir, const struct qstr *name, u32 *ino);
 struct mpagefs_dirent *mpagefs_find_dirent(struct inode *dir,
@@ -216,5 +304,6 @@ int mpagefs_sysfs_init(void);
 void mpagefs_sysfs_exit(void);
 int mpagefs_sysfs_register(struct super_block *sb);
 void mpagefs_sysfs_unregister(struct super_block *sb);
+void mpagefs_stats_reset(struct mpagefs_sb_info *sbi);
 
 #endif /* MPAGEFS_H */

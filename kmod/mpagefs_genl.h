@@ -37,7 +37,11 @@
  *                with ID and HITS
  *
  * Errors: missing or malformed attributes give -EINVAL with an extended
- * ack message (and the offending attribute); an unknown DEV gives -ENODEV;
+ * ack message (and the offending attribute), except an integer outside
+ * the range the policy allows (MAXMAP, BOUNDARY, ALLOC, the FAULT fields),
+ * which the netlink core answers with -ERANGE ("integer out of range",
+ * the allowed range in the ack's NLMSGERR_ATTR_POLICY; CTRL_CMD_GETPOLICY
+ * lists them all); an unknown DEV gives -ENODEV;
  * state-changing commands without CAP_SYS_ADMIN give -EPERM; more than
  * MPAGEFS_MAX_FAULTS armed faults give -ENOSPC.
  *
@@ -49,7 +53,8 @@
  *   mpagefs_free_blocks: dev 253,32 ino 12 pblk 1234 count 3
  *
  * (get_block: len 0 and pblk 0 for a hole or an error; ret is 0 or a
- * negative errno.)
+ * negative errno; max is the blocks the caller asked for (b_size), before
+ * the maxmap cap; boundary is BH_Boundary as set on the buffer.)
  */
 #ifndef MPAGEFS_GENL_H
 #define MPAGEFS_GENL_H
@@ -96,6 +101,9 @@ enum mpagefs_alloc_policy {
 	MPAGEFS_ALLOC_SCATTER = 1,
 };
 
+/* Largest MAXMAP SET_POLICY (and the maxmap= mount option) accepts. */
+#define MPAGEFS_MAXMAP_MAX	65536
+
 /* Counters of one mount; every attribute is a u64. */
 enum mpagefs_stat_attr {
 	MPAGEFS_STAT_A_UNSPEC,
@@ -113,13 +121,16 @@ enum mpagefs_stat_attr {
 	MPAGEFS_STAT_A_READAHEAD_CALLS,	  /* ->readahead (mpage_readahead) */
 	MPAGEFS_STAT_A_READ_FOLIO_CALLS,  /* ->read_folio (mpage_read_folio) */
 	MPAGEFS_STAT_A_WRITEPAGES_CALLS,  /* ->writepages (mpage_writepages) */
-	MPAGEFS_STAT_A_BH_GET_BLOCK,	  /* get_block calls made for a page's
-					   * own buffer heads: buffer-head I/O
-					   * (mpage's "confused" fallback,
-					   * write_begin, bmap...) */
-	MPAGEFS_STAT_A_BH_PAGES,	  /* of those, calls for the first
-					   * buffer of a page: pages handled by
-					   * buffer-head code */
+	/*
+	 * get_block calls made for a page's own buffer heads: buffer-head
+	 * I/O (mpage's "confused" fallback, write_begin, truncate...)
+	 */
+	MPAGEFS_STAT_A_BH_GET_BLOCK,
+	/*
+	 * of those, calls for the first buffer of a page: pages handled by
+	 * buffer-head code
+	 */
+	MPAGEFS_STAT_A_BH_PAGES,
 	MPAGEFS_STAT_A_FAULTS_HIT,	  /* injected faults that fired */
 	__MPAGEFS_STAT_A_MAX,
 };
@@ -130,13 +141,16 @@ enum mpagefs_fault_attr {
 	MPAGEFS_FAULT_A_UNSPEC,
 	MPAGEFS_FAULT_A_ID,	/* u32, answered by INJECT and GET_FAULTS */
 	MPAGEFS_FAULT_A_KIND,	/* u32, enum mpagefs_fault_kind */
-	MPAGEFS_FAULT_A_ERRNO,	/* u32, positive errno get_block returns
-				 * (1 .. 4095); ignored for ALLOC_ENOSPC */
+	/*
+	 * u32, positive errno get_block returns (1 ..
+	 * MPAGEFS_FAULT_ERRNO_MAX); ignored for ALLOC_ENOSPC
+	 */
+	MPAGEFS_FAULT_A_ERRNO,
 	MPAGEFS_FAULT_A_INO,	/* u64, 0 or absent = every inode */
 	MPAGEFS_FAULT_A_FIRST,	/* u64, first logical block (default 0) */
 	MPAGEFS_FAULT_A_LAST,	/* u64, last logical block (default: all) */
-	MPAGEFS_FAULT_A_SIDE,	/* u32, MPAGEFS_FAULT_SIDE_* mask (default
-				 * both); GET_BLOCK only */
+	/* u32, MPAGEFS_FAULT_SIDE_* mask (default both); GET_BLOCK only */
+	MPAGEFS_FAULT_A_SIDE,
 	MPAGEFS_FAULT_A_ONCE,	/* u8, 1 = disarm after the first hit */
 	MPAGEFS_FAULT_A_HITS,	/* u64, times it fired (GET_FAULTS) */
 	MPAGEFS_FAULT_A_PAD,
@@ -144,15 +158,26 @@ enum mpagefs_fault_attr {
 };
 #define MPAGEFS_FAULT_A_MAX (__MPAGEFS_FAULT_A_MAX - 1)
 
+/*
+ * GET_BLOCK faults fire for regular files only: directories and symlinks
+ * are read as metadata, whose callers treat some errnos (ENOENT) as
+ * answers.  ALLOC_ENOSPC faults fire for every inode.
+ */
 enum mpagefs_fault_kind {
-	MPAGEFS_FAULT_GET_BLOCK = 1,	/* get_block fails with ERRNO when
-					 * asked for a block in [FIRST, LAST]
-					 * of INO */
-	MPAGEFS_FAULT_ALLOC_ENOSPC = 2,	/* block allocation for INO reports
-					 * ENOSPC */
+	/* get_block fails with ERRNO when asked for a block in [FIRST, LAST] of INO */
+	MPAGEFS_FAULT_GET_BLOCK = 1,
+	/* block allocation for INO reports ENOSPC */
+	MPAGEFS_FAULT_ALLOC_ENOSPC = 2,
 };
 
 #define MPAGEFS_FAULT_SIDE_READ		0x1	/* get_block with create=0 */
 #define MPAGEFS_FAULT_SIDE_CREATE	0x2	/* get_block with create=1 */
+
+/*
+ * Largest ERRNO a GET_BLOCK fault may return: the errnos userspace knows
+ * (EHWPOISON).  The kernel's internal codes (ERESTARTSYS, EIOCBQUEUED...)
+ * would restart or hang the system call instead of failing it.
+ */
+#define MPAGEFS_FAULT_ERRNO_MAX	133
 
 #endif /* MPAGEFS_GENL_H */

@@ -252,6 +252,9 @@ static int mpagefs_release_rw(struct super_block *sb)
  */
 static void mpagefs_put_super(struct super_block *sb)
 {
+	/* no netlink command sees this mount from here on */
+	mpagefs_unregister_mount(sb);
+	mpagefs_faults_free(MPAGEFS_SB(sb));
 	if (!sb_rdonly(sb)) {
 		sync_blockdev(sb->s_bdev);
 		mpagefs_release_rw(sb);
@@ -533,6 +536,9 @@ static int mpagefs_parse_param(struct fs_context *fc,
 		ctx->spec |= MPAGEFS_SPEC_BOUNDARY;
 		break;
 	case Opt_maxmap:
+		if (result.uint_32 > MPAGEFS_MAXMAP_MAX)
+			return invalfc(fc, "maxmap=%u is larger than %u",
+				       result.uint_32, MPAGEFS_MAXMAP_MAX);
 		ctx->opts.maxmap = result.uint_32;
 		ctx->spec |= MPAGEFS_SPEC_MAXMAP;
 		break;
@@ -562,6 +568,9 @@ static int mpagefs_fill_super(struct super_block *sb, struct fs_context *fc)
 	/* freed by mpagefs_kill_sb(), also when this function fails */
 	sb->s_fs_info = sbi;
 	sbi->s_opts = ctx->opts;
+	sbi->s_sb = sb;
+	INIT_LIST_HEAD(&sbi->s_mounts);
+	mpagefs_faults_init(sbi);
 	mutex_init(&sbi->s_alloc_lock);
 	ratelimit_state_init(&sbi->s_err_ratelimit, DEFAULT_RATELIMIT_INTERVAL,
 			     DEFAULT_RATELIMIT_BURST);
@@ -645,6 +654,7 @@ static int mpagefs_fill_super(struct super_block *sb, struct fs_context *fc)
 		if (ret)
 			goto out_root;
 	}
+	mpagefs_register_mount(sb);
 	return 0;
 
 out_root:
@@ -721,6 +731,9 @@ static void mpagefs_kill_sb(struct super_block *sb)
 
 	kill_block_super(sb);
 	if (sbi) {
+		/* put_super did both, unless fill_super failed before them */
+		mpagefs_unregister_mount(sb);
+		mpagefs_faults_free(sbi);
 		kfree(sbi->s_es);
 		kfree(sbi);
 	}
@@ -748,11 +761,16 @@ static int __init mpagefs_init(void)
 	err = mpagefs_sysfs_init();
 	if (err)
 		goto out_cache;
-	err = register_filesystem(&mpagefs_fs_type);
+	err = mpagefs_genl_init();
 	if (err)
 		goto out_sysfs;
+	err = register_filesystem(&mpagefs_fs_type);
+	if (err)
+		goto out_genl;
 	return 0;
 
+out_genl:
+	mpagefs_genl_exit();
 out_sysfs:
 	mpagefs_sysfs_exit();
 out_cache:
@@ -763,6 +781,7 @@ out_cache:
 static void __exit mpagefs_exit(void)
 {
 	unregister_filesystem(&mpagefs_fs_type);
+	mpagefs_genl_exit();
 	mpagefs_sysfs_exit();
 	mpagefs_destroy_inodecache();
 }

@@ -3,9 +3,12 @@
  * sysfs.c - per-mount counters in /sys/fs/mpagefs/<dev>/, one kobject per
  * superblock as ext4 does.  One file per counter, "stats" with all of them
  * as "name value" lines, a write-only "reset", and the current values of
- * the boundary and maxmap mount options.  The write path adds counters of
- * get_block calls with create set and of blocks and inodes allocated
- * and freed.
+ * the boundary, maxmap and alloc mount options.  The write path adds
+ * counters of get_block calls with create set and of blocks and inodes
+ * allocated and freed; the control plane (genl.c) the calls of the
+ * address_space operations, of get_block for buffer-head I/O, injected
+ * faults hit, and "run_hist", the run-length histogram of get_block.
+ * The same counters are served over netlink (GET_STATS).
  */
 
 #include <linux/fs.h>
@@ -28,26 +31,33 @@ static const char * const mpagefs_stat_names[MPAGEFS_NR_STATS] = {
 	[MPAGEFS_STAT_BLOCKS_FREED]	= "blocks_freed",
 	[MPAGEFS_STAT_INODES_ALLOCATED]	= "inodes_allocated",
 	[MPAGEFS_STAT_INODES_FREED]	= "inodes_freed",
+	[MPAGEFS_STAT_GET_BLOCK_READ_CALLS] = "get_block_read_calls",
+	[MPAGEFS_STAT_READAHEAD_CALLS]	= "readahead_calls",
+	[MPAGEFS_STAT_READ_FOLIO_CALLS]	= "read_folio_calls",
+	[MPAGEFS_STAT_WRITEPAGES_CALLS]	= "writepages_calls",
+	[MPAGEFS_STAT_BH_GET_BLOCK_CALLS] = "bh_get_block_calls",
+	[MPAGEFS_STAT_BH_PAGES]		= "bh_pages",
+	[MPAGEFS_STAT_FAULTS_HIT]	= "faults_hit",
 };
 
-struct mpagefs_attr {
+struct mpagefs_sysfs_attr {
 	struct attribute attr;
 	int stat;		/* enum mpagefs_stat for counter files */
 	ssize_t (*show)(struct mpagefs_sb_info *sbi,
-			const struct mpagefs_attr *a, char *buf);
+			const struct mpagefs_sysfs_attr *a, char *buf);
 	ssize_t (*store)(struct mpagefs_sb_info *sbi, const char *buf,
 			 size_t len);
 };
 
 static ssize_t mpagefs_counter_show(struct mpagefs_sb_info *sbi,
-				    const struct mpagefs_attr *a, char *buf)
+				    const struct mpagefs_sysfs_attr *a, char *buf)
 {
 	return sysfs_emit(buf, "%lld\n",
 			  (long long)atomic64_read(&sbi->s_stats[a->stat]));
 }
 
 static ssize_t mpagefs_stats_show(struct mpagefs_sb_info *sbi,
-				  const struct mpagefs_attr *a, char *buf)
+				  const struct mpagefs_sysfs_attr *a, char *buf)
 {
 	int len = 0;
 	int i;
@@ -59,44 +69,75 @@ static ssize_t mpagefs_stats_show(struct mpagefs_sb_info *sbi,
 	return len;
 }
 
-static ssize_t mpagefs_reset_store(struct mpagefs_sb_info *sbi,
-				   const char *buf, size_t len)
+/* "run_hist": one line per bucket, "<first block count> <calls>" */
+static ssize_t mpagefs_run_hist_show(struct mpagefs_sb_info *sbi,
+				     const struct mpagefs_sysfs_attr *a, char *buf)
+{
+	int len = 0;
+	int i;
+
+	for (i = 0; i < MPAGEFS_RUN_HIST_BUCKETS; i++)
+		len += sysfs_emit_at(buf, len, "%u %lld\n", 1U << i,
+				     (long long)atomic64_read(&sbi->s_run_hist[i]));
+	return len;
+}
+
+/**
+ * mpagefs_stats_reset() - zero the counters and the run-length histogram
+ * @sbi: the mount
+ */
+void mpagefs_stats_reset(struct mpagefs_sb_info *sbi)
 {
 	int i;
 
 	for (i = 0; i < MPAGEFS_NR_STATS; i++)
 		atomic64_set(&sbi->s_stats[i], 0);
+	for (i = 0; i < MPAGEFS_RUN_HIST_BUCKETS; i++)
+		atomic64_set(&sbi->s_run_hist[i], 0);
+}
+
+static ssize_t mpagefs_reset_store(struct mpagefs_sb_info *sbi,
+				   const char *buf, size_t len)
+{
+	mpagefs_stats_reset(sbi);
 	return len;
 }
 
 static ssize_t mpagefs_boundary_show(struct mpagefs_sb_info *sbi,
-				     const struct mpagefs_attr *a, char *buf)
+				     const struct mpagefs_sysfs_attr *a, char *buf)
 {
 	return sysfs_emit(buf, "%s\n",
 			  READ_ONCE(sbi->s_opts.boundary) ? "on" : "off");
 }
 
 static ssize_t mpagefs_maxmap_show(struct mpagefs_sb_info *sbi,
-				   const struct mpagefs_attr *a, char *buf)
+				   const struct mpagefs_sysfs_attr *a, char *buf)
 {
 	return sysfs_emit(buf, "%u\n", READ_ONCE(sbi->s_opts.maxmap));
 }
 
+static ssize_t mpagefs_alloc_show(struct mpagefs_sb_info *sbi,
+				  const struct mpagefs_sysfs_attr *a, char *buf)
+{
+	return sysfs_emit(buf, "%s\n",
+			  READ_ONCE(sbi->s_opts.scatter) ? "scatter" : "contig");
+}
+
 #define MPAGEFS_COUNTER_ATTR(_name, _stat)				\
-static struct mpagefs_attr mpagefs_attr_##_name = {			\
+static struct mpagefs_sysfs_attr mpagefs_attr_##_name = {			\
 	.attr = { .name = __stringify(_name), .mode = 0444 },		\
 	.stat = _stat,							\
 	.show = mpagefs_counter_show,					\
 }
 
 #define MPAGEFS_RO_ATTR(_name)						\
-static struct mpagefs_attr mpagefs_attr_##_name = {			\
+static struct mpagefs_sysfs_attr mpagefs_attr_##_name = {			\
 	.attr = { .name = __stringify(_name), .mode = 0444 },		\
 	.show = mpagefs_##_name##_show,					\
 }
 
 #define MPAGEFS_WO_ATTR(_name)						\
-static struct mpagefs_attr mpagefs_attr_##_name = {			\
+static struct mpagefs_sysfs_attr mpagefs_attr_##_name = {			\
 	.attr = { .name = __stringify(_name), .mode = 0200 },		\
 	.store = mpagefs_##_name##_store,				\
 }
@@ -113,10 +154,19 @@ MPAGEFS_COUNTER_ATTR(blocks_allocated, MPAGEFS_STAT_BLOCKS_ALLOCATED);
 MPAGEFS_COUNTER_ATTR(blocks_freed, MPAGEFS_STAT_BLOCKS_FREED);
 MPAGEFS_COUNTER_ATTR(inodes_allocated, MPAGEFS_STAT_INODES_ALLOCATED);
 MPAGEFS_COUNTER_ATTR(inodes_freed, MPAGEFS_STAT_INODES_FREED);
+MPAGEFS_COUNTER_ATTR(get_block_read_calls, MPAGEFS_STAT_GET_BLOCK_READ_CALLS);
+MPAGEFS_COUNTER_ATTR(readahead_calls, MPAGEFS_STAT_READAHEAD_CALLS);
+MPAGEFS_COUNTER_ATTR(read_folio_calls, MPAGEFS_STAT_READ_FOLIO_CALLS);
+MPAGEFS_COUNTER_ATTR(writepages_calls, MPAGEFS_STAT_WRITEPAGES_CALLS);
+MPAGEFS_COUNTER_ATTR(bh_get_block_calls, MPAGEFS_STAT_BH_GET_BLOCK_CALLS);
+MPAGEFS_COUNTER_ATTR(bh_pages, MPAGEFS_STAT_BH_PAGES);
+MPAGEFS_COUNTER_ATTR(faults_hit, MPAGEFS_STAT_FAULTS_HIT);
 MPAGEFS_RO_ATTR(stats);
+MPAGEFS_RO_ATTR(run_hist);
 MPAGEFS_WO_ATTR(reset);
 MPAGEFS_RO_ATTR(boundary);
 MPAGEFS_RO_ATTR(maxmap);
+MPAGEFS_RO_ATTR(alloc);
 
 static struct attribute *mpagefs_attrs[] = {
 	&mpagefs_attr_get_block_calls.attr,
@@ -130,10 +180,19 @@ static struct attribute *mpagefs_attrs[] = {
 	&mpagefs_attr_blocks_freed.attr,
 	&mpagefs_attr_inodes_allocated.attr,
 	&mpagefs_attr_inodes_freed.attr,
+	&mpagefs_attr_get_block_read_calls.attr,
+	&mpagefs_attr_readahead_calls.attr,
+	&mpagefs_attr_read_folio_calls.attr,
+	&mpagefs_attr_writepages_calls.attr,
+	&mpagefs_attr_bh_get_block_calls.attr,
+	&mpagefs_attr_bh_pages.attr,
+	&mpagefs_attr_faults_hit.attr,
 	&mpagefs_attr_stats.attr,
+	&mpagefs_attr_run_hist.attr,
 	&mpagefs_attr_reset.attr,
 	&mpagefs_attr_boundary.attr,
 	&mpagefs_attr_maxmap.attr,
+	&mpagefs_attr_alloc.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(mpagefs);
@@ -143,7 +202,7 @@ static ssize_t mpagefs_attr_show(struct kobject *kobj, struct attribute *attr,
 {
 	struct mpagefs_sb_info *sbi =
 		container_of(kobj, struct mpagefs_sb_info, s_kobj);
-	struct mpagefs_attr *a = container_of(attr, struct mpagefs_attr, attr);
+	struct mpagefs_sysfs_attr *a = container_of(attr, struct mpagefs_sysfs_attr, attr);
 
 	return a->show ? a->show(sbi, a, buf) : -EIO;
 }
@@ -153,7 +212,7 @@ static ssize_t mpagefs_attr_store(struct kobject *kobj, struct attribute *attr,
 {
 	struct mpagefs_sb_info *sbi =
 		container_of(kobj, struct mpagefs_sb_info, s_kobj);
-	struct mpagefs_attr *a = container_of(attr, struct mpagefs_attr, attr);
+	struct mpagefs_sysfs_attr *a = container_of(attr, struct mpagefs_sysfs_attr, attr);
 
 	return a->store ? a->store(sbi, buf, len) : -EIO;
 }

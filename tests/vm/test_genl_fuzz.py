@@ -85,6 +85,10 @@ $F check $DEV > $OUT/check.txt 2>&1 && echo "check rc 0" || echo "check rc $?"
 $F unpriv $DEV > $OUT/unpriv.txt 2>&1 && echo "unpriv rc 0" || echo "unpriv rc $?"
 $F maxmap $DEV 5 > /dev/null && grep " $M " /proc/mounts > $OUT/mounts-maxmap5.txt
 $F maxmap $DEV 0 > /dev/null
+# the mount option has the same limit as SET_POLICY
+mount -o remount,maxmap=65537 $M 2>/dev/null && echo "remount-65537 rc 0" || echo "remount-65537 rc 1"
+mount -o remount,maxmap=65536 $M && echo "remount-65536 rc 0" || echo "remount-65536 rc 1"
+$F maxmap $DEV 0 > /dev/null
 
 # failed get_block calls and allocations during the fuzz, whoever resets stats
 echo 'ret != 0' > $T/events/mpagefs/mpagefs_get_block/filter
@@ -144,6 +148,7 @@ def parse_fuzz(text):
     return out
 
 
+@pytest.mark.debug_kernel
 def test_genl_fuzz(vm, mpagectl, genlfuzz, tmp_path):
     image = mkfs_mpagefs(mpagectl, tmp_path / "fuzz.img", block_size=1024, size="32M")
     cold = tmp_path / "cold"
@@ -204,6 +209,7 @@ def test_genl_fuzz(vm, mpagectl, genlfuzz, tmp_path):
     failed_alloc = int((r.out / "failed-alloc.txt").read_text())
     assert failed_get_block + failed_alloc > 0
     assert ",maxmap=5" in (r.out / "mounts-maxmap5.txt").read_text()
+    assert status.get("remount-65537") == "1" and status.get("remount-65536") == "0"
     assert status.get("restore") == "0"
     mounts = (r.out / "mounts.txt").read_text()
     assert "maxmap" not in mounts and "boundary=off" not in mounts and "scatter" not in mounts, mounts

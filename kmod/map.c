@@ -471,6 +471,8 @@ int mpagefs_get_block(struct inode *inode, sector_t iblock,
 		set_buffer_boundary(bh_result);
 		mpagefs_stat_add(sb, MPAGEFS_STAT_BOUNDARY_SET, 1);
 	}
+	if (!create)
+		ret = mpagefs_emulate_get_block(inode, iblock, bh_result) ?: ret;
 out:
 	trace_mpagefs_get_block(inode, iblock, asked, create, min(ret, 0),
 				ret > 0 ? bno : 0, max(ret, 0), boundary, new);

@@ -30,6 +30,9 @@
  * @scatter: allocate new blocks with a gap after each one, so that no two
  *	blocks written one after the other are adjacent on disk
  *	(mount option alloc=scatter; alloc=contig is the default)
+ * @gb_uptodate: get_block copies the block into the page when fs/mpage.c's
+ *	read path asks, as filesystems that copy data in get_block do
+ *	(mount option gb_uptodate=on|off, emulate.c)
  *
  * All may change on remount while I/O is running, so readers use
  * READ_ONCE() and the remount path WRITE_ONCE().
@@ -38,6 +41,7 @@ struct mpagefs_mount_opts {
 	bool boundary;
 	u32 maxmap;
 	bool scatter;
+	bool gb_uptodate;
 };
 
 /* i_links_count is 16 bits; ext2 stops at 32000 too */
@@ -268,6 +272,10 @@ int mpagefs_genl_init(void);
 void mpagefs_genl_exit(void);
 void mpagefs_register_mount(struct super_block *sb);
 void mpagefs_unregister_mount(struct super_block *sb);
+
+/* emulate.c */
+int mpagefs_emulate_get_block(struct inode *inode, sector_t iblock,
+			      struct buffer_head *bh_result);
 
 /* dir.c */
 int mpagefs_find_entry(struct inode *dir, const struct qstr *name, u32 *ino);

@@ -313,6 +313,8 @@ static int mpagefs_show_options(struct seq_file *seq, struct dentry *root)
 		seq_printf(seq, ",maxmap=%u", maxmap);
 	if (READ_ONCE(sbi->s_opts.scatter))
 		seq_puts(seq, ",alloc=scatter");
+	if (READ_ONCE(sbi->s_opts.gb_uptodate))
+		seq_puts(seq, ",gb_uptodate=on");
 	return 0;
 }
 
@@ -484,7 +486,7 @@ static loff_t mpagefs_max_size(unsigned int blkbits)
 
 /* --- mount options --------------------------------------------------- */
 
-enum { Opt_boundary, Opt_maxmap, Opt_alloc };
+enum { Opt_boundary, Opt_maxmap, Opt_alloc, Opt_gb_uptodate };
 
 static const struct constant_table mpagefs_param_onoff[] = {
 	{ "off",	0 },
@@ -502,12 +504,14 @@ static const struct fs_parameter_spec mpagefs_param_spec[] = {
 	fsparam_enum("boundary", Opt_boundary, mpagefs_param_onoff),
 	fsparam_u32("maxmap", Opt_maxmap),
 	fsparam_enum("alloc", Opt_alloc, mpagefs_param_alloc),
+	fsparam_enum("gb_uptodate", Opt_gb_uptodate, mpagefs_param_onoff),
 	{}
 };
 
 #define MPAGEFS_SPEC_BOUNDARY	BIT(0)
 #define MPAGEFS_SPEC_MAXMAP	BIT(1)
 #define MPAGEFS_SPEC_ALLOC	BIT(2)
+#define MPAGEFS_SPEC_GB_UPTODATE	BIT(3)
 
 /*
  * The options of one mount or remount.  @spec records which were given,
@@ -545,6 +549,10 @@ static int mpagefs_parse_param(struct fs_context *fc,
 	case Opt_alloc:
 		ctx->opts.scatter = result.uint_32;
 		ctx->spec |= MPAGEFS_SPEC_ALLOC;
+		break;
+	case Opt_gb_uptodate:
+		ctx->opts.gb_uptodate = result.uint_32;
+		ctx->spec |= MPAGEFS_SPEC_GB_UPTODATE;
 		break;
 	default:
 		return invalfc(fc, "unhandled option '%s'", param->key);
@@ -696,6 +704,8 @@ static int mpagefs_reconfigure(struct fs_context *fc)
 		WRITE_ONCE(sbi->s_opts.boundary, ctx->opts.boundary);
 	if (ctx->spec & MPAGEFS_SPEC_MAXMAP)
 		WRITE_ONCE(sbi->s_opts.maxmap, ctx->opts.maxmap);
+	if (ctx->spec & MPAGEFS_SPEC_GB_UPTODATE)
+		WRITE_ONCE(sbi->s_opts.gb_uptodate, ctx->opts.gb_uptodate);
 	return 0;
 }
 

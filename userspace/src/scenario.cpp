@@ -145,6 +145,22 @@ std::vector<Scenario> make_all() {
        {drop()}, {read("f", 0, 20 * KiB), read("f", 20 * KiB, 4 * KiB, EIO)},
        {bios_include('R', {"data:0-11", "IND:12", "data:12-19"}), no_bio_of('R', 20)}});
 
+  // ---- read side: a get_block that returns an up-to-date buffer ------------
+  add({"ra-gb-uptodate-4k", "gb_uptodate=on at 4 KiB blocks: get_block reads each block into its page itself",
+       "do_mpage_readpage: buffer_uptodate(map_bh) after get_block -> map_buffer_to_folio (one block per "
+       "page: folio_mark_uptodate, no buffers) -> confused finds the folio up to date and only unlocks it",
+       "read", mkfs_opts(4096), 8 << 20, {file("f", 32 * KiB)}, "gb_uptodate=on", std::nullopt,
+       {drop()}, {read("f", 0, 32 * KiB)},
+       {bios('R', {"data:0", "data:1", "data:2", "data:3", "data:4", "data:5", "data:6", "data:7"}),
+        readahead_flag(false), stat("get_block_calls", 8, 8)}});
+  add({"ra-gb-uptodate-1k", "gb_uptodate=on at 1 KiB blocks, block 0 a hole: get_block fills block 1 of page 0",
+       "do_mpage_readpage: up-to-date map_bh -> map_buffer_to_folio creates the page's buffers and gives "
+       "buffer page_block (walking past buffer 0) the mapping -> confused -> block_read_full_folio reads "
+       "only the buffers still not up to date",
+       "read", mkfs_opts(1024), 8 << 20, {hole_then_data()}, "gb_uptodate=on", std::nullopt,
+       {drop()}, {read("f", 0, 8 * KiB)},
+       {bios('R', {"data:1", "data:2", "data:3", "data:4", "data:5", "data:6", "data:7"}), readahead_flag(false)}});
+
   // ---- read side: mpage_read_folio (one page, no REQ_RAHEAD) ----------------
   add({"read-folio-mmap-random", "a page faulted in through a MADV_RANDOM mapping: no readahead, mpage_read_folio",
        "mpage_read_folio: nr_pages = 1, is_readahead false (no REQ_RAHEAD); bdev_read_page tried first "

@@ -326,6 +326,7 @@ std::vector<StepResult> read_results(const std::string& path) {
 
 std::vector<std::string> describe(const std::vector<const explain::ExplainedEvent*>& b) {
   std::vector<std::string> out;
+  out.reserve(b.size());
   for (const auto* e : b) out.push_back(check::describe_bio(*e));
   return out;
 }

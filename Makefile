@@ -5,6 +5,9 @@
 #   make check    every test: unit tests, kernel style, VM tests
 #   make demo     the seed example, measured in a VM, both orders side by side
 #   make shell    a VM with the module loaded and a formatted disk mounted
+#   make bench    mpagefs against ext2, vfat and the raw device in one VM run,
+#                 and trace decoding against blkparse (~25 min under TCG;
+#                 results in build/bench/, see Documentation/bench.rst)
 #   make deps     install the Debian packages the project needs (as root)
 #   make check-debug  the VM tests marked debug_kernel under a KASAN + lockdep +
 #                 kmemleak + gcov kernel built from linux-source-6.1 (cached in
@@ -35,7 +38,7 @@ MAKEFLAGS += --no-print-directory
 
 .PHONY: all deps userspace module ext2 initramfs check unit-test style vm-test demo shell clean \
 	install install-module debug-kernel module-debug initramfs-debug check-debug coverage \
-	coverage-report
+	coverage-report bench bench-unit
 
 all: deps userspace module ext2 initramfs
 
@@ -135,10 +138,15 @@ install-module: module
 
 # --- tests -------------------------------------------------------------------
 # style rebuilds the module under sparse, so the initramfs is made after it.
-check: unit-test style vm-test
+check: unit-test bench-unit style vm-test
 
 unit-test: userspace
 	@cd $(BUILD)/userspace && ctest --output-on-failure -j $(JOBS)
+
+# The benchmark's pure computations (shape metrics, ratios, guest script):
+# host only, under a second.
+bench-unit: deps
+	@$(PYTEST) -q -p no:cacheprovider tests/bench
 
 style: module userspace
 	@sh tests/style.sh
@@ -149,6 +157,11 @@ vm-test: initramfs
 
 demo: all
 	@$(PYTHON) tests/demo.py --build $(BUILD)
+
+# BENCH_ARGS: e.g. --quick (a 2-minute smoke run), --repeats 5, --skip-vm
+# (re-analyse the last VM run), see tests/bench/bench.py --help.
+bench: all
+	@$(PYTHON) tests/bench/bench.py --build $(BUILD) $(BENCH_ARGS)
 
 shell: all
 	@$(PYTHON) qemu/shell.py --build $(BUILD)

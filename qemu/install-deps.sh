@@ -12,7 +12,7 @@ linux-image-amd64 linux-headers-amd64 linux-source-6.1 kmod bc bison flex libelf
 dwarves sparse rsync xz-utils
 qemu-system-x86 qemu-utils busybox-static cpio
 blktrace e2fsprogs dosfstools
-python3 python3-pytest clang-tidy ccache"
+python3 python3-pytest python3-matplotlib clang-tidy ccache"
 missing=""
 for p in $PKGS; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -21,5 +21,6 @@ void register_fsx_commands(CLI::App& app);      // fsx, workload (cmd_fsx.cpp)
 // mounts, stats, reset, set, inject, faults, clear (cmd_control.cpp)
 void register_control_commands(CLI::App& app);
 void register_scenario_commands(CLI::App& app); // scenario list|run (cmd_scenario.cpp)
+void register_bench_commands(CLI::App& app);    // bench-io, trace-synth (cmd_bench.cpp)
 
 }  // namespace mpagefs

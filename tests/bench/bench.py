@@ -1,0 +1,240 @@
+#!/usr/bin/python3
+"""make bench: mpagefs against ext2, vfat and the raw device in one VM run,
+then mpagectl's trace decoding against blkparse on the host.
+
+    /usr/bin/python3 tests/bench/bench.py [--build build] [--out build/bench]
+        [--repeats 3] [--size 256M] [--small-files 10000] [--quick]
+        [--skip-vm] [--skip-tools]
+
+Writes build/bench/results.json (every figure of every repeat), results.md
+(the tables) and plots (*.svg).  Documentation/bench.rst describes the method.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+TOP = HERE.parents[1]
+sys.path.insert(0, str(TOP / "qemu"))
+sys.path.insert(0, str(HERE))
+
+import guest  # noqa: E402
+import report  # noqa: E402
+import shape  # noqa: E402
+import tools  # noqa: E402
+from vm import run_vm, VmError  # noqa: E402
+
+SIZES = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+
+
+def parse_size(s):
+    m = re.fullmatch(r"(\d+)([KMG]?)", s)
+    if not m:
+        raise argparse.ArgumentTypeError(f"bad size {s!r}")
+    return int(m.group(1)) * SIZES.get(m.group(2), 1)
+
+
+def log(msg):
+    print(f"bench: {msg}", flush=True)
+
+
+def run(cmd, **kw):
+    return subprocess.run([str(c) for c in cmd], check=True, text=True, capture_output=True, **kw)
+
+
+def make_source(out, size):
+    """build/bench/src/big: `size` bytes of reproducible pseudo-random data."""
+    src = out / "src"
+    big = src / "big"
+    if big.exists() and big.stat().st_size == size:
+        return src
+    src.mkdir(parents=True, exist_ok=True)
+    import random
+    rnd = random.Random(5)
+    with open(big, "wb") as f:
+        left = size
+        while left:
+            n = min(left, 1 << 20)
+            f.write(rnd.randbytes(n))
+            left -= n
+    return src
+
+
+def make_images(out, mpagectl, cfg):
+    """One disk per peer, all of the same size; big holds the same bytes."""
+    disk = cfg["disk_size"]
+    src = make_source(out, cfg["size"])
+    img = out / "images"
+    shutil.rmtree(img, ignore_errors=True)
+    img.mkdir(parents=True)
+    inodes = cfg["small_files"] * cfg["repeats"] + 1000
+    peers = []
+    for bs in (1024, 4096):
+        p = guest.Peer(f"mpagefs-{bs // 1024}k", "mpagefs", bs, image=img / f"mpagefs-{bs // 1024}k.img",
+                       small=bs in cfg["small_blocks"])
+        run([mpagectl, "mkfs", "--block-size", bs, "--size", disk, "--inodes", inodes,
+             "--populate", src, p.image])
+        peers.append(p)
+    for bs in (1024, 4096):
+        p = guest.Peer(f"ext2-{bs // 1024}k", "ext2", bs, image=img / f"ext2-{bs // 1024}k.img",
+                       small=bs in cfg["small_blocks"])
+        run(["truncate", "-s", disk, p.image])
+        run(["mkfs.ext2", "-q", "-F", "-b", bs, "-I", "128", "-N", inodes, p.image])
+        # debugfs allocates as ext2 does for a sequential write: each
+        # indirect block right before the data it maps.
+        run(["debugfs", "-w", "-R", f"write {src / 'big'} big", p.image])
+        peers.append(p)
+    p = guest.Peer("vfat", "vfat", 4096, image=img / "vfat.img", small=4096 in cfg["small_blocks"])
+    run(["truncate", "-s", disk, p.image])
+    run(["mkfs.vfat", "-F", "32", "-S", "512", "-s", "8", p.image])
+    peers.append(p)
+    p = guest.Peer("raw", "raw", 512, image=img / "raw.img", small=False)
+    run(["truncate", "-s", disk, p.image])
+    # The same bytes at the start of the device, so the raw reads are of
+    # data, not of a sparse file's holes on the host.
+    with open(src / "big", "rb") as fi, open(p.image, "r+b") as fo:
+        shutil.copyfileobj(fi, fo, 1 << 20)
+    peers.append(p)
+    for i, p in enumerate(peers):
+        p.dev = "/dev/vd" + chr(ord("c") + i)
+    return peers
+
+
+class Tail(threading.Thread):
+    """Prints the guest's progress lines while the VM runs."""
+
+    def __init__(self, path, start):
+        super().__init__(daemon=True)
+        self.path, self.start_time = path, start
+        self.stop = threading.Event()
+
+    def run(self):
+        pos, buf = 0, ""
+        while not self.stop.is_set():
+            time.sleep(1)
+            try:
+                with open(self.path, errors="replace") as f:
+                    f.seek(pos)
+                    chunk = f.read()
+                    pos = f.tell()
+            except OSError:
+                continue
+            buf += chunk
+            *lines, buf = buf.split("\n")
+            for line in lines:
+                self.show(line)
+
+    def show(self, line):
+        t = time.monotonic() - self.start_time
+        line = line.strip()
+        if line.startswith("bench: "):
+            print(f"  [{t:6.0f} s] {line[7:]}", flush=True)
+        elif line.startswith("{") and "mib_per_s" in line:
+            try:
+                j = json.loads(line)
+                extra = f", {j['ops_per_s']:.0f} ops/s" if j["op"] == "rand-read" else ""
+                print(f"  {'':10} {j['op']}: {j['mib_per_s']:.1f} MiB/s in {j['seconds']:.2f} s{extra}",
+                      flush=True)
+            except (ValueError, KeyError):
+                pass
+        elif line.startswith('"elapsed_ns"'):
+            ns = int(re.sub(r"\D", "", line))
+            print(f"  {'':10} {ns / 1e9:.2f} s", flush=True)
+        elif line and not line.startswith("{"):
+            print(f"  {'':10} guest: {line}", flush=True)
+
+
+def run_guest(build, out, peers, cfg):
+    script, nsteps = guest.script(peers, cfg)
+    vmdir = out / "vm"
+    log(f"booting the VM (TCG, 2 GiB, {len(peers)} disks of {cfg['disk_size'] >> 20} MiB), "
+        f"{nsteps} steps; guest output: {vmdir / 'result.txt'}")
+    vmdir.mkdir(parents=True, exist_ok=True)
+    (vmdir / "result.txt").unlink(missing_ok=True)
+    tail = Tail(vmdir / "result.txt", time.monotonic())
+    tail.start()
+    try:
+        r = run_vm(build, script, disks=[p.image for p in peers], out_dir=vmdir,
+                   timeout=cfg["timeout"], mem="2G", modules=["vfat", "nls_cp437", "nls_iso8859-1"], check=True)
+    finally:
+        tail.stop.set()
+        tail.join()
+    log(f"VM done: boot {r.boot_seconds or 0:.1f} s, total {r.wall_seconds:.0f} s")
+    return r
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--build", default=str(TOP / "build"))
+    ap.add_argument("--out", default=None, help="default BUILD/bench")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--size", type=parse_size, default=parse_size("256M"), help="big file size")
+    ap.add_argument("--disk-size", type=parse_size, default=None, help="every disk (default size*2.5)")
+    ap.add_argument("--small-files", type=int, default=10000)
+    ap.add_argument("--small-size", default="4K", help="small files are 0..this many bytes")
+    ap.add_argument("--small-blocks", default="4096",
+                    help="block sizes whose peers run the small-files workload (comma list; vfat counts "
+                         "as 4096); default 4096 only, to keep the run under ~25 min under TCG")
+    ap.add_argument("--rand-ops", type=int, default=3000)
+    ap.add_argument("--threads", type=int, default=4)
+    ap.add_argument("--trace-events", default="1000000,10000000",
+                    help="sizes of the synthetic captures for the decoder benchmark")
+    ap.add_argument("--quick", action="store_true",
+                    help="a smoke run: 32 MiB, 300 small files, 200k/1M-event captures")
+    ap.add_argument("--skip-vm", action="store_true", help="reuse OUT/vm from the last run")
+    ap.add_argument("--skip-tools", action="store_true", help="no decoder benchmark")
+    ap.add_argument("--timeout", type=int, default=2400, help="guest job timeout (s)")
+    a = ap.parse_args()
+    if a.quick:
+        a.size, a.small_files, a.trace_events = parse_size("32M"), 300, "200000,1000000"
+    build = Path(a.build).resolve()
+    out = Path(a.out).resolve() if a.out else build / "bench"
+    mpagectl = build / "mpagectl"
+    for f in (mpagectl, build / "initramfs.cpio.gz", build / "mpagefs.ko", build / "ext2.ko"):
+        if not f.exists():
+            sys.exit(f"bench: {f} missing: run make first")
+    cfg = {"size": a.size, "disk_size": a.disk_size or (a.size * 5 // 2 + (64 << 20)),
+           "repeats": a.repeats, "small_files": a.small_files, "small_size": a.small_size,
+           "small_blocks": [int(x) for x in a.small_blocks.split(",") if x],
+           "rand_ops": a.rand_ops, "threads": a.threads, "read_block": "1M", "write_block": "1M",
+           "timeout": a.timeout}
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.monotonic()
+    if not a.skip_vm:
+        log(f"images: {len(range(6))} disks, big file {a.size >> 20} MiB")
+        peers = make_images(out, mpagectl, cfg)
+        (out / "peers.json").write_text(json.dumps(
+            [{k: v for k, v in {**vars(p), "image": str(p.image)}.items() if k != "opts"} for p in peers], indent=1))
+        (out / "config.json").write_text(json.dumps(cfg, indent=1))
+        try:
+            run_guest(build, out, peers, cfg)
+        except VmError as e:
+            sys.exit(f"bench: the VM run failed: {e}")
+    else:
+        cfg = json.loads((out / "config.json").read_text())
+        peers = [guest.Peer(**{**p, "image": Path(p["image"])})
+                 for p in json.loads((out / "peers.json").read_text())]
+    log("analysing traces")
+    results = report.collect(out, mpagectl, peers, cfg)
+    if not a.skip_tools:
+        sizes = [int(x) for x in a.trace_events.split(",")]
+        results["tools"] = tools.run(out, mpagectl, sizes, image=peers[1].image, log=log)
+    results["wall_seconds"] = time.monotonic() - t0
+    (out / "results.json").write_text(json.dumps(results, indent=1))
+    md = report.markdown(results)
+    (out / "results.md").write_text(md)
+    report.plots(out, results, log=log)
+    print(md)
+    log(f"done in {results['wall_seconds'] / 60:.1f} min: {out / 'results.md'}, "
+        f"{out / 'results.json'}, plots {out}/*.svg")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+"""The guest side of `make bench`: one sh script, generated here from the plan,
+run once in the VM (qemu/vm.py).  Every step is written out (no loops in sh),
+so the script in build/bench/vm/job.sh is the exact record of what ran.
+
+Each step prints "bench: [i/N] ..." before it runs and the JSON line of
+`mpagectl bench-io` (or a summary of `mpagectl workload`) after, on the job's
+stdout (ttyS1), which the host tails to show progress.
+"""
+import shlex
+
+PRELUDE = r"""set -e
+export LC_ALL=C
+# cold NAME FSTYPE DEV [OPTS]: unmount and mount NAME again (cold inode, indirect and FAT
+# blocks), then sync and drop every clean cache.
+cold() {
+	if [ "$2" != raw ]; then
+		umount "/mnt/$1"
+		mount -t "$2" ${4:+-o "$4"} "$3" "/mnt/$1"
+	fi
+	sync
+	echo 3 > /proc/sys/vm/drop_caches
+}
+step() { echo "bench: $*"; }
+mkdir -p $OUT/res $OUT/trace
+"""
+
+
+class Peer:
+    """A filesystem (or the raw device) on one disk of the VM."""
+
+    def __init__(self, name, fstype, block, dev=None, image=None, small=True):
+        self.name = name
+        self.fstype = fstype        # mpagefs | ext2 | vfat | raw
+        self.block = block          # filesystem block (vfat: cluster) size
+        self.dev = dev              # /dev/vdX in the guest
+        self.image = image          # host path
+        self.small = small          # takes part in the small-files workload
+        # vfat: Debian's default iocharset (utf8) is not in the initramfs.
+        self.opts = "iocharset=iso8859-1" if fstype == "vfat" else ""
+
+    @property
+    def raw(self):
+        return self.fstype == "raw"
+
+    def cold(self):
+        return f"cold {self.name} {self.fstype} {self.dev} {self.opts}".rstrip()
+
+    def path(self, name):
+        return self.dev if self.raw else f"/mnt/{self.name}/{name}"
+
+
+def script(peers, cfg):
+    """The guest script for `peers` (with .dev set) and the config dict:
+    size (bytes of the big file), repeats, rand_ops, threads, small_files,
+    small_size, read_block, write_block."""
+    lines = [PRELUDE]
+    q = shlex.quote
+    steps = []
+
+    def add(label, cmds):
+        steps.append((label, cmds))
+
+    # Device limits and the environment, for the ideal and the report.
+    info = ["uname -r > $OUT/res/uname.txt", "nproc > $OUT/res/nproc.txt"]
+    for p in peers:
+        d = p.dev.split("/")[-1]
+        info.append(f"for f in read_ahead_kb max_sectors_kb max_hw_sectors_kb max_segments "
+                    f"logical_block_size scheduler; do echo \"$f $(cat /sys/block/{d}/queue/$f)\"; "
+                    f"done > $OUT/res/queue.{p.name}.txt")
+    add("device limits", info)
+    # Mount every filesystem; write vfat's big file (its layout is vfat's own).
+    mounts = []
+    for p in peers:
+        if not p.raw:
+            mounts.append(f"mkdir -p /mnt/{p.name} && mount -t {p.fstype} {'-o ' + p.opts + ' ' if p.opts else ''}{p.dev} /mnt/{p.name}")
+    add("mount", mounts)
+    for p in peers:
+        if p.fstype == "vfat":
+            add(f"prepare {p.name}: write big ({cfg['size'] >> 20} MiB, untimed)",
+                [f"mpagectl bench-io seq-write {p.path('big')} --bytes {cfg['size']} "
+                 f"--block {cfg['write_block']} > $OUT/res/prep.{p.name}.json"])
+    # Every image once through the host's page cache, so no peer pays for
+    # the host disk on its first run.
+    add("warm the host cache (O_DIRECT read of every disk, untimed)",
+        [f"mpagectl bench-io seq-read {p.dev} --direct --block 1M > /dev/null" for p in peers])
+
+    size = cfg["size"]
+    for rep in range(1, cfg["repeats"] + 1):
+        for p in peers:
+            tag = f"{p.name}.{rep}"
+            direct = " --direct" if p.raw else ""
+            lim = f" --bytes {size}" if p.raw else ""
+            add(f"rep {rep} seq-read {p.name}",
+                [p.cold(),
+                 f"mpagectl trace --dev {p.dev} --out $OUT/trace/seq-read.{tag} -- "
+                 f"mpagectl bench-io seq-read {p.path('big')} --block {cfg['read_block']}{direct}{lim} "
+                 f"> $OUT/res/seq-read.{tag}.json 2> $OUT/res/seq-read.{tag}.err",
+                 f"cat $OUT/res/seq-read.{tag}.json"]
+                + ([f"cat /sys/fs/mpagefs/{p.dev.split('/')[-1]}/stats > $OUT/res/seq-read.{tag}.stats"]
+                   if p.fstype == "mpagefs" else []))
+        for p in peers:
+            tag = f"{p.name}.{rep}"
+            direct = " --direct" if p.raw else ""
+            add(f"rep {rep} seq-write+fsync {p.name}",
+                [p.cold(),
+                 f"mpagectl trace --dev {p.dev} --out $OUT/trace/seq-write.{tag} -- "
+                 f"mpagectl bench-io seq-write {p.path('w')} --bytes {size} --block {cfg['write_block']}{direct} "
+                 f"> $OUT/res/seq-write.{tag}.json 2> $OUT/res/seq-write.{tag}.err",
+                 f"cat $OUT/res/seq-write.{tag}.json"]
+                + ([f"cat /sys/fs/mpagefs/{p.dev.split('/')[-1]}/stats > $OUT/res/seq-write.{tag}.stats"]
+                   if p.fstype == "mpagefs" else [])
+                + ([] if p.raw else [f"rm {p.path('w')}", "sync"]))
+        for threads in (1, cfg["threads"]):
+            for p in peers:
+                tag = f"{p.name}.{rep}"
+                direct = " --direct" if p.raw else ""
+                lim = f" --bytes {size}" if p.raw else ""
+                name = f"rand-read-t{threads}"
+                add(f"rep {rep} {name} {p.name}",
+                    [p.cold(),
+                     f"mpagectl bench-io rand-read {p.path('big')} --block 4K --ops {cfg['rand_ops']} "
+                     f"--threads {threads} --seed {rep}{direct}{lim} > $OUT/res/{name}.{tag}.json",
+                     f"cat $OUT/res/{name}.{tag}.json"])
+        for p in peers:
+            if p.raw or not p.small:
+                continue
+            tag = f"{p.name}.{rep}"
+            d = f"/mnt/{p.name}/s{rep}"
+            add(f"rep {rep} small-files create+write+fsync {cfg['small_files']} files {p.name}",
+                [p.cold(), f"mkdir {d}",
+                 f"mpagectl workload many-small-files {d} --count {cfg['small_files']} "
+                 f"--size {cfg['small_size']} --seed {rep} --json > $OUT/res/small-create.{tag}.json",
+                 f"grep -m1 elapsed_ns $OUT/res/small-create.{tag}.json"])
+            add(f"rep {rep} small-files cold read back {p.name}",
+                [p.cold(),
+                 f"mpagectl workload seq-read {d} --chunk 64K --json > $OUT/res/small-read.{tag}.json",
+                 f"grep -m1 elapsed_ns $OUT/res/small-read.{tag}.json"])
+    umounts = [f"umount /mnt/{p.name}" for p in peers if not p.raw]
+    add("unmount", umounts)
+
+    n = len(steps)
+    for i, (label, cmds) in enumerate(steps, 1):
+        lines.append(f"step {q(f'[{i}/{n}] {label}')}")
+        lines.extend(cmds)
+    lines.append("step done")
+    return "\n".join(lines) + "\n", n

@@ -1,0 +1,314 @@
+"""Host-side analysis of a `make bench` VM run: per-run figures, I/O shape from
+the traces, the tables (results.md) and the plots."""
+import json
+import subprocess
+from pathlib import Path
+
+import shape
+
+WORKLOADS = [  # name, unit, what the figure is
+    ("seq-read", "MiB/s", "sequential cold read of the big file, 1 MiB read() calls"),
+    ("seq-write", "MiB/s", "sequential write of a new file of the same size, 1 MiB write() calls, then fsync"),
+    ("rand-read-t1", "IOPS", "random 4 KiB reads of the cold big file, 1 thread (queue depth 1)"),
+    ("rand-read-tN", "IOPS", "random 4 KiB reads of the cold big file, N threads at queue depth 1 each"),
+    ("small-create", "files/s", "create + write (0..4 KiB) + fsync each of the small files, fsync the directory"),
+    ("small-read", "files/s", "cold read back of the small files (list, open, read, close)"),
+]
+
+
+def _run(cmd):
+    return subprocess.run([str(c) for c in cmd], check=True, text=True, capture_output=True).stdout
+
+
+def decode(mpagectl, prefix):
+    return [json.loads(l) for l in _run([mpagectl, "decode", prefix, "--json"]).splitlines() if l.strip()]
+
+
+def read_kv(path):
+    out = {}
+    if Path(path).exists():
+        for line in Path(path).read_text().splitlines():
+            k, _, v = line.partition(" ")
+            out[k] = int(v) if v.strip().isdigit() else v.strip()
+    return out
+
+
+def figure(workload, j, cfg):
+    """The headline number of one run (higher is better) and the run's JSON."""
+    if workload.startswith("small"):
+        secs = j["elapsed_ns"] / 1e9
+        return len(j["files"]) / secs if secs else None, secs
+    if workload.startswith("rand-read"):
+        return j["ops_per_s"], j["seconds"]
+    return j["mib_per_s"], j["seconds"]
+
+
+def collect(out, mpagectl, peers, cfg):
+    res = out / "vm" / "out" / "res"
+    tr = out / "vm" / "out" / "trace"
+    results = {"config": cfg, "peers": {}, "runs": {}, "shape": {}}
+    results["guest"] = {"uname": (res / "uname.txt").read_text().strip() if (res / "uname.txt").exists() else "",
+                        "nproc": (res / "nproc.txt").read_text().strip() if (res / "nproc.txt").exists() else ""}
+    for p in peers:
+        q = read_kv(res / f"queue.{p.name}.txt")
+        info = {"fstype": p.fstype, "block": p.block, "dev": p.dev, "queue": q}
+        if p.fstype in ("mpagefs", "ext2"):
+            bmap = json.loads(_run([mpagectl, "map", p.image, "/big", "--json"]))
+            info["big_extents"] = len(bmap["runs"])
+            info["indirect_blocks"] = len(bmap.get("indirect", []))
+            extents = shape.extents_from_map(bmap)
+        else:
+            extents = [cfg["size"]]   # vfat: written in the guest; raw: one range
+        rd = shape.max_bio_bytes(q.get("read_ahead_kb", 128), q.get("max_sectors_kb", 1280), 1 << 20)
+        wr = shape.max_bio_bytes(q.get("read_ahead_kb", 128), q.get("max_sectors_kb", 1280), write=True)
+        info["largest_read_bio"], info["largest_write_bio"] = rd, wr
+        info["ideal_read_bios"] = shape.ideal_bios(extents, rd)
+        info["ideal_write_bios"] = shape.ideal_bios([cfg["size"]], wr)
+        results["peers"][p.name] = info
+
+    tn = f"rand-read-t{cfg['threads']}"
+    for w, _, _ in WORKLOADS:
+        fname = tn if w == "rand-read-tN" else w
+        results["runs"][w] = {}
+        for p in peers:
+            runs = []
+            for rep in range(1, cfg["repeats"] + 1):
+                f = res / f"{fname}.{p.name}.{rep}.json"
+                if not f.exists():
+                    continue
+                j = json.loads(f.read_text())
+                value, secs = figure(w, j, cfg)
+                run = {"rep": rep, "value": value, "seconds": secs}
+                if not w.startswith("small"):
+                    run["json"] = j
+                else:
+                    run["files"] = len(j["files"])
+                    run["bytes"] = j["bytes"]
+                    run["fsyncs"] = j.get("fsyncs")
+                stats = res / f"{fname}.{p.name}.{rep}.stats"
+                if stats.exists():
+                    run["mpagefs_stats"] = shape.parse_stats(stats.read_text())
+                runs.append(run)
+            if runs:
+                results["runs"][w][p.name] = {"runs": runs, **shape.summary([r["value"] for r in runs])}
+
+    for w in ("seq-read", "seq-write"):
+        results["shape"][w] = {}
+        want = shape.is_read if w == "seq-read" else shape.is_write
+        for p in peers:
+            reps = []
+            for rep in range(1, cfg["repeats"] + 1):
+                prefix = tr / f"{w}.{p.name}.{rep}"
+                if not Path(str(prefix) + ".blktrace.0").exists():
+                    continue
+                ev = decode(mpagectl, prefix)
+                bios = shape.queued(ev, want)
+                s = {"rep": rep, "all": shape.shape(bios), "requests": shape.shape(shape.completed(ev, want)),
+                     "throughput": shape.throughput_series(ev, 0.1, want),
+                     "scatter": [(round((e["time_ns"] - ev[0]["time_ns"]) / 1e9, 6), e["sector"], e["nr_sectors"])
+                                 for e in bios]}
+                if w == "seq-read" and p.fstype in ("mpagefs", "ext2"):
+                    ex = json.loads(_run([mpagectl, "explain", "--image", p.image, prefix, "--json",
+                                          "--actions", "Q", "--file", "/big"]))["events"]
+                    data, other = shape.classify_explained(ex, "/big")
+                    s["data"] = shape.shape(data)
+                    s["other_bios"] = len(other)
+                    s["other_kinds"] = sorted({seg.get("kind") for e in other for seg in e.get("segments", [])})
+                elif w == "seq-read" and p.fstype == "vfat":
+                    s["data"] = shape.shape([b for b in bios if "M" not in b["rwbs"]])
+                    s["other_bios"] = len(bios) - s["data"]["bios"]
+                else:
+                    s["data"] = s["all"]
+                    s["other_bios"] = 0
+                info = results["peers"][p.name]
+                ideal = info["ideal_read_bios"] if w == "seq-read" else info["ideal_write_bios"]
+                s["ideal_bios"] = ideal
+                n = s["data"]["bios"] if w == "seq-read" else s["requests"]["bios"]
+                s["bios_over_ideal"] = n / ideal if ideal else None
+                runs = results["runs"][w].get(p.name, {}).get("runs", [])
+                st = next((r.get("mpagefs_stats") for r in runs if r["rep"] == rep), None)
+                if st:
+                    mib = cfg["size"] / (1 << 20)
+                    s["get_block_calls"] = st.get("get_block_calls")
+                    s["get_block_per_mib"] = st.get("get_block_calls", 0) / mib
+                    # one readahead window = the largest read bio here
+                    s["readahead_windows"] = cfg["size"] / info["largest_read_bio"]
+                reps.append(s)
+            if reps:
+                results["shape"][w][p.name] = reps
+    return results
+
+
+def _fmt(v, unit=""):
+    if v is None:
+        return "-"
+    if abs(v) >= 100:
+        return f"{v:.0f}{unit}"
+    if abs(v) >= 10:
+        return f"{v:.1f}{unit}"
+    return f"{v:.2f}{unit}"
+
+
+def _cell(s):
+    if not s or not s.get("n"):
+        return "-"
+    return f"{_fmt(s['median'])} ({_fmt(s['min'])}-{_fmt(s['max'])})"
+
+
+def ratio_rows(results):
+    """(label, workload, ratio summary) for every ratio the README shows."""
+    rows = []
+    runs = results["runs"]
+    pairs = [("mpagefs-1k", "ext2-1k"), ("mpagefs-4k", "ext2-4k"), ("mpagefs-4k", "vfat"),
+             ("mpagefs-4k", "raw"), ("mpagefs-1k", "raw")]
+    for w, _, _ in WORKLOADS:
+        for a, b in pairs:
+            if a in runs.get(w, {}) and b in runs.get(w, {}):
+                ra = [r["value"] for r in runs[w][a]["runs"]]
+                rb = [r["value"] for r in runs[w][b]["runs"]]
+                rows.append((f"{a} / {b}", w, shape.ratio_summary(ra, rb)))
+    return rows
+
+
+def markdown(results):
+    cfg = results["config"]
+    peers = list(results["peers"])
+    L = []
+    L.append(f"Guest kernel {results['guest'].get('uname', '?')}, QEMU/TCG, {results['guest'].get('nproc', '?')} "
+             f"vCPUs, 2 GiB; big file {cfg['size'] >> 20} MiB, {cfg['repeats']} repeats, every cold run after "
+             f"a fresh mount + sync + drop_caches. Cells: median (min-max).")
+    L.append("")
+    L.append("| workload | unit | " + " | ".join(peers) + " |")
+    L.append("|---|---|" + "---|" * len(peers))
+    for w, unit, _ in WORKLOADS:
+        name = w.replace("tN", f"t{cfg['threads']}")
+        L.append(f"| {name} | {unit} | " + " | ".join(_cell(results["runs"].get(w, {}).get(p)) for p in peers)
+                 + " |")
+    L.append("")
+    L.append("Ratios (higher = mpagefs faster; min/max pair the extreme repeats):")
+    L.append("")
+    L.append("| ratio | workload | min | median | max |")
+    L.append("|---|---|---|---|---|")
+    for label, w, r in ratio_rows(results):
+        if r:
+            name = w.replace("tN", f"t{cfg['threads']}")
+            L.append(f"| {label} | {name} | {r['min']:.2f} | {r['median']:.2f} | {r['max']:.2f} |")
+    for w in ("seq-read", "seq-write"):
+        L.append("")
+        if w == "seq-read":
+            L.append("I/O shape, seq-read (repeat 1; bios = Q events of the file's data, other = the rest "
+                     "(indirect blocks, inode table, directory, FAT); sizes in KiB; ideal and bios/ideal "
+                     "compare bios):")
+        else:
+            L.append("I/O shape, seq-write (repeat 1; bios = Q events of all writes, sizes in KiB; "
+                     "ideal and bios/ideal compare requests (C), since writeback bios are split "
+                     "at max_sectors_kb):")
+        L.append("")
+        L.append("| peer | bios | mean | largest | bios/MiB | seeks | other bios | ideal | bios/ideal "
+                 "| requests (C) | mean request | get_block/MiB |")
+        L.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
+        for p, reps in results["shape"].get(w, {}).items():
+            s = reps[0]
+            d = s["data"]
+            gb = s.get("get_block_per_mib")
+            L.append(f"| {p} | {d['bios']} | {d['mean_bio'] / 1024:.0f} | {d['largest_bio'] // 1024} | "
+                     f"{d['bios_per_mib']:.2f} | {d['seeks']} | {s['other_bios']} | {s['ideal_bios']} | "
+                     f"{_fmt(s['bios_over_ideal'])} | {s['requests']['bios']} | "
+                     f"{s['requests']['mean_bio'] / 1024:.0f} | {_fmt(gb)} |")
+    t = results.get("tools")
+    if t:
+        L.append("")
+        L.append("Trace decoding on the host (synthetic captures, text output to /dev/null; "
+                 "peak memory = max RSS from /usr/bin/time -v):")
+        L.append("")
+        L.append("| events | tool | seconds | events/s | max RSS MiB |")
+        L.append("|---|---|---|---|---|")
+        for row in t["runs"]:
+            L.append(f"| {row['events']:,} | {row['tool']} | {row['seconds']:.2f} | {row['events_per_s']:,.0f} "
+                     f"| {row['max_rss_kib'] / 1024:.1f} |")
+        L.append("")
+        L.append("| ratio | events | speed (events/s) | memory |")
+        L.append("|---|---|---|---|")
+        for r in t["ratios"]:
+            L.append(f"| {r['label']} | {r['events']:,} | {r['speed']:.2f}x | {r['memory']:.3f}x |")
+    return "\n".join(L) + "\n"
+
+
+def plots(out, results, log=print):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        log("no matplotlib (apt-get install python3-matplotlib): no plots")
+        return []
+    made = []
+    for w in ("seq-read", "seq-write"):
+        sh = results["shape"].get(w, {})
+        if not sh:
+            continue
+        names = list(sh)
+        fig, axes = plt.subplots(len(names), 1, figsize=(8, 1.6 * len(names) + 0.6), sharex=True, squeeze=False)
+        for ax, p in zip(axes[:, 0], names):
+            pts = sh[p][0]["scatter"]
+            if pts:
+                ax.scatter([x[0] for x in pts], [x[1] * 512 / (1 << 20) for x in pts], s=2, marker=".",
+                           linewidths=0)
+            ax.set_ylabel(f"{p}\nMiB", fontsize=7)
+            ax.tick_params(labelsize=7)
+        axes[-1, 0].set_xlabel("seconds since the first event (repeat 1)", fontsize=8)
+        fig.suptitle(f"{w}: offset on disk of every queued bio against time (seekwatcher style)", fontsize=9)
+        fig.tight_layout()
+        path = out / f"sector-{w}.svg"
+        fig.savefig(path)
+        plt.close(fig)
+        made.append(path)
+        fig, ax = plt.subplots(figsize=(8, 3.2))
+        for p in names:
+            series = sh[p][0]["throughput"]
+            ax.plot([x[0] for x in series], [x[1] for x in series], label=p, linewidth=1)
+        ax.set_xlabel("seconds (repeat 1)", fontsize=8)
+        ax.set_ylabel("MiB/s completed (0.1 s bins)", fontsize=8)
+        ax.set_title(f"{w}: throughput over time, from the C events", fontsize=9)
+        ax.legend(fontsize=7)
+        ax.tick_params(labelsize=7)
+        fig.tight_layout()
+        path = out / f"throughput-{w}.svg"
+        fig.savefig(path)
+        plt.close(fig)
+        made.append(path)
+    # The README's plot: median throughput per workload, normalised to ext2 at the same block size.
+    runs = results["runs"]
+    cfg = results["config"]
+    labels, groups = [], {"mpagefs-1k / ext2-1k": [], "mpagefs-4k / ext2-4k": [], "mpagefs-4k / raw": []}
+    for w, _, _ in WORKLOADS:
+        labels.append(w.replace("tN", f"t{cfg['threads']}"))
+        for g in groups:
+            a, b = [x.strip() for x in g.split("/")]
+            r = None
+            if a in runs.get(w, {}) and b in runs.get(w, {}):
+                r = shape.ratio_summary([x["value"] for x in runs[w][a]["runs"]],
+                                        [x["value"] for x in runs[w][b]["runs"]])
+            groups[g].append(r)
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    width = 0.8 / len(groups)
+    for i, (g, vals) in enumerate(groups.items()):
+        xs = [k + i * width for k in range(len(labels))]
+        med = [v["median"] if v else 0 for v in vals]
+        lo = [v["median"] - v["min"] if v else 0 for v in vals]
+        hi = [v["max"] - v["median"] if v else 0 for v in vals]
+        ax.bar(xs, med, width, yerr=[lo, hi], label=g, capsize=2)
+    ax.axhline(1.0, color="black", linewidth=0.6)
+    ax.set_xticks([k + width for k in range(len(labels))])
+    ax.set_xticklabels(labels, fontsize=7)
+    ax.set_ylabel("ratio (median, min-max)", fontsize=8)
+    ax.set_title("mpagefs relative to ext2 and the raw device (higher = mpagefs faster)", fontsize=9)
+    ax.legend(fontsize=7)
+    ax.tick_params(labelsize=7)
+    fig.tight_layout()
+    path = out / "ratios.svg"
+    fig.savefig(path)
+    plt.close(fig)
+    made.append(path)
+    log("plots: " + ", ".join(p.name for p in made))
+    return made

@@ -1,0 +1,57 @@
+"""The generated guest script: every timed run starts cold, each peer on its
+own disk, every figure repeated, the traced runs traced on the peer's disk."""
+import re
+
+import guest
+
+CFG = {"size": 1 << 20, "repeats": 3, "rand_ops": 10, "threads": 4, "small_files": 5,
+       "small_size": "4K", "read_block": "1M", "write_block": "1M"}
+
+
+def peers():
+    ps = [guest.Peer("mpagefs-4k", "mpagefs", 4096), guest.Peer("vfat", "vfat", 4096),
+          guest.Peer("raw", "raw", 512, small=False)]
+    for i, p in enumerate(ps):
+        p.dev = f"/dev/vd{'cde'[i]}"
+    return ps
+
+
+def steps(text):
+    """[(label, [command lines])] of the script."""
+    out = []
+    for line in text.splitlines():
+        m = re.match(r"step '?\[(\d+)/(\d+)\] (.*?)'?$", line)
+        if m:
+            out.append((m.group(3), []))
+        elif out:
+            out[-1][1].append(line)
+    return out
+
+
+def test_every_timed_run_is_cold_and_repeated():
+    text, n = guest.script(peers(), CFG)
+    st = steps(text)
+    assert len(st) == n
+    timed = [(label, cmds) for label, cmds in st if label.startswith("rep ")]
+    # 3 peers x (seq-read, seq-write, 2 rand-read) + 2 fs peers x 2 small-files, per repeat
+    assert len(timed) == 3 * (3 * 4 + 2 * 2)
+    for label, cmds in timed:
+        assert cmds[0].startswith("cold "), label
+        peer = label.split()[-1]
+        assert cmds[0].split()[1] == peer
+    labels = [label for label, _ in timed]
+    for rep in (1, 2, 3):
+        assert sum(label.startswith(f"rep {rep} ") for label in labels) == 16
+
+
+def test_sequential_runs_are_traced_on_the_peers_disk_and_raw_uses_o_direct():
+    text, _ = guest.script(peers(), CFG)
+    for label, cmds in steps(text):
+        if label.startswith("rep ") and ("seq-read" in label or "seq-write" in label):
+            dev = {"mpagefs-4k": "/dev/vdc", "vfat": "/dev/vdd", "raw": "/dev/vde"}[label.split()[-1]]
+            tr = [c for c in cmds if c.startswith("mpagectl trace")]
+            assert len(tr) == 1 and f"--dev {dev} " in tr[0], label
+            assert ("--direct" in tr[0]) == label.endswith(" raw"), label
+    assert "cold vfat vfat /dev/vdd iocharset=iso8859-1" in text
+    assert "mount -t vfat -o iocharset=iso8859-1 /dev/vdd /mnt/vfat" in text
+    assert "/sys/fs/mpagefs/vdc/stats" in text and "/sys/fs/mpagefs/vdd/stats" not in text

@@ -238,6 +238,8 @@ def plots(out, results, log=print):
     try:
         import matplotlib
         matplotlib.use("Agg")
+        matplotlib.rcParams["svg.fonttype"] = "none"   # text as text: small, greppable SVG
+        matplotlib.rcParams["svg.hashsalt"] = "mpagefs"  # reproducible ids
         import matplotlib.pyplot as plt
     except ImportError:
         log("no matplotlib (apt-get install python3-matplotlib): no plots")
@@ -253,7 +255,7 @@ def plots(out, results, log=print):
             pts = sh[p][0]["scatter"]
             if pts:
                 ax.scatter([x[0] for x in pts], [x[1] * 512 / (1 << 20) for x in pts], s=2, marker=".",
-                           linewidths=0)
+                           linewidths=0, rasterized=True)
             ax.set_ylabel(f"{p}\nMiB", fontsize=7)
             ax.tick_params(labelsize=7)
         axes[-1, 0].set_xlabel("seconds since the first event (repeat 1)", fontsize=8)

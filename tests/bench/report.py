@@ -215,6 +215,10 @@ def markdown(results):
                      f"{d['bios_per_mib']:.2f} | {d['seeks']} | {s['other_bios']} | {s['ideal_bios']} | "
                      f"{_fmt(s['bios_over_ideal'])} | {s['requests']['bios']} | "
                      f"{s['requests']['mean_bio'] / 1024:.0f} | {_fmt(gb)} |")
+    L.append("")
+    L.append("What we are aiming for (issue 5), against this run:")
+    L.append("")
+    L.append(aims_markdown(results).rstrip())
     t = results.get("tools")
     if t:
         L.append("")
@@ -254,7 +258,7 @@ def plots(out, results, log=print):
         for ax, p in zip(axes[:, 0], names):
             pts = sh[p][0]["scatter"]
             if pts:
-                ax.scatter([x[0] for x in pts], [x[1] * 512 / (1 << 20) for x in pts], s=2, marker=".",
+                ax.scatter([x[0] for x in pts], [x[1] * 512 / (1 << 20) for x in pts], s=6, marker="o",
                            linewidths=0, rasterized=True)
             ax.set_ylabel(f"{p}\nMiB", fontsize=7)
             ax.tick_params(labelsize=7)
@@ -314,3 +318,70 @@ def plots(out, results, log=print):
     made.append(path)
     log("plots: " + ", ".join(p.name for p in made))
     return made
+
+
+def _median_ratio(results, w, a, b):
+    runs = results["runs"].get(w, {})
+    if a not in runs or b not in runs:
+        return None
+    r = shape.ratio_summary([x["value"] for x in runs[a]["runs"]], [x["value"] for x in runs[b]["runs"]])
+    return r["median"] if r else None
+
+
+def aims(results):
+    """(aim, measured, verdict) rows: the issue's targets against this run."""
+    rows = []
+
+    def verdict(ok):
+        return "-" if ok is None else ("met" if ok else "**not met**")
+
+    for w in ("seq-read", "seq-write"):
+        for bs in ("1k", "4k"):
+            r = _median_ratio(results, w, f"mpagefs-{bs}", f"ext2-{bs}")
+            rows.append((f"{w}: mpagefs-{bs} >= 1.0x ext2-{bs}", _fmt(r, "x"), verdict(None if r is None else r >= 1.0)))
+            r = _median_ratio(results, w, f"mpagefs-{bs}", "raw")
+            rows.append((f"{w}: mpagefs-{bs} >= 0.9x raw", _fmt(r, "x"), verdict(None if r is None else r >= 0.9)))
+    sh = results["shape"].get("seq-read", {})
+    for bs in ("1k", "4k"):
+        m, e = sh.get(f"mpagefs-{bs}"), sh.get(f"ext2-{bs}")
+        if m and e:
+            a, b = m[0]["data"]["bios_per_mib"], e[0]["data"]["bios_per_mib"]
+            rows.append((f"seq-read bios/MiB: mpagefs-{bs} = ext2-{bs}", f"{a:.2f} vs {b:.2f}", verdict(a <= b * 1.001)))
+            ra, rb = m[0]["requests"]["bios"], e[0]["requests"]["bios"]
+            rows.append((f"seq-read requests (C): mpagefs-{bs} <= ext2-{bs} (not an aim of the issue)", f"{ra} vs {rb}",
+                         verdict(ra <= rb)))
+        if m:
+            x = m[0]["bios_over_ideal"]
+            rows.append((f"seq-read bios: mpagefs-{bs} <= 1.05x ideal", _fmt(x, "x"), verdict(x <= 1.05)))
+            # The file is contiguous only between indirect blocks: every
+            # window that an indirect block splits needs two calls, so the
+            # bound is one call per data bio (= window piece).
+            g, nb = m[0].get("get_block_calls"), m[0]["data"]["bios"]
+            if g is not None and nb:
+                rows.append((f"get_block calls <= 1 per readahead window piece (mpagefs-{bs}: {nb} data bios, "
+                             f"{m[0]['readahead_windows']:.0f} windows)", f"{g} calls, {g / nb:.2f} per bio",
+                             verdict(g <= nb)))
+    for w in ("rand-read-t1", "rand-read-tN", "small-create", "small-read"):
+        for bs in ("1k", "4k"):
+            r = _median_ratio(results, w, f"mpagefs-{bs}", f"ext2-{bs}")
+            if r is not None:
+                name = w.replace("tN", f"t{results['config']['threads']}")
+                rows.append((f"{name}: mpagefs-{bs} >= 1.0x ext2-{bs}", _fmt(r, "x"), verdict(r >= 1.0)))
+    t = results.get("tools")
+    if t:
+        for r in t["ratios"]:
+            if r["label"] == "mpagectl decode / blkparse":
+                rows.append((f"decode >= 10x blkparse ({r['events']:,} events)", f"{r['speed']:.2f}x",
+                             verdict(r["speed"] >= 10)))
+        for r in t["ratios"]:
+            if r["label"].startswith("mpagectl decode:") or r["label"].startswith("mpagectl explain:"):
+                rows.append((f"{r['label'].split(':')[0]}: memory flat from 1M to 10M events",
+                             f"{r['memory']:.2f}x max RSS", verdict(r["memory"] <= 1.2)))
+    return rows
+
+
+def aims_markdown(results):
+    L = ["| aim | measured (median) | |", "|---|---|---|"]
+    for a, m, v in aims(results):
+        L.append(f"| {a} | {m} | {v} |")
+    return "\n".join(L) + "\n"

@@ -29,6 +29,7 @@
 #include <linux/kdev_t.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/slab.h>
 #include <net/genetlink.h>
 #include <net/netlink.h>
 
@@ -554,26 +555,33 @@ static int mpagefs_genl_clear_faults(struct sk_buff *skb,
 static int mpagefs_genl_get_faults(struct sk_buff *skb,
 				   struct genl_info *info)
 {
-	struct mpagefs_fault_info faults[MPAGEFS_MAX_FAULTS];
+	struct mpagefs_fault_info *faults;
 	struct mpagefs_sb_info *sbi;
 	struct sk_buff *msg;
 	void *hdr;
 	int err, i, n;
 
+	/* not on the stack: it is large under KASAN */
+	faults = kcalloc(MPAGEFS_MAX_FAULTS, sizeof(*faults), GFP_KERNEL);
+	if (!faults)
+		return -ENOMEM;
 	msg = mpagefs_reply_new(info, &hdr);
-	if (IS_ERR(msg))
+	if (IS_ERR(msg)) {
+		kfree(faults);
 		return PTR_ERR(msg);
+	}
 	mutex_lock(&mpagefs_mounts_lock);
 	sbi = mpagefs_genl_find(info);
 	if (IS_ERR(sbi)) {
 		err = PTR_ERR(sbi);
 	} else {
-		n = mpagefs_fault_snapshot(sbi, faults, ARRAY_SIZE(faults));
+		n = mpagefs_fault_snapshot(sbi, faults, MPAGEFS_MAX_FAULTS);
 		err = mpagefs_put_dev(msg, sbi);
 		for (i = 0; i < n && !err; i++)
 			err = mpagefs_put_fault(msg, &faults[i]);
 	}
 	mutex_unlock(&mpagefs_mounts_lock);
+	kfree(faults);
 	if (err) {
 		nlmsg_free(msg);
 		return err;

@@ -19,7 +19,9 @@
  *   genlfuzz maxmap DEV N       SET_POLICY maxmap=N
  *
  * DEV is the mount's device number as new_encode_dev() encodes it (the
- * low 32 bits of st_dev: `stat -c %d MOUNTPOINT`).  Exit status 0 when
+ * low 32 bits of st_dev: `stat -c %d MOUNTPOINT`).  The fuzz also aims a
+ * quarter of its messages at $GENLFUZZ_DEV2 if set (a device that another
+ * process mounts and unmounts meanwhile).  Exit status 0 when
  * every check passed (fuzz: when every message that must be answered was),
  * 1 otherwise, 2 for bad usage or a setup failure.
  *
@@ -76,6 +78,7 @@ struct reply {
 };
 
 static uint16_t family_id;
+static uint32_t dev2;		/* $GENLFUZZ_DEV2: a mount coming and going */
 static uint32_t seqno = 1;
 static int failures;
 
@@ -141,7 +144,7 @@ static int nl_open(void)
 	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_GENERIC);
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
 	int one = 1, rcvbuf = 1 << 20;
-	struct timeval tv = { .tv_sec = 2 };
+	struct timeval tv = { .tv_sec = 5 };
 
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
 		perror("genlfuzz: netlink socket");
@@ -814,6 +817,8 @@ static size_t random_message(struct msg *m, uint32_t dev, int *expect)
 	uint16_t flags = NLM_F_REQUEST | NLM_F_ACK;
 	uint8_t c, version = rndn(10) ? MPAGEFS_GENL_VERSION : rnd();
 	uint32_t d = rndn(5) ? dev : (rndn(2) ? (uint32_t)rnd_value() : dev + 1);
+	if (dev2 && !rndn(4))
+		d = dev2;
 	int kind = rndn(100), k;
 	size_t len;
 
@@ -877,7 +882,14 @@ static size_t random_message(struct msg *m, uint32_t dev, int *expect)
 		len = NLMSG_HDRLEN + rndn(GENL_HDRLEN);
 		m->len = len;
 		msg_fix(m);
-		*expect = ANSWER_ONE;
+		/*
+		 * genetlink refuses it with EINVAL, always answered; unless
+		 * the core skips it (no NLM_F_REQUEST, or a control type),
+		 * which answers only NLM_F_ACK
+		 */
+		*expect = (flags & NLM_F_ACK) ||
+			  ((flags & NLM_F_REQUEST) && type >= NLMSG_MIN_TYPE) ?
+			  ANSWER_ONE : ANSWER_NONE;
 		return len;
 	} else {
 		/* the netlink header itself broken: dropped silently */
@@ -938,6 +950,8 @@ static int do_fuzz(uint32_t dev, uint64_t seed, long count, int drop,
 	struct reply r;
 	long i;
 
+	if (getenv("GENLFUZZ_DEV2"))
+		dev2 = strtoul(getenv("GENLFUZZ_DEV2"), NULL, 0);
 	if (drop)
 		drop_privileges();
 	fd = nl_open();
@@ -977,6 +991,9 @@ static int do_fuzz(uint32_t dev, uint64_t seed, long count, int drop,
 		expected++;
 		if (!r.done) {
 			missing++;
+			printf("MISSING #%ld type %u flags 0x%x cmd %u len %zu/%u data msgs %d errno %d\n",
+			       i, nlh->nlmsg_type, nlh->nlmsg_flags, g->cmd, len,
+			       nlh->nlmsg_len, r.nmsgs, errno);
 			continue;
 		}
 		acks++;

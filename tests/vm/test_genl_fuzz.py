@@ -17,6 +17,8 @@ One VM boot on a fresh 1 KiB-block image:
   policies with random values on the real mount and on random devices) while
   a small read/write/unlink workload runs on the mount and meets the injected
   faults;
+- meanwhile a second disk is mounted and unmounted in a loop, and a quarter
+  of the messages name it (the mount registry, faults freed at unmount);
 - then faults cleared, policy restored, a file written before the fuzz reads
   back intact, unmount, `rmmod mpagefs` succeeds (nothing leaked or busy), the
   image is fsck-clean (the vm fixture) and the kernel log clean (the harness).
@@ -113,10 +115,27 @@ rm -f /tmp/stop
 	echo "workload rounds $i errors $e"
 ) > $OUT/workload.txt 2>&1 &
 WL=$!
+# a second mount coming and going under the fuzz (registry, faults freed at unmount)
+mount -t mpagefs /dev/vdd /mnt/b
+DEV2=$(stat -c %d /mnt/b)
+umount /mnt/b
+(
+	set +e
+	n=0
+	while [ ! -e /tmp/stop ]; do
+		mount -t mpagefs /dev/vdd /mnt/b && n=$((n + 1))
+		echo $n > /mnt/b/n 2>/dev/null
+		umount /mnt/b
+	done
+	echo "remounts $n"
+) > $OUT/remounts.txt 2>&1 &
+RM=$!
+export GENLFUZZ_DEV2=$DEV2
 $F fuzz $DEV 1 """ + str(ROOT_FUZZ) + r""" root """ + str(PACE_US) + r""" > $OUT/fuzz-root.txt 2>&1 && echo "fuzz-root rc 0" || echo "fuzz-root rc $?"
 $F fuzz $DEV 2 """ + str(UNPRIV_FUZZ) + r""" drop > $OUT/fuzz-unpriv.txt 2>&1 && echo "fuzz-unpriv rc 0" || echo "fuzz-unpriv rc $?"
 touch /tmp/stop
 wait $WL
+wait $RM
 echo 0 > $T/events/mpagefs/enable
 grep -c 'mpagefs_get_block:.*ret -' $T/trace > $OUT/failed-get-block.txt || true
 grep -c 'mpagefs_alloc_block:.*ret -28' $T/trace > $OUT/failed-alloc.txt || true
@@ -151,12 +170,13 @@ def parse_fuzz(text):
 @pytest.mark.debug_kernel
 def test_genl_fuzz(vm, mpagectl, genlfuzz, tmp_path):
     image = mkfs_mpagefs(mpagectl, tmp_path / "fuzz.img", block_size=1024, size="32M")
+    image2 = mkfs_mpagefs(mpagectl, tmp_path / "cycle.img", block_size=4096, size="8M")
     cold = tmp_path / "cold"
     cold.write_bytes(rand_bytes(300 * 1024, 41))
     keep = tmp_path / "keep"
     keep.write_bytes(rand_bytes(70 * 1024, 42))
 
-    r = vm(SCRIPT, disks=[str(image)],
+    r = vm(SCRIPT, disks=[str(image), str(image2)],
            files={"genlfuzz": str(genlfuzz), "cold": str(cold), "keep": str(keep)},
            timeout=600)
     assert r.status == 0, r.stdout
@@ -205,6 +225,7 @@ def test_genl_fuzz(vm, mpagectl, genlfuzz, tmp_path):
 
     # the workload ran and met faults; afterwards all is restored and intact
     assert int(re.search(r"workload rounds (\d+)", (r.out / "workload.txt").read_text()).group(1)) > 0
+    assert int(re.search(r"remounts (\d+)", (r.out / "remounts.txt").read_text()).group(1)) > 0
     failed_get_block = int((r.out / "failed-get-block.txt").read_text())
     failed_alloc = int((r.out / "failed-alloc.txt").read_text())
     assert failed_get_block + failed_alloc > 0

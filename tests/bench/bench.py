@@ -225,6 +225,10 @@ def main():
             sys.exit(f"bench: the VM run failed: {e}")
     else:
         cfg = json.loads((out / "config.json").read_text())
+        # --repeats below the run's own: analyse only the first N repeats
+        # (e.g. of a run that stopped during the last one).
+        if a.repeats < cfg["repeats"]:
+            cfg["repeats_run"], cfg["repeats"] = cfg["repeats"], a.repeats
         peers = [guest.Peer(**{**p, "image": Path(p["image"])})
                  for p in json.loads((out / "peers.json").read_text())]
     log("analysing traces")

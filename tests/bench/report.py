@@ -101,7 +101,13 @@ def collect(out, mpagectl, peers, cfg):
                 prefix = tr / f"{w}.{p.name}.{rep}"
                 if not Path(str(prefix) + ".blktrace.0").exists():
                     continue
-                ev = decode(mpagectl, prefix)
+                if (res / f"{w}.{p.name}.{rep}.trace-failed").exists():
+                    continue   # the capture failed in the guest (the timing is kept)
+                try:
+                    ev = decode(mpagectl, prefix)
+                except subprocess.CalledProcessError as e:
+                    results.setdefault("trace_errors", []).append(f"{prefix.name}: {e.stderr.strip()}")
+                    continue
                 bios = shape.queued(ev, want)
                 s = {"rep": rep, "all": shape.shape(bios), "requests": shape.shape(shape.completed(ev, want)),
                      "throughput": shape.throughput_series(ev, 0.1, want),

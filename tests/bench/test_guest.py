@@ -52,6 +52,9 @@ def test_sequential_runs_are_traced_on_the_peers_disk_and_raw_uses_o_direct():
             tr = [c for c in cmds if c.startswith("mpagectl trace")]
             assert len(tr) == 1 and f"--dev {dev} " in tr[0], label
             assert ("--direct" in tr[0]) == label.endswith(" raw"), label
+            # a failed capture must not end the run when the command itself ran
+            assert tr[0].endswith(f"|| traced_failed $OUT/res/{label.split()[2].replace('+fsync', '')}."
+                                  f"{label.split()[-1]}.{label.split()[1]}"), tr[0]
     assert "cold vfat vfat /dev/vdd iocharset=iso8859-1" in text
     assert "mount -t vfat -o iocharset=iso8859-1 /dev/vdd /mnt/vfat" in text
     assert "/sys/fs/mpagefs/vdc/stats" in text and "/sys/fs/mpagefs/vdd/stats" not in text

@@ -152,6 +152,16 @@ class Checker {
       add(FindingKind::Superblock, 0, 0, "the kernel recorded errors (s_state has ERRORS)", true);
     else if ((sb_.state & MPAGEFS_STATE_CLEAN) == 0)
       add(FindingKind::Superblock, 0, 0, "not cleanly unmounted (s_state lacks CLEAN)", true);
+    else if (sb_.state != MPAGEFS_STATE_CLEAN)
+      add(FindingKind::Superblock, 0, 0, strformat("s_state {:#x} has unknown bits", sb_.state),
+          true);
+    // The kernel refuses a read-write mount with an unknown ro_compat bit;
+    // a check that does not know the feature cannot vouch for the image.
+    if ((sb_.feature_ro_compat & ~static_cast<uint32_t>(MPAGEFS_FEATURE_RO_COMPAT_SUPP)) != 0)
+      add(FindingKind::Superblock, 0, 0,
+          strformat("s_feature_ro_compat {:#x} has unknown features (read-only mounts only)",
+                    sb_.feature_ro_compat),
+          false);
     fixed_sb_.state = MPAGEFS_STATE_CLEAN;
     super_dirty_ = csum != sb_.checksum || sb_.state != MPAGEFS_STATE_CLEAN;
     return true;

@@ -19,6 +19,7 @@ int run(int argc, char** argv) {
   mpagefs::register_control_commands(app);
   mpagefs::register_scenario_commands(app);
   mpagefs::register_bench_commands(app);
+  mpagefs::register_mutate_commands(app);
   // Invoked as mkfs.mpagefs (a link to mpagectl): the same as "mpagectl mkfs".
   std::vector<char*> args(argv, argv + argc);
   static char mkfs_arg[] = "mkfs";

@@ -22,5 +22,6 @@ void register_fsx_commands(CLI::App& app);      // fsx, workload (cmd_fsx.cpp)
 void register_control_commands(CLI::App& app);
 void register_scenario_commands(CLI::App& app); // scenario list|run (cmd_scenario.cpp)
 void register_bench_commands(CLI::App& app);    // bench-io, trace-synth (cmd_bench.cpp)
+void register_mutate_commands(CLI::App& app);   // mutate (cmd_mutate.cpp)
 
 }  // namespace mpagefs

@@ -61,6 +61,10 @@ static const char *mpagefs_parse_rec(struct super_block *sb,
 		return NULL;	/* a free record: only its length matters */
 	if (!rec->name_len)
 		return "empty name";
+	/* readdir's filldir would refuse it with a bare -EIO, lookup never match */
+	if (memchr(rec->name, '/', rec->name_len) ||
+	    memchr(rec->name, '\0', rec->name_len))
+		return "'/' or NUL in the name";
 	if (rec->ino > MPAGEFS_SB(sb)->s_inodes_count)
 		return "inode number out of range";
 	if (rec->file_type >= MPAGEFS_FT_MAX)

@@ -11,7 +11,7 @@ libnl-genl-3-dev
 linux-image-amd64 linux-headers-amd64 linux-source-6.1 kmod bc bison flex libelf-dev libssl-dev perl
 dwarves sparse rsync xz-utils
 qemu-system-x86 qemu-utils busybox-static cpio
-blktrace e2fsprogs dosfstools
+blktrace e2fsprogs dosfstools dmsetup
 python3 python3-pytest python3-matplotlib clang-tidy ccache"
 missing=""
 for p in $PKGS; do

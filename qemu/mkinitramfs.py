@@ -14,6 +14,7 @@ Contents:
                            CPU without SSE4.2)
   /etc/mpagevm/boot        the module names /init loads at boot, in order
   /usr/bin/mpagectl        build/mpagectl with the shared libraries and loader ldd names
+  /usr/sbin/blktrace, /usr/sbin/dmsetup  Debian's, with their libraries
 
 The cpio archive is written here in Python (newc format) so that /dev/console can be a
 device node without needing mknod on the host, and so the archive is reproducible
@@ -298,6 +299,12 @@ def main():
         add_binary(cpio, blktrace, "usr/sbin/blktrace")
     else:
         warn(f"{blktrace} missing (apt-get install blktrace)")
+    # Debian's dmsetup, for the dm-flakey tables of tests/vm/test_failing_disk.py.
+    dmsetup = Path("/usr/sbin/dmsetup")
+    if dmsetup.exists():
+        add_binary(cpio, dmsetup, "usr/sbin/dmsetup")
+    else:
+        warn(f"{dmsetup} missing (apt-get install dmsetup)")
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_name(args.out.name + ".tmp")

@@ -3,6 +3,7 @@
 #   make          build the module (against Debian's 6.1 headers), the
 #                 reference ext2 module, mpagectl and the VM's initramfs
 #   make check    every test: unit tests, kernel style, VM tests
+#   make check-long  the long VM tests (power cuts, stress; @pytest.mark.long)
 #   make demo     the seed example, measured in a VM, both orders side by side
 #   make shell    a VM with the module loaded and a formatted disk mounted
 #   make bench    mpagefs against ext2, vfat and the raw device in one VM run,
@@ -36,7 +37,7 @@ export CCACHE_BASEDIR := $(abspath $(TOP)/..)
 export CCACHE_NOHASHDIR := 1
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all deps userspace module ext2 initramfs check unit-test style vm-test demo shell clean \
+.PHONY: all deps userspace module ext2 initramfs check check-long unit-test style vm-test demo shell clean \
 	install install-module debug-kernel module-debug initramfs-debug check-debug coverage \
 	coverage-report bench bench-unit
 
@@ -153,7 +154,11 @@ style: module userspace
 	@sh tests/tidy.sh
 
 vm-test: initramfs
-	@$(PYTEST) -ra tests/vm $(PYTEST_ARGS)
+	@$(PYTEST) -ra tests/vm -m "not long" $(PYTEST_ARGS)
+
+# The tests marked @pytest.mark.long (power cuts, stress): minutes each.
+check-long: initramfs
+	@$(PYTEST) -ra tests/vm -m long $(PYTEST_ARGS)
 
 demo: all
 	@$(PYTHON) tests/demo.py --build $(BUILD)

@@ -139,6 +139,7 @@ def parse(stdout):
     return cases, sha, fsck
 
 
+@pytest.mark.debug_kernel
 def test_failing_disk(vm, mpagectl, failio, tmp_path):
     img = mkfs_mpagefs(mpagectl, tmp_path / "fl.img", None, 1024, "16M")
     r = vm(GUEST, disks=[str(img)], files={"failio": failio}, modules=["dm-mod", "dm-flakey"],

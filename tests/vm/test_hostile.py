@@ -43,7 +43,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1] / "qemu"))
 from vm import KernelLogError, VmError, kernel_log_problems, run_vm  # noqa: E402
 
-SEEDS = int(os.environ.get("MPAGEFS_HOSTILE_SEEDS", "250"))
+# Per block size; fewer under the debug kernel (KASAN makes each image ~10x slower).
+SEEDS = int(os.environ.get("MPAGEFS_HOSTILE_SEEDS",
+                           "60" if os.environ.get("MPAGEFS_KERNEL") == "debug" else "250"))
 BLOCK_SIZES = {"1k": 1024, "4k": 4096}
 
 # errno values an application may see from a corrupt image, and why:
@@ -183,6 +185,7 @@ echo ALLDONE
     return get
 
 
+@pytest.mark.debug_kernel
 @pytest.mark.parametrize("name", list(BLOCK_SIZES))
 def test_hostile_boot(hostile_run, name):
     """The boot as a whole: every seed ran, and the kernel log is clean."""
@@ -193,6 +196,7 @@ def test_hostile_boot(hostile_run, name):
     assert not missing, f"seeds not finished: {missing[:20]}"
 
 
+@pytest.mark.debug_kernel
 @pytest.mark.parametrize("seed", range(SEEDS), ids=lambda s: f"seed{s}")
 @pytest.mark.parametrize("name", list(BLOCK_SIZES))
 def test_hostile_image(hostile_run, mpagectl, tmp_path, name, seed):

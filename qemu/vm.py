@@ -132,6 +132,7 @@ class VmResult:
     timed_out: bool = False
     init_error: str | None = None
     problems: list = field(default_factory=list)   # offending kernel-log lines
+    killed: bool = False        # run_vm(kill_after=...) SIGKILLed QEMU on purpose
 
 
 def kmemleak_reports(text):
@@ -314,7 +315,7 @@ def _read_results(results_img, out_dir):
 
 def run_vm(build, script, disks=(), files=None, out_dir=None, timeout=300, mem="1G",
            modules=(), check=False, smp=2, guest_timeout=True,
-           boot_allowance=BOOT_ALLOWANCE, gcov=None):
+           boot_allowance=BOOT_ALLOWANCE, gcov=None, kill_after=None, kill_on=None):
     """Boot the VM, run SCRIPT (sh) as /job/run.sh, return a VmResult.
 
     disks: images attached as /dev/vdc, /dev/vdd, ... ($DISKS in the guest).
@@ -327,6 +328,12 @@ def run_vm(build, script, disks=(), files=None, out_dir=None, timeout=300, mem="
     gcov: (debug kernel; default: on under it) zero the gcov counters before the job,
       bring them back after it in out_dir/gcov/*.gcda; with MPAGEFS_GCOV_COLLECT=DIR
       in the environment they are also copied to DIR/<out_dir's name>/ (make coverage).
+    kill_after: SIGKILL QEMU this many seconds after the job started (or after the job's
+      output first matched the regex kill_on), as a power cut: nothing more reaches the
+      disk images, no results disk is read; the VmResult has killed=True, status None
+      and stdout = what the job printed so far (ttyS1 is written to the host file as it
+      goes).  It is not an error unless the kernel log so far has problems, or the job
+      ended before the cut (then the result is the job's, killed=False).
     Raises KernelLogError when the kernel log has a line matching KERNEL_LOG_PATTERNS,
     or (debug kernel) kmemleak reports a leak of KMEMLEAK_FRAME_PATTERNS.
     Under the debug kernel the timeout is multiplied by debug_slowdown() and
@@ -363,6 +370,7 @@ def run_vm(build, script, disks=(), files=None, out_dir=None, timeout=300, mem="
         start = time.monotonic()
         host_deadline = start + timeout + boot_allowance
         boot_seconds, host_timed_out = None, False
+        kill_at, killed = None, False
         qemu_log = out_dir / "qemu-stderr.txt"
         with open(qemu_log, "wb") as err:
             proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=err, stderr=err)
@@ -376,6 +384,17 @@ def run_vm(build, script, disks=(), files=None, out_dir=None, timeout=300, mem="
                     if boot_seconds is None and console.exists() and \
                             JOB_START_MARK in console.read_bytes():
                         boot_seconds = time.monotonic() - start
+                    if kill_after is not None and kill_at is None and boot_seconds is not None:
+                        if kill_on is None:
+                            kill_at = start + boot_seconds + kill_after
+                        elif stdout_file.exists() and re.search(
+                                kill_on, stdout_file.read_text(errors="replace"), re.M):
+                            kill_at = time.monotonic() + kill_after
+                    if kill_at is not None and time.monotonic() >= kill_at:
+                        killed = True
+                        proc.kill()
+                        proc.wait()
+                        break
                     if time.monotonic() > host_deadline:
                         host_timed_out = True
                         proc.kill()
@@ -388,7 +407,7 @@ def run_vm(build, script, disks=(), files=None, out_dir=None, timeout=300, mem="
         wall = time.monotonic() - start
         if boot_seconds is None and console.exists() and JOB_START_MARK in console.read_bytes():
             boot_seconds = wall
-        meta = None if host_timed_out else _read_results(results_img, out_dir)
+        meta = None if host_timed_out or killed else _read_results(results_img, out_dir)
 
     (out_dir / "out").mkdir(exist_ok=True)
     meta = meta or {}
@@ -407,7 +426,7 @@ def run_vm(build, script, disks=(), files=None, out_dir=None, timeout=300, mem="
                       console=console, out_dir=out_dir, boot_seconds=boot_seconds,
                       wall_seconds=wall, timed_out=host_timed_out or "timed-out" in meta,
                       init_error=meta.get("init-error", "").strip() or None,
-                      problems=kernel_log_problems(console_text))
+                      problems=kernel_log_problems(console_text), killed=killed)
 
     where = f"(artefacts: {out_dir})"
     if result.problems:
@@ -422,6 +441,8 @@ def run_vm(build, script, disks=(), files=None, out_dir=None, timeout=300, mem="
         raise KernelLogError(
             f"kmemleak lists {len(leaks)} leak(s) from mpagefs/mpage/buffer code {where}:\n"
             + "\n".join(leaks[:5]), leaks, result)
+    if killed:
+        return result
     if host_timed_out:
         raise VmError(f"VM did not finish within {timeout + boot_allowance} s and was killed "
                       f"{where}\n{_tails(console_text, stdout_text)}", result)

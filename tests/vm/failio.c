@@ -10,7 +10,9 @@
  *                                 "fsync1 OK|ENAME", "fsync2 OK|ENAME";
  *                                 with FAILIO_GO=FILE in the environment,
  *                                 waits (up to 60 s) for FILE to exist
- *                                 between the two fsyncs
+ *                                 between the two fsyncs; then closes
+ *                                 and fsyncs PATH's directory:
+ *                                 "close OK|ENAME", "fsyncdir OK|ENAME"
  *   failio read PATH              read PATH to the end: "read OK BYTES" or
  *                                 "read ENAME"
  *   failio fsync PATH             open, fsync, close: "fsync OK|ENAME"
@@ -68,6 +70,23 @@ static int do_write(const char *path, long long size, unsigned long long x)
 	}
 	result("fsync2", fsync(fd) == 0);
 	result("close", close(fd) == 0);
+	/* POSIX: the new name is durable once its directory is fsync'ed */
+	{
+		char dir[4096];
+		char *slash;
+		int dfd;
+
+		snprintf(dir, sizeof(dir), "%s", path);
+		slash = strrchr(dir, '/');
+		if (slash && slash != dir)
+			*slash = '\0';
+		else
+			snprintf(dir, sizeof(dir), "%s", slash ? "/" : ".");
+		dfd = open(dir, O_RDONLY | O_DIRECTORY);
+		result("fsyncdir", dfd >= 0 && fsync(dfd) == 0);
+		if (dfd >= 0)
+			close(dfd);
+	}
 	return 0;
 }
 

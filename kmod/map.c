@@ -474,8 +474,11 @@ int mpagefs_get_block(struct inode *inode, sector_t iblock,
 	if (!create)
 		ret = mpagefs_emulate_get_block(inode, iblock, bh_result) ?: ret;
 out:
+	/* the answer as the caller sees it (emulate.c may trim the run) */
 	trace_mpagefs_get_block(inode, iblock, asked, create, min(ret, 0),
-				ret > 0 ? bno : 0, max(ret, 0), boundary, new);
+				ret > 0 ? bno : 0,
+				ret > 0 ? bh_result->b_size >> inode->i_blkbits : 0,
+				ret > 0 && buffer_boundary(bh_result), new);
 	return min(ret, 0);
 }
 

@@ -32,7 +32,7 @@ seconds for boot and teardown; and the run also fails when kmemleak (two explici
 after the job, see qemu/init) lists an unreferenced object whose allocation backtrace
 goes through mpagefs, fs/mpage.c or fs/buffer.c (KMEMLEAK_FRAME_PATTERNS; every report
 is kept in kmemleak.txt).  run_vm(gcov=True) brings the job's gcov counters back in
-out_dir/gcov/ (qemu/coverage.py).
+out_dir/gcov/ (qemu/mpage_coverage.py).
 """
 import argparse
 import io

@@ -235,7 +235,6 @@ umount /mnt/a
     assert p.returncode == 0, p.stdout + p.stderr
 
 
-@pytest.mark.debug_kernel
 @pytest.mark.parametrize("bs", [1024, 4096])
 def test_sparse_file_reads_no_holes(vm, mpagectl, tmp_path, bs):
     src = tmp_path / "src"

@@ -135,6 +135,7 @@ TEST(ControlStats, TableShowsCountersAndHistogram) {
   EXPECT_NE(t.find("          1            2 " + std::string(40, '#') + "\n"), std::string::npos);
   EXPECT_NE(t.find("       8-15            1 " + std::string(20, '#') + "\n"), std::string::npos);
   EXPECT_NE(t.find("      16-31"), std::string::npos);
+  EXPECT_NE(t.find("        2-3            0\n"), std::string::npos);  // no bar, no trailing blank
   EXPECT_EQ(t.find("32-63"), std::string::npos);
 }
 

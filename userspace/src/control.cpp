@@ -222,8 +222,8 @@ std::string format_stats(const MountStats& m) {
   for (size_t i = 0; i <= last; ++i) {
     const uint64_t n = m.stats.run_hist[i];
     const size_t bar = peak == 0 ? 0 : static_cast<size_t>((n * 40 + peak - 1) / peak);
-    std::snprintf(line.data(), line.size(), "    %11s %12llu %s\n", bucket_label(i).c_str(),
-                  static_cast<unsigned long long>(n), std::string(bar, '#').c_str());
+    std::snprintf(line.data(), line.size(), "    %11s %12llu%s%s\n", bucket_label(i).c_str(),
+                  static_cast<unsigned long long>(n), bar ? " " : "", std::string(bar, '#').c_str());
     out += line.data();
   }
   return out;

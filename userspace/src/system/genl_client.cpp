@@ -195,7 +195,9 @@ Fault fault_of(const nlattr* nest) {
   f.error = static_cast<uint32_t>(a.u64(MPAGEFS_FAULT_A_ERRNO));
   f.ino = a.u64(MPAGEFS_FAULT_A_INO);
   f.first = a.u64(MPAGEFS_FAULT_A_FIRST);
-  if (a.get(MPAGEFS_FAULT_A_LAST) != nullptr) f.last = a.u64(MPAGEFS_FAULT_A_LAST);
+  // The kernel answers LAST = U64_MAX for "to the end".
+  if (a.get(MPAGEFS_FAULT_A_LAST) != nullptr && a.u64(MPAGEFS_FAULT_A_LAST) != UINT64_MAX)
+    f.last = a.u64(MPAGEFS_FAULT_A_LAST);
   f.side = static_cast<uint32_t>(a.u64(MPAGEFS_FAULT_A_SIDE, MPAGEFS_FAULT_SIDE_READ | MPAGEFS_FAULT_SIDE_CREATE));
   f.once = a.u64(MPAGEFS_FAULT_A_ONCE) != 0;
   f.hits = a.u64(MPAGEFS_FAULT_A_HITS);

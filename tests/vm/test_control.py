@@ -418,6 +418,7 @@ mpagectl mounts 2>&1; echo "rc=$?"
     return dict(r=r, out=out, img=img, sec=sections(r.stdout), files=files)
 
 
+@pytest.mark.debug_kernel
 def test_injected_eio_reaches_read(faultvm):
     t = faultvm["sec"]["read EIO"]
     assert "fault 1: get_block -> EIO" in t and "side read" in t
@@ -430,6 +431,7 @@ def test_injected_eio_reaches_read(faultvm):
     assert f"{sha256(faultvm['files']['victim'])}  /mnt/a/victim" in faultvm["sec"]["faults after read"]
 
 
+@pytest.mark.debug_kernel
 def test_injected_eio_reaches_fsync(faultvm):
     t = faultvm["sec"]["fsync EIO"]
     assert "mmapw ok" in t
@@ -439,6 +441,7 @@ def test_injected_eio_reaches_fsync(faultvm):
     assert "hits 0" not in faultvm["sec"]["faults after fsync"]
 
 
+@pytest.mark.debug_kernel
 def test_injected_enospc_reaches_write(faultvm):
     t = faultvm["sec"]["write ENOSPC"]
     assert '"kind": "enospc"' in t
@@ -448,6 +451,7 @@ def test_injected_enospc_reaches_write(faultvm):
     assert first_json(faultvm["sec"]["faults after clear"]) == []
 
 
+@pytest.mark.debug_kernel
 def test_after_clearing_files_are_intact(faultvm):
     t = faultvm["sec"]["remount"]
     for name in ("victim", "keep1", "keep2"):

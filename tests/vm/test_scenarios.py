@@ -52,7 +52,7 @@ echo "status $status"
     # The last scenario may leave a deliberately damaged image: the runner
     # fsck's every image itself (the "fsck" check of each scenario).
     # gcov=False: the counters are per scenario (gcov_reset/gcov_save), not per VM.
-    r = vm(script, disks=[str(disk)], timeout=600, fsck=False, gcov=False)
+    r = vm(script, disks=[str(disk)], timeout=600, fsck=False, gcov=False, modules=["dm-mod"])
     runs = [json.loads((r.out / "scen" / f"{n}.json").read_text()) for n in names]
     report = {"scenarios": [run["scenarios"][0] for run in runs],
               "failed": sum(run["failed"] for run in runs)}

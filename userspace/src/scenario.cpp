@@ -43,6 +43,7 @@ Step mmap_write(std::string f, uint64_t off, uint64_t len, uint64_t key = 9) {
 Step truncate(std::string f, uint64_t size) { return Step{Op::Truncate, std::move(f), size, 0, 0, false, 0}; }
 Step fsync(std::string f, int err = 0) { return Step{Op::Fsync, std::move(f), 0, 0, 0, false, err}; }
 Step drop() { return Step{Op::DropCaches, "", 0, 0, 0, false, 0}; }
+Step drop_pages() { return Step{Op::DropPages, "", 0, 0, 0, false, 0}; }
 Step read_ahead_kb(uint64_t kb) { return Step{Op::ReadAheadKb, "", kb, 0, 0, false, 0}; }
 Step fill(std::string f) { return Step{Op::Fill, std::move(f), 0, 0, 0, false, 0}; }
 Step evict_every_other(std::string f, uint64_t len) { return Step{Op::EvictEveryOther, std::move(f), 0, len, 0, false, 0}; }
@@ -249,6 +250,27 @@ std::vector<Scenario> make_all() {
        "write", mkfs_opts(1024), 512 * KiB, {file("f", 8 * KiB, {{0, 0}})}, "", std::nullopt,
        {drop(), read("f", 0, 8 * KiB), fill("fill")}, {mmap_write("f", 0, 4 * KiB), fsync("f", ENOSPC)},
        {bio_count('W', 0, 1), stat("get_block_create_calls", 2)}});
+  // ---- I/O errors at completion: mpage_end_io -------------------------------
+  {
+    Scenario s{"ra-end-io-error", "a readahead of 12 direct blocks while the disk fails every I/O (dm error table)",
+               "mpage_end_io: bio_for_each_segment_all -> page_endio(READ, -EIO): the folios are not up to "
+               "date; read() retries with mpage_read_folio, which fails the same way, and gets EIO",
+               "read", mkfs_opts(1024), 8 << 20, {file("f", 12 * KiB)}, "", std::nullopt,
+               {drop(), read("f", 0, 12 * KiB), drop_pages()}, {read("f", 0, 12 * KiB, EIO)},
+               {bios('R', {"data:0-11", "data:0-3"})}};
+    s.io_error = true;
+    add(std::move(s));
+  }
+  {
+    Scenario s{"wb-end-io-error", "writeback of 12 new blocks while the disk fails every I/O (dm error table)",
+               "mpage_end_io: page_endio(WRITE, -EIO) -> mapping_set_error: fsync reports EIO; the image is "
+               "consistent once the disk works again",
+               "write", mkfs_opts(1024), 8 << 20, {file("f", 0)}, "", std::nullopt,
+               {write("f", 0, 12 * KiB)}, {fsync("f", EIO)},
+               {bios('W', {"data:0-11"})}};
+    s.io_error = true;
+    add(std::move(s));
+  }
   return v;
 }
 
@@ -358,6 +380,7 @@ std::vector<StepResult> expected_results(const Scenario& s) {
         bytes.resize(st.offset, 0);
         break;
       case Op::Fill:
+      case Op::DropPages:
       case Op::EvictEveryOther:
       case Op::Fsync:
       case Op::DropCaches:
@@ -463,7 +486,7 @@ std::string step_text(const Step& st) {
   std::ostringstream os;
   os << to_string(st.op);
   if (!st.file.empty()) os << ' ' << st.file;
-  if (st.op != Op::Fsync && st.op != Op::DropCaches) os << ' ' << st.offset;
+  if (st.op != Op::Fsync && st.op != Op::DropCaches && st.op != Op::DropPages) os << ' ' << st.offset;
   if (st.length) os << '+' << st.length;
   return os.str();
 }
@@ -528,6 +551,7 @@ std::string_view to_string(Op op) {
     case Op::DropCaches: return "drop-caches";
     case Op::ReadAheadKb: return "read-ahead-kb";
     case Op::Fill: return "fill";
+    case Op::DropPages: return "drop-pages";
     case Op::EvictEveryOther: return "evict-every-other";
   }
   return "?";

@@ -50,6 +50,7 @@ enum class Op {
   Fsync,        // fsync; its errno is the step's result
   DropCaches,   // sync + echo 3 > /proc/sys/vm/drop_caches
   ReadAheadKb,  // the device's queue/read_ahead_kb := `offset` (restored after the scenario)
+  DropPages,    // sync + echo 1 > /proc/sys/vm/drop_caches (page cache only: inodes stay)
   Fill,         // a new file written until ENOSPC (then fsync'ed); success means it hit ENOSPC
   EvictEveryOther,  // POSIX_FADV_DONTNEED on every other cached page of the file: the page
                     // allocator then hands out pages that are not physically adjacent, so
@@ -118,6 +119,9 @@ struct Scenario {
   std::vector<Step> action;           // traced
   std::vector<Expectation> expect;
   bool fsck_after = true;             // the image must be fsck-clean afterwards
+  // The scenario runs on a device-mapper device over the disk whose table is
+  // "error" (every I/O fails at completion) during the action steps.
+  bool io_error = false;
 };
 
 // Every scenario, in a stable order; names are unique.

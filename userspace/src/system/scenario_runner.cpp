@@ -18,6 +18,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <fstream>
 #include <ostream>
 #include <sstream>
@@ -31,6 +32,7 @@
 #include "mpagefs/mkfs.hpp"
 #include "mpagefs/pattern.hpp"
 #include "mpagefs/sha256.hpp"
+#include "dm_device.hpp"
 #include "unique_fd.hpp"
 
 namespace mpagefs::scenario {
@@ -193,9 +195,9 @@ StepResult do_evict_every_other(int fd, const Step& st) {
 
 StepResult run_step(const Step& st, const std::string& mnt, const std::string& device) {
   StepResult r;
-  if (st.op == Op::DropCaches) {
+  if (st.op == Op::DropCaches || st.op == Op::DropPages) {
     ::sync();
-    if (!write_text("/proc/sys/vm/drop_caches", "3\n")) r.err = EIO;
+    if (!write_text("/proc/sys/vm/drop_caches", st.op == Op::DropCaches ? "3\n" : "1\n")) r.err = EIO;
     return r;
   }
   if (st.op == Op::ReadAheadKb) {
@@ -226,6 +228,7 @@ StepResult run_step(const Step& st, const std::string& mnt, const std::string& d
       if (::fsync(fd.get()) != 0) r.err = errno;
       return r;
     case Op::DropCaches:
+    case Op::DropPages:
     case Op::ReadAheadKb:
       break;
   }
@@ -331,6 +334,32 @@ std::vector<std::string> describe(const std::vector<const explain::ExplainedEven
   return out;
 }
 
+// The dm device fails every I/O from construction to end() (or scope exit:
+// the umount must reach the disk).
+class FailingWindow {
+ public:
+  explicit FailingWindow(DmDevice* dm) : dm_(dm) {
+    if (dm_) dm_->set_error(true);
+  }
+  FailingWindow(const FailingWindow&) = delete;
+  FailingWindow& operator=(const FailingWindow&) = delete;
+  FailingWindow(FailingWindow&&) = delete;
+  FailingWindow& operator=(FailingWindow&&) = delete;
+  ~FailingWindow() {
+    try {
+      end();
+    } catch (const std::exception&) {  // NOLINT(bugprone-empty-catch): best effort on an error path
+    }
+  }
+  void end() {
+    if (dm_) dm_->set_error(false);
+    dm_ = nullptr;
+  }
+
+ private:
+  DmDevice* dm_;
+};
+
 // Runs this process and the traced child on CPU 0: the pages a setup step
 // frees (EvictEveryOther) sit in that CPU's free lists, where the action's
 // allocations find them, and the order of the trace does not depend on
@@ -345,38 +374,44 @@ void pin_to_cpu0() {
 
 void run_checked(const Scenario& s, const RunOptions& opts, std::ostream& log, RunResult& res) {
   pin_to_cpu0();
-  const uint32_t original = make_fs(s, opts.device);
+  // I/O-error scenarios run on a dm device over the disk.
+  std::optional<DmDevice> dm;
+  if (s.io_error) dm.emplace("mpagefs-scenario", opts.device);
+  const std::string device = dm ? dm->path() : opts.device;
+  const uint32_t original = make_fs(s, device);
   Observation o;
   const std::string prefix = opts.work_dir + "/" + s.name;
   {
-    const ReadAheadGuard ra(read_ahead_path(opts.device));
-    MountGuard mnt(opts.device, opts.mountpoint, s.mount_options);
-    o.results = execute_steps(s.setup, opts.mountpoint, opts.device);
-    const auto before = stats_of(opts.device);
+    const ReadAheadGuard ra(read_ahead_path(device));
+    MountGuard mnt(device, opts.mountpoint, s.mount_options);
+    o.results = execute_steps(s.setup, opts.mountpoint, device);
+    const auto before = stats_of(device);
+    FailingWindow failing(dm ? &*dm : nullptr);
 
     const std::string result_file = prefix + ".result.json";
     fs::remove(result_file);
     blktrace::CaptureOptions copts;
-    copts.device = opts.device;
+    copts.device = device;
     copts.prefix = prefix;
     std::ostringstream capture_log;
     const auto cap = blktrace::capture(copts,
                                        {opts.self_exe, "scenario", "exec", s.name, "--mnt", opts.mountpoint, "--dev",
-                                        opts.device, "--result", result_file},
+                                        device, "--result", result_file},
                                        capture_log);
     log << capture_log.str();
     if (cap.command_status != 0)
       throw std::runtime_error("the traced action exited with status " + std::to_string(cap.command_status));
     if (cap.dropped != 0) throw std::runtime_error("blktrace dropped " + std::to_string(cap.dropped) + " events");
+    failing.end();
     const auto action = read_results(result_file);
     o.results.insert(o.results.end(), action.begin(), action.end());
 
-    const auto after = stats_of(opts.device);
+    const auto after = stats_of(device);
     for (const auto& [k, v] : after) o.stats_delta[k] = v - (before.count(k) ? before.at(k) : 0);
     if (const int err = mnt.umount(); err != 0) throw std::runtime_error(std::string("umount: ") + std::strerror(err));
   }
-  flush_bdev_cache(opts.device);
-  FileBlockIo dev(opts.device, s.corrupt ? FileBlockIo::Mode::ReadWrite : FileBlockIo::Mode::ReadOnly);
+  flush_bdev_cache(device);
+  FileBlockIo dev(device, s.corrupt ? FileBlockIo::Mode::ReadWrite : FileBlockIo::Mode::ReadOnly);
   PrefixBlockIo part(dev, std::min(s.fs_size, dev.size()));
   // The planted entry goes back, so the image explains and checks clean.
   if (s.corrupt) (void)plant(part, *s.corrupt, original);

@@ -90,6 +90,8 @@ enum mpagefs_stat {
  * @s_opts: mount options
  * @s_stats: counters, indexed by enum mpagefs_stat
  * @s_err_ratelimit: limits messages about corrupt inodes and directories
+ * @s_errors_seen: bit 0 set when corruption was found on a read-write
+ *	mount; mpagefs_sync_super() then records MPAGEFS_STATE_ERRORS on disk
  * @s_run_hist: get_block calls that mapped [2^i, 2^(i+1)) blocks in
  *	bucket i, the last bucket open-ended
  * @s_kobj: /sys/fs/mpagefs/<dev>
@@ -119,6 +121,7 @@ struct mpagefs_sb_info {
 	struct mpagefs_mount_opts s_opts;
 	atomic64_t s_stats[MPAGEFS_NR_STATS];
 	struct ratelimit_state s_err_ratelimit;
+	unsigned long s_errors_seen;
 	atomic64_t s_run_hist[MPAGEFS_RUN_HIST_BUCKETS];
 	struct kobject s_kobj;
 	struct completion s_kobj_unregister;

@@ -63,13 +63,18 @@ void mpagefs_msg(struct super_block *sb, const char *level,
  * @fmt: printf-style message
  *
  * Prints "mpagefs (<dev>): inode <ino>: <message>", rate limited per
- * mount because fs/mpage.c retries a failed mapping buffer by buffer.
+ * mount because fs/mpage.c retries a failed mapping buffer by buffer.  On
+ * a read-write mount the superblock records MPAGEFS_STATE_ERRORS at its
+ * next write, so fsck and the next mount know.
  */
 void mpagefs_inode_error(struct inode *inode, const char *fmt, ...)
 {
 	struct va_format vaf;
 	va_list args;
 
+	/* as ext2_error(): fsck must learn of it (written at the next sync) */
+	if (!sb_rdonly(inode->i_sb))
+		set_bit(0, &MPAGEFS_SB(inode->i_sb)->s_errors_seen);
 	if (!__ratelimit(&MPAGEFS_SB(inode->i_sb)->s_err_ratelimit))
 		return;
 	va_start(args, fmt);
@@ -180,6 +185,8 @@ int mpagefs_sync_super(struct super_block *sb, bool wait)
 	if (IS_ERR(bh))
 		return PTR_ERR(bh);
 	mutex_lock(&sbi->s_alloc_lock);
+	if (test_bit(0, &sbi->s_errors_seen))
+		es->s_state |= cpu_to_le32(MPAGEFS_STATE_ERRORS);
 	es->s_write_time = cpu_to_le64(ktime_get_real_seconds());
 	es->s_checksum = cpu_to_le32(~__crc32c_le(~0U, (const u8 *)es,
 						  MPAGEFS_SUPER_CSUM_OFFSET));

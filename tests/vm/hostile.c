@@ -14,7 +14,8 @@
  * unlink, mkdir, a create in each subdirectory), then unmounts.
  * Prints one line per failed call:
  *   ERR SEED MODE OP ENAME PATH
- * and per mode "DONE SEED MODE mounted=0|1 calls=N".  A fifo or device is
+ * per mode "DONE SEED MODE mounted=0|1 calls=N", and after the rw unmount
+ * "STATE SEED 0xS" (the superblock's s_state on the device).  A fifo or device is
  * only lstat'ed (opening one could block or reach a random driver).
  */
 #define _GNU_SOURCE
@@ -173,6 +174,22 @@ static void walk(const char *dir, int depth)
 	closedir(dp);
 }
 
+/* s_state as the unmount left it on the device (kmod/mpagefs_fs.h) */
+static void print_state(const char *dev)
+{
+	unsigned char b[4];
+	int fd = open(dev, O_RDONLY);
+
+	if (fd < 0 || pread(fd, b, 4, 28) != 4) {
+		fail("read-state", dev);
+	} else {
+		printf("STATE %s 0x%x\n", seed,
+		       b[0] | b[1] << 8 | b[2] << 16 | (unsigned int)b[3] << 24);
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
 static void one_mode(const char *dev, const char *mnt, const char *m)
 {
 	char line[128], path[PATH_MAX];
@@ -205,6 +222,8 @@ static void one_mode(const char *dev, const char *mnt, const char *m)
 			printf("STUCK %s %s\n", seed, mode);
 			exit(1);
 		}
+		if (rw)
+			print_state(dev);
 	}
 	printf("DONE %s %s mounted=%d calls=%d\n", seed, mode, mounted, calls);
 	fflush(stdout);

@@ -20,6 +20,9 @@ Asserted per seed:
 - every failed system call failed with an errno in ALLOWED_ERRNOS;
 - every error line of mpagefs names the inode, the block or the superblock
   field it is about;
+- when the rw mount logged corruption of an inode, the superblock on the
+  device has MPAGEFS_STATE_ERRORS after the unmount (fsck and the next mount
+  learn of it);
 - the guest's mutation is the host's replay of the same seed (replayable), and
   `mpagectl fsck` on the host reports a problem whenever the mutator says the
   mutation is detectable (the undetectable ones, by construction: timestamps,
@@ -72,6 +75,7 @@ ALLOWED_ERRNOS = {
 NAMES_ITS_OBJECT = re.compile(r"\binode \d+|\bblock \d+|\bs_[a-z_]+|superblock|root|"
                               r"feature|block size|checksum|magic|version|bitmap|inode table|"
                               r"inodes|blocks|cleanly unmounted|errors", re.I)
+INODE_ERROR = re.compile(r"mpagefs \(vdd\): inode \d+: ")
 MARK = re.compile(r"hostile: seed (\d+) mode (ro|rw)")
 
 
@@ -120,26 +124,32 @@ class Run:
         self.err = {}        # seed -> [(mode, op, errno, path)]
         self.done = {}       # seed -> {mode: mounted}
         self.mut = {}        # seed -> description printed in the guest
+        self.state = {}      # seed -> s_state after the rw unmount
         for line in stdout.splitlines():
             p = line.split()
             if p[:1] == ["ERR"] and len(p) >= 6:
                 self.err.setdefault(int(p[1]), []).append((p[2], p[3], p[4], " ".join(p[5:])))
             elif p[:1] == ["DONE"] and len(p) >= 4:
                 self.done.setdefault(int(p[1]), {})[p[2]] = p[3] == "mounted=1"
+            elif p[:1] == ["STATE"] and len(p) == 3:
+                self.state[int(p[1])] = int(p[2], 16)
             elif p[:1] == ["MUT"] and len(p) >= 2:
                 self.mut[int(p[1])] = " ".join(p[2:])
         self.klog = {}       # seed -> kernel lines after its marks
-        seed = None
+        self.klog_rw = {}    # seed -> the lines of its rw mount
+        seed = mode = None
         for line in console.splitlines():
             m = MARK.search(line)
             if m:
-                seed = int(m.group(1))
+                seed, mode = int(m.group(1)), m.group(2)
                 continue
             if "hostile: end" in line:
                 seed = None
                 continue
             if seed is not None:
                 self.klog.setdefault(seed, []).append(line.rstrip())
+                if mode == "rw":
+                    self.klog_rw.setdefault(seed, []).append(line.rstrip())
         self.problems = problems
 
 
@@ -211,6 +221,11 @@ def test_hostile_image(hostile_run, mpagectl, tmp_path, name, seed):
     unnamed = [l for l in klog if "mpagefs (vdd):" in l
                and not NAMES_ITS_OBJECT.search(l.split("mpagefs (vdd):", 1)[1])]
     assert not unnamed, f"seed {seed}: log lines that name no inode or block: {unnamed}"
+    # Corruption met on a read-write mount is recorded on disk (as ext2_error).
+    # (mpagefs_inode_error's lines: "mpagefs (vdd): inode N: ...")
+    if r.done[seed]["rw"] and any(INODE_ERROR.search(l) for l in r.klog_rw.get(seed, [])):
+        assert r.state.get(seed, 0) & 0x2, \
+            f"seed {seed}: errors logged on the rw mount, s_state {r.state.get(seed)} lacks ERRORS"
     muts, rc, fsck_out = host_replay(mpagectl, r.base, tmp_path / "x.img", seed)
     host = " ".join(f"seed {seed}: {m['description']}" for m in muts)
     assert r.mut.get(seed, "").strip() == host.strip(), "guest and host mutations differ"

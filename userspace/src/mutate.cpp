@@ -169,7 +169,7 @@ class Planner {
   // A field changed, the checksum left stale: the mount's first check.
   void superblock() {
     if (rng_.below(4) == 0) return superblock_cosmetic();
-    const uint32_t field = static_cast<uint32_t>(rng_.below(20));  // the 20 le32 fields before times
+    const auto field = static_cast<uint32_t>(rng_.below(20));  // the 20 le32 fields before times
     const uint64_t off = 4ULL * field;
     const uint32_t old = get_le32(raw_sb_, off);
     const uint32_t nv = old ^ (1U << rng_.below(32));
@@ -248,7 +248,7 @@ class Planner {
     const uint32_t first = inodes ? m_.sb.inode_bitmap : m_.sb.block_bitmap;
     const uint64_t off = uint64_t{first} * m_.bs + bit / 8;
     const uint8_t old = map[bit / 8];
-    const uint8_t nv = static_cast<uint8_t>(old ^ (1U << (bit % 8)));
+    const auto nv = static_cast<uint8_t>(old ^ (1U << (bit % 8)));
     const std::string what = inodes ? strformat("inode {}", bit + 1) : strformat("block {}", bit);
     Mutation mu{inodes ? "inode-bitmap" : "block-bitmap",
                 inodes ? "inode bitmap" : "block bitmap",
@@ -269,13 +269,13 @@ class Planner {
         const uint16_t type = static_cast<uint16_t>(other(
             in.mode & S_IFMT, {0, S_IFREG, S_IFDIR, S_IFLNK, S_IFCHR, S_IFIFO, S_IFSOCK, S_IFMT,
                                0010000 | 0020000}));
-        const uint16_t nv = static_cast<uint16_t>((in.mode & ~S_IFMT) | type);
+        const auto nv = static_cast<uint16_t>((in.mode & ~S_IFMT) | type);
         add({"inode-mode", where, "i_mode (type)", base + offsetof(IN, i_mode), 2, in.mode, nv,
              false, true, "the directory entry's file type no longer matches"});
         return;
       }
       case 1: {  // permission bits only
-        const uint16_t nv = static_cast<uint16_t>(in.mode ^ (1U << rng_.below(12)));
+        const auto nv = static_cast<uint16_t>(in.mode ^ (1U << rng_.below(12)));
         add({"inode-perm", where, "i_mode (permissions)", base + offsetof(IN, i_mode), 2,
              in.mode, nv, false, false, "permission bits: any value is valid"});
         return;
@@ -468,7 +468,7 @@ class Planner {
         return;
       }
       case 3: {  // a free inode
-        uint32_t ino = static_cast<uint32_t>(1 + rng_.below(m_.sb.inodes_count));
+        auto ino = static_cast<uint32_t>(1 + rng_.below(m_.sb.inodes_count));
         for (uint32_t i = 0; i < m_.sb.inodes_count && test_bit(m_.inode_bitmap, ino - 1); ++i)
           ino = ino % m_.sb.inodes_count + 1;
         add({"dirent-inode", where, rec + " inode", at, 4, r.inode, ino, false, true,
@@ -499,7 +499,7 @@ class Planner {
       }
       case 6: {  // a '/' or NUL inside the name
         if (r.name_len == 0) return dirent();
-        const uint32_t i = static_cast<uint32_t>(rng_.below(r.name_len));
+        const auto i = static_cast<uint32_t>(rng_.below(r.name_len));
         const uint8_t nv = rng_.below(2) ? '/' : 0;
         add({"dirent-name", where, strformat("{} name[{}]", rec, i), at + 8 + i, 1,
              static_cast<uint8_t>(r.name[i]), nv, false, true, "'/' or NUL inside a name"});
@@ -507,9 +507,9 @@ class Planner {
       }
       case 7: {  // another letter: a rename nobody can tell from a real one
         if (r.name_len == 0) return dirent();
-        const uint32_t i = static_cast<uint32_t>(rng_.below(r.name_len));
-        const uint8_t old = static_cast<uint8_t>(r.name[i]);
-        uint8_t nv = static_cast<uint8_t>('A' + rng_.below(26));
+        const auto i = static_cast<uint32_t>(rng_.below(r.name_len));
+        const auto old = static_cast<uint8_t>(r.name[i]);
+        auto nv = static_cast<uint8_t>('A' + rng_.below(26));
         if (nv == old) nv = 'Z' - (old == 'Z');
         // A new name may equal a sibling's, or turn "." / ".." into a plain name.
         std::string renamed = r.name;

@@ -33,6 +33,12 @@
  * @gb_uptodate: get_block copies the block into the page when fs/mpage.c's
  *	read path asks, as filesystems that copy data in get_block do
  *	(mount option gb_uptodate=on|off, emulate.c)
+ * @reqmeta: tag metadata reads (indirect, directory, inode table and
+ *	bitmap blocks) REQ_META, so block traces show them as "RM" (mount
+ *	option reqmeta=on|off, default off).  Off by default because, with
+ *	CONFIG_BLK_CGROUP, blk_cgroup_mergeable() never merges a REQ_META
+ *	bio with a plain one: an indirect block read between two runs of
+ *	file data would cost two extra requests, which ext2 does not pay.
  *
  * All may change on remount while I/O is running, so readers use
  * READ_ONCE() and the remount path WRITE_ONCE().
@@ -42,6 +48,7 @@ struct mpagefs_mount_opts {
 	u32 maxmap;
 	bool scatter;
 	bool gb_uptodate;
+	bool reqmeta;
 };
 
 /* i_links_count is 16 bits; ext2 stops at 32000 too */

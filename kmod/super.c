@@ -92,20 +92,22 @@ void mpagefs_inode_error(struct inode *inode, const char *fmt, ...)
  * @cached: if not NULL, set to true when the block was already up to date
  *	(no I/O was issued)
  *
- * Metadata reads are tagged REQ_META, so block traces show them as "RM"
- * and they can be told apart from file data.
+ * With the mount option reqmeta=on, metadata reads are tagged REQ_META,
+ * so block traces show them as "RM"; by default they are plain reads, as
+ * ext2's are, which the block layer may merge with adjacent file data.
  *
  * Return: the buffer (release with brelse()) or an ERR_PTR.
  */
 struct buffer_head *mpagefs_read_meta(struct super_block *sb, u32 blocknr,
 				      bool *cached)
 {
+	const struct mpagefs_sb_info *sbi = MPAGEFS_SB(sb);
 	struct buffer_head *bh = sb_getblk(sb, blocknr);
 	int ret;
 
 	if (unlikely(!bh))
 		return ERR_PTR(-ENOMEM);
-	ret = bh_read(bh, REQ_META);
+	ret = bh_read(bh, sbi && READ_ONCE(sbi->s_opts.reqmeta) ? REQ_META : 0);
 	if (ret < 0) {
 		brelse(bh);
 		mpagefs_msg(sb, KERN_ERR, "I/O error reading block %u",
@@ -322,6 +324,8 @@ static int mpagefs_show_options(struct seq_file *seq, struct dentry *root)
 		seq_puts(seq, ",alloc=scatter");
 	if (READ_ONCE(sbi->s_opts.gb_uptodate))
 		seq_puts(seq, ",gb_uptodate=on");
+	if (READ_ONCE(sbi->s_opts.reqmeta))
+		seq_puts(seq, ",reqmeta=on");
 	return 0;
 }
 
@@ -493,7 +497,7 @@ static loff_t mpagefs_max_size(unsigned int blkbits)
 
 /* --- mount options --------------------------------------------------- */
 
-enum { Opt_boundary, Opt_maxmap, Opt_alloc, Opt_gb_uptodate };
+enum { Opt_boundary, Opt_maxmap, Opt_alloc, Opt_gb_uptodate, Opt_reqmeta };
 
 static const struct constant_table mpagefs_param_onoff[] = {
 	{ "off",	0 },
@@ -512,6 +516,7 @@ static const struct fs_parameter_spec mpagefs_param_spec[] = {
 	fsparam_u32("maxmap", Opt_maxmap),
 	fsparam_enum("alloc", Opt_alloc, mpagefs_param_alloc),
 	fsparam_enum("gb_uptodate", Opt_gb_uptodate, mpagefs_param_onoff),
+	fsparam_enum("reqmeta", Opt_reqmeta, mpagefs_param_onoff),
 	{}
 };
 
@@ -519,6 +524,7 @@ static const struct fs_parameter_spec mpagefs_param_spec[] = {
 #define MPAGEFS_SPEC_MAXMAP	BIT(1)
 #define MPAGEFS_SPEC_ALLOC	BIT(2)
 #define MPAGEFS_SPEC_GB_UPTODATE	BIT(3)
+#define MPAGEFS_SPEC_REQMETA	BIT(4)
 
 /*
  * The options of one mount or remount.  @spec records which were given,
@@ -560,6 +566,10 @@ static int mpagefs_parse_param(struct fs_context *fc,
 	case Opt_gb_uptodate:
 		ctx->opts.gb_uptodate = result.uint_32;
 		ctx->spec |= MPAGEFS_SPEC_GB_UPTODATE;
+		break;
+	case Opt_reqmeta:
+		ctx->opts.reqmeta = result.uint_32;
+		ctx->spec |= MPAGEFS_SPEC_REQMETA;
 		break;
 	default:
 		return invalfc(fc, "unhandled option '%s'", param->key);
@@ -713,6 +723,8 @@ static int mpagefs_reconfigure(struct fs_context *fc)
 		WRITE_ONCE(sbi->s_opts.maxmap, ctx->opts.maxmap);
 	if (ctx->spec & MPAGEFS_SPEC_GB_UPTODATE)
 		WRITE_ONCE(sbi->s_opts.gb_uptodate, ctx->opts.gb_uptodate);
+	if (ctx->spec & MPAGEFS_SPEC_REQMETA)
+		WRITE_ONCE(sbi->s_opts.reqmeta, ctx->opts.reqmeta);
 	return 0;
 }
 

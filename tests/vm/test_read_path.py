@@ -48,6 +48,10 @@ mount -t mpagefs -o ro,boundary=off /dev/vdc /mnt/a
 trace_read /dev/vdc /mnt/a/f17 mp_off
 sha256sum /mnt/a/f17
 umount /mnt/a
+mount -t mpagefs -o ro,reqmeta=on /dev/vdc /mnt/a
+grep -q 'reqmeta=on' /proc/mounts
+trace_read /dev/vdc /mnt/a/f17 mp_meta
+umount /mnt/a
 mount -t ext2 -o ro /dev/vdd /mnt/b
 trace_read /dev/vdd /mnt/b/f17 ext2
 umount /mnt/b
@@ -118,6 +122,28 @@ def test_ext2_shows_the_same_order_as_mpagefs(seed, mpagectl):
     assert ours == theirs
     off = notation(mpagectl, seed["mp"], seed["out"] / "mp_off", "/f17")
     assert off != ours
+
+
+def test_reqmeta_tags_metadata_reads_and_keeps_them_apart(seed, mpagectl):
+    """reqmeta=on marks the indirect read REQ_META ("RM") and the block layer then
+    never merges it with the data before it (blk_cgroup_mergeable); by default it
+    is a plain read, as ext2's is, and joins the data request [0..11]."""
+    def ind_rwbs(name):
+        ev = explain_json(mpagectl, seed["mp"], seed["out"] / name, "/f17")
+        return [e["rwbs"] for e in ev if any(s["kind"] == "IND" for s in e["segments"])]
+
+    def requests(name):
+        return [e for e in decode_json(mpagectl, seed["out"] / name, actions="C")
+                if e.get("rwbs", "").startswith("R")]
+
+    assert [("M" in r) for r in ind_rwbs("mp_on")] == [False]
+    assert [("M" in r) for r in ind_rwbs("mp_meta")] == [True]
+    order = "data:0-11,IND,data:12-16"
+    for name in ("mp_on", "mp_meta"):
+        p = check(mpagectl, seed["mp"], seed["out"] / name, "/f17", "--expect-order", order)
+        assert p.returncode == 0, p.stdout + p.stderr
+    assert len(requests("mp_on")) < len(requests("mp_meta")), \
+        (requests("mp_on"), requests("mp_meta"))
 
 
 def test_decode_matches_blkparse(seed, mpagectl):

@@ -109,25 +109,31 @@ class KernelTrace {
   bool running_ = false;
 };
 
-// Copies one CPU's relay file to its PREFIX.blktrace.N until told to stop,
-// then drains what is left.
+// Copies one CPU's relay file to its PREFIX.blktrace.N.  While tracing it
+// reads only complete sub-buffers and never past the end of one (see
+// blktrace_capture.hpp for why); after BLKTRACESTOP it drains the rest.
 class CpuReader {
  public:
-  CpuReader(const std::string& relay, const std::string& out)
+  CpuReader(const std::string& relay, const std::string& out, uint32_t subbuf_size)
       : in_(open_or_throw(relay, O_RDONLY | O_NONBLOCK)),
         out_(open_or_throw(out, O_WRONLY | O_CREAT | O_TRUNC, 0644)),
+        fdinfo_(open_or_throw("/proc/self/fdinfo/" + std::to_string(in_.get()), O_RDONLY)),
         relay_(relay),
-        out_name_(out) {}
+        out_name_(out),
+        subbuf_size_(subbuf_size) {}
 
   void run(const std::atomic<bool>& stop) {
     try {
       while (!stop.load()) {
         pollfd p{in_.get(), POLLIN, 0};
-        (void)::poll(&p, 1, 100);  // relay poll only wakes on full sub-buffers; read anyway
-        copy_available();
+        (void)::poll(&p, 1, 100);  // POLLIN: a complete sub-buffer is waiting
+        copy_complete();
       }
-      // The trace is stopped (relay flushed): drain until nothing is left.
-      for (int idle = 0; idle < 3;) idle = copy_available() == 0 ? idle + 1 : 0;
+      // The trace is stopped: relay_flush() completed the last sub-buffer
+      // and every reservation is filled: read all that is left.
+      for (int idle = 0; idle < 3;) idle = drain() == 0 ? idle + 1 : 0;
+      if (!cutter_.at_boundary())
+        throw CaptureError(relay_ + ": the last record is cut short at offset " + std::to_string(cutter_.offset()));
     } catch (const CaptureError& e) {
       error_ = e.what();
     }
@@ -136,20 +142,46 @@ class CpuReader {
   [[nodiscard]] const std::string& error() const { return error_; }
 
  private:
-  size_t copy_available() {
-    size_t total = 0;
+  [[nodiscard]] bool complete_subbuf_waiting() const {
+    pollfd p{in_.get(), POLLIN, 0};
+    return ::poll(&p, 1, 0) > 0 && (p.revents & POLLIN) != 0;
+  }
+  // The relay file's position: the ring offset of the next byte to read.
+  [[nodiscard]] uint64_t position() const {
+    std::array<char, 256> text{};
+    const ssize_t n = ::pread(fdinfo_.get(), text.data(), text.size() - 1, 0);
+    if (n <= 0) throw CaptureError(errno_text("read fdinfo of " + relay_));
+    return parse_fdinfo_pos(std::string(text.data(), static_cast<size_t>(n)));
+  }
+  // Reads what complete sub-buffers hold, stopping at the first incomplete one.
+  void copy_complete() {
     while (true) {
-      const ssize_t n = ::read(in_.get(), buf_.data(), buf_.size());
-      if (n == 0) break;
-      if (n < 0) {
-        if (errno == EAGAIN || errno == EINTR) break;
-        throw CaptureError(errno_text("read " + relay_));
+      size_t want = cutter_.needed();  // the rest of a record: same sub-buffer
+      if (want == 0) {
+        if (!complete_subbuf_waiting()) return;
+        want = relay_read_size(position() % subbuf_size_, subbuf_size_, buf_.size());
       }
-      write_all(static_cast<size_t>(n));
-      total += static_cast<size_t>(n);
+      if (read_some(std::min(want, buf_.size())) == 0) return;
     }
-    bytes_ += total;
+  }
+  size_t drain() {
+    size_t total = 0;
+    for (size_t n; (n = read_some(buf_.size())) != 0;) total += n;
     return total;
+  }
+  size_t read_some(size_t count) {
+    ssize_t n = 0;
+    do n = ::read(in_.get(), buf_.data(), count);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) {
+      if (errno == EAGAIN) return 0;
+      throw CaptureError(errno_text("read " + relay_));
+    }
+    const auto got = static_cast<size_t>(n);
+    cutter_.feed(buf_.data(), got, relay_);
+    write_all(got);
+    bytes_ += got;
+    return got;
   }
   void write_all(size_t n) {
     size_t done = 0;
@@ -163,9 +195,12 @@ class CpuReader {
 
   Fd in_;
   Fd out_;
+  Fd fdinfo_;
   std::string relay_;
   std::string out_name_;
-  std::array<char, 1 << 16> buf_{};
+  uint32_t subbuf_size_;
+  RecordCutter cutter_;
+  std::array<uint8_t, 1 << 16> buf_{};
   uint64_t bytes_ = 0;
   std::string error_;
 };
@@ -303,6 +338,9 @@ CaptureResult capture(const CaptureOptions& opts, const std::vector<std::string>
   const std::string dir = opts.debugfs + "/block/" + name;
 
   // blkparse stops at the first missing CPU file: create them all.
+  // relay_open() page-aligns the sub-buffer size: the readers need the real one.
+  const auto page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  const auto subbuf = static_cast<uint32_t>((opts.buf_size + page - 1) / page * page);
   std::vector<std::unique_ptr<CpuReader>> readers;
   for (uint32_t cpu = 0; cpu <= max_cpu; ++cpu) {
     const std::string out = cpu_file_name(prefix, cpu);
@@ -311,7 +349,7 @@ CaptureResult capture(const CaptureOptions& opts, const std::vector<std::string>
       (void)open_or_throw(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
       continue;
     }
-    readers.push_back(std::make_unique<CpuReader>(dir + "/trace" + std::to_string(cpu), out));
+    readers.push_back(std::make_unique<CpuReader>(dir + "/trace" + std::to_string(cpu), out, subbuf));
   }
 
   std::atomic<bool> stop{false};

@@ -1,6 +1,7 @@
 // blktrace_format.cpp - events as text (blkparse's default line layout, so
 // people can diff our output against blkparse's) and as JSON lines.
 #include <array>
+#include <charconv>
 #include <cstdio>
 #include <string>
 
@@ -39,6 +40,22 @@ std::string pdu_hex(const std::vector<uint8_t>& pdu) {
   return s;
 }
 
+// printf's "%<width>u" / "%-<width>u" / "%0<width>u" appended to `out`
+// without a temporary string.
+void put_uint(std::string& out, unsigned long long v, int width, char pad = ' ', bool left = false) {
+  std::array<char, 24> d{};
+  const auto r = std::to_chars(d.data(), d.data() + d.size(), v);
+  const auto len = static_cast<int>(r.ptr - d.data());
+  if (!left && len < width) out.append(static_cast<size_t>(width - len), pad);
+  out.append(d.data(), static_cast<size_t>(len));
+  if (left && len < width) out.append(static_cast<size_t>(width - len), ' ');
+}
+// printf's "%<width>s" appended to `out`.
+void put_str(std::string& out, std::string_view s, size_t width) {
+  if (s.size() < width) out.append(width - s.size(), ' ');
+  out.append(s);
+}
+
 }  // namespace
 
 std::string format_text(const Event& ev, uint64_t genesis_ns) {
@@ -52,23 +69,59 @@ std::string format_text(const Event& ev, uint64_t genesis_ns) {
                          nsecs, 0U, "m", "N", ev.message().c_str());
 
   const std::string_view act = ev.letters();
-  const std::string act_s = act.empty() ? "?" : std::string(act);
-  std::string line = printf_string("%3u,%-3u %2u %8u %5d.%09lu %5u %2s %3s ", maj, min, ev.cpu,
-                                   ev.sequence, secs, nsecs, ev.pid, act_s.c_str(), ev.rwbs().c_str());
-  const std::string comm = ev.comm.empty() ? "?" : ev.comm;
+  std::string line;
+  line.reserve(128);
+  // "%3u,%-3u %2u %8u %5d.%09lu %5u %2s %3s "
+  put_uint(line, maj, 3);
+  line += ',';
+  put_uint(line, min, 3, ' ', true);
+  line += ' ';
+  put_uint(line, ev.cpu, 2);
+  line += ' ';
+  put_uint(line, ev.sequence, 8);
+  line += ' ';
+  if (secs < 0) {
+    line += printf_string("%5d", secs);
+  } else {
+    put_uint(line, static_cast<unsigned>(secs), 5);
+  }
+  line += '.';
+  put_uint(line, nsecs, 9, '0');
+  line += ' ';
+  put_uint(line, ev.pid, 5);
+  line += ' ';
+  put_str(line, act.empty() ? std::string_view("?") : act, 2);
+  line += ' ';
+  put_str(line, ev.rwbs(), 3);
+  line += ' ';
+  const std::string_view comm = ev.comm.empty() ? std::string_view("?") : std::string_view(ev.comm);
   const bool pc = (ev.action & BLK_TC_ACT(BLK_TC_PC)) != 0;
   const auto sector = static_cast<unsigned long long>(ev.sector);
   // blkparse 1.2 leaves "sector + n" out when the event has no whole sector
   // (flushes, tiny payloads).
-  const std::string span =
-      ev.nr_sectors() != 0 ? printf_string("%llu + %u ", sector, ev.nr_sectors()) : std::string();
+  auto add_span = [&] {
+    if (ev.nr_sectors() == 0) return;
+    put_uint(line, sector, 0);
+    line += " + ";
+    put_uint(line, ev.nr_sectors(), 0);
+    line += ' ';
+  };
+  auto add_comm = [&] {
+    line += '[';
+    line += comm;
+    line += ']';
+  };
   switch (ev.code()) {
     case __BLK_TA_REQUEUE:
     case __BLK_TA_COMPLETE:
       if (pc)
         line += (ev.pdu.empty() ? "" : "(" + pdu_hex(ev.pdu) + ") ") + printf_string("[%u]", ev.error);
-      else
-        line += span + printf_string("[%u]", ev.error);
+      else {
+        add_span();
+        line += '[';
+        put_uint(line, ev.error, 0);
+        line += ']';
+      }
       break;
     case __BLK_TA_ISSUE:
     case __BLK_TA_INSERT:
@@ -76,26 +129,29 @@ std::string format_text(const Event& ev, uint64_t genesis_ns) {
     case __BLK_TA_BOUNCE:
       if (pc)
         line += printf_string("%u ", ev.bytes) + (ev.pdu.empty() ? "" : "(" + pdu_hex(ev.pdu) + ") ") +
-                "[" + comm + "]";
-      else
-        line += span + "[" + comm + "]";
+                "[" + std::string(comm) + "]";
+      else {
+        add_span();
+        add_comm();
+      }
       break;
     case __BLK_TA_BACKMERGE:
     case __BLK_TA_FRONTMERGE:
     case __BLK_TA_GETRQ:
     case __BLK_TA_SLEEPRQ:
-      line += span + "[" + comm + "]";
+      add_span();
+      add_comm();
       break;
     case __BLK_TA_PLUG:
-      line += "[" + comm + "]";
+      add_comm();
       break;
     case __BLK_TA_UNPLUG_IO:
     case __BLK_TA_UNPLUG_TIMER:
-      line += printf_string("[%s] %llu", comm.c_str(), static_cast<unsigned long long>(ev.pdu_u64()));
+      line += printf_string("[%s] %llu", std::string(comm).c_str(), static_cast<unsigned long long>(ev.pdu_u64()));
       break;
     case __BLK_TA_SPLIT:
       line += printf_string("%llu / %llu [%s]", sector, static_cast<unsigned long long>(ev.pdu_u64()),
-                            comm.c_str());
+                            std::string(comm).c_str());
       break;
     case __BLK_TA_REMAP: {
       // struct blk_io_trace_remap: be32 device_from, be32 device_to, be64 sector_from.
@@ -110,7 +166,8 @@ std::string format_text(const Event& ev, uint64_t genesis_ns) {
       break;
     }
     default:
-      line += span + "[" + comm + "]";
+      add_span();
+      add_comm();
       break;
   }
   return line;

@@ -142,7 +142,7 @@ std::vector<Scenario> make_all() {
   add({"ra-get-block-error", "a corrupt IND entry for block 20 (1 KiB blocks): get_block fails with EUCLEAN there",
        "do_mpage_readpage: get_block error -> confused -> block_read_full_folio, whose get_block fails too: "
        "the page is not up to date and read() gets EIO; the pages before it read normally",
-       "read", mkfs_opts(1024), 8 << 20, {file("f", 48 * KiB)}, "", Corruption{"f", 20, 0xfffffff0U},
+       "read", mkfs_opts(1024), 8 << 20, {file("f", 48 * KiB)}, "ro", Corruption{"f", 20, 0xfffffff0U},
        {drop()}, {read("f", 0, 20 * KiB), read("f", 20 * KiB, 4 * KiB, EIO)},
        {bios_include('R', {"data:0-11", "IND:12", "data:12-19"}), no_bio_of('R', 20)}});
 

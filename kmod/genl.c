@@ -278,10 +278,17 @@ static struct sk_buff *mpagefs_reply_new(struct genl_info *info, void **hdr)
 	return msg;
 }
 
-/* Ends the reply started by mpagefs_reply_new() and sends it. */
+/*
+ * Ends the reply started by mpagefs_reply_new() and sends it, or, if
+ * filling it failed with @err, drops it and returns @err.
+ */
 static int mpagefs_reply_send(struct sk_buff *msg, void *hdr,
-			      struct genl_info *info)
+			      struct genl_info *info, int err)
 {
+	if (err) {
+		nlmsg_free(msg);
+		return err;
+	}
 	genlmsg_end(msg, hdr);
 	return genlmsg_reply(msg, info);
 }
@@ -370,11 +377,7 @@ static int mpagefs_genl_get_stats(struct sk_buff *skb, struct genl_info *info)
 	else
 		err = mpagefs_put_dev(msg, sbi) ?: mpagefs_put_stats(msg, sbi);
 	mutex_unlock(&mpagefs_mounts_lock);
-	if (err) {
-		nlmsg_free(msg);
-		return err;
-	}
-	return mpagefs_reply_send(msg, hdr, info);
+	return mpagefs_reply_send(msg, hdr, info, err);
 }
 
 static int mpagefs_genl_reset_stats(struct sk_buff *skb,
@@ -430,11 +433,7 @@ static int mpagefs_genl_set_policy(struct sk_buff *skb,
 		err = mpagefs_put_dev(msg, sbi) ?: mpagefs_put_policy(msg, sbi);
 	}
 	mutex_unlock(&mpagefs_mounts_lock);
-	if (err) {
-		nlmsg_free(msg);
-		return err;
-	}
-	return mpagefs_reply_send(msg, hdr, info);
+	return mpagefs_reply_send(msg, hdr, info, err);
 }
 
 /* Fills @f from the FAULT nest of INJECT; -EINVAL with a message if bad. */
@@ -523,11 +522,7 @@ static int mpagefs_genl_inject(struct sk_buff *skb, struct genl_info *info)
 			      mpagefs_put_fault(msg, &f);
 	}
 	mutex_unlock(&mpagefs_mounts_lock);
-	if (err) {
-		nlmsg_free(msg);
-		return err;
-	}
-	return mpagefs_reply_send(msg, hdr, info);
+	return mpagefs_reply_send(msg, hdr, info, err);
 }
 
 static int mpagefs_genl_clear_faults(struct sk_buff *skb,
@@ -582,11 +577,7 @@ static int mpagefs_genl_get_faults(struct sk_buff *skb,
 	}
 	mutex_unlock(&mpagefs_mounts_lock);
 	kfree(faults);
-	if (err) {
-		nlmsg_free(msg);
-		return err;
-	}
-	return mpagefs_reply_send(msg, hdr, info);
+	return mpagefs_reply_send(msg, hdr, info, err);
 }
 
 /*

@@ -186,10 +186,8 @@ static int mpagefs_dir_commit(struct inode *dir, struct buffer_head *bh,
 {
 	int err = 0;
 
-	if (update_times) {
-		dir->i_mtime = current_time(dir);
-		dir->i_ctime = dir->i_mtime;
-	}
+	if (update_times)
+		inode_set_mtime_to_ts(dir, inode_set_ctime_current(dir));
 	mark_buffer_dirty_inode(bh, dir);
 	mark_inode_dirty(dir);
 	if (IS_DIRSYNC(dir)) {

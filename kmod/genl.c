@@ -585,7 +585,7 @@ static int mpagefs_genl_get_faults(struct sk_buff *skb,
  * filesystem's behaviour is a CAP_SYS_ADMIN matter, as for a remount.
  * Both the socket's opener and the sender must have it.
  */
-static int mpagefs_genl_pre_doit(const struct genl_ops *ops,
+static int mpagefs_genl_pre_doit(const struct genl_split_ops *ops,
 				 struct sk_buff *skb, struct genl_info *info)
 {
 	if ((ops->flags & GENL_ADMIN_PERM) &&

@@ -143,13 +143,13 @@ struct inode *mpagefs_new_inode(struct inode *dir, umode_t mode,
 		return ERR_PTR(err);
 	}
 	ei = MPAGEFS_I(inode);
-	inode_init_owner(&init_user_ns, inode, dir, mode);
+	inode_init_owner(&nop_mnt_idmap, inode, dir, mode);
 	inode->i_ino = ino;
 	inode->i_blocks = 0;
 	inode->i_size = 0;
-	inode->i_mtime = current_time(inode);
-	inode->i_atime = inode->i_mtime;
-	inode->i_ctime = inode->i_mtime;
+	inode_set_mtime_to_ts(inode,
+			      inode_set_atime_to_ts(inode,
+						    inode_set_ctime_current(inode)));
 	memset(ei->i_data, 0, sizeof(ei->i_data));
 	ei->i_next_alloc_block = 0;
 	ei->i_next_alloc_goal = 0;

@@ -52,12 +52,12 @@ static void mpagefs_write_failed(struct address_space *mapping, loff_t to)
 
 static int mpagefs_write_begin(struct file *file,
 			       struct address_space *mapping, loff_t pos,
-			       unsigned int len, struct page **pagep,
+			       unsigned int len, struct folio **foliop,
 			       void **fsdata)
 {
 	int ret;
 
-	ret = block_write_begin(mapping, pos, len, pagep, mpagefs_get_block);
+	ret = block_write_begin(mapping, pos, len, foliop, mpagefs_get_block);
 	if (ret < 0)
 		mpagefs_write_failed(mapping, pos + len);
 	return ret;
@@ -65,15 +65,17 @@ static int mpagefs_write_begin(struct file *file,
 
 static int mpagefs_write_end(struct file *file, struct address_space *mapping,
 			     loff_t pos, unsigned int len, unsigned int copied,
-			     struct page *page, void *fsdata)
+			     struct folio *folio, void *fsdata)
 {
 	int ret;
 
-	ret = generic_write_end(file, mapping, pos, len, copied, page, fsdata);
+	ret = generic_write_end(file, mapping, pos, len, copied, folio, fsdata);
 	if (ret < len)
 		mpagefs_write_failed(mapping, pos + len);
 	return ret;
 }
+
+DEFINE_FOLIO_WRITE_AOPS(mpagefs_write_begin, mpagefs_write_end);
 
 static ssize_t mpagefs_direct_IO(struct kiocb *iocb, struct iov_iter *iter)
 {
@@ -104,13 +106,13 @@ const struct address_space_operations mpagefs_aops = {
 	.read_folio		= mpagefs_read_folio,
 	.readahead		= mpagefs_readahead,
 	.writepages		= mpagefs_writepages,
-	.write_begin		= mpagefs_write_begin,
-	.write_end		= mpagefs_write_end,
+	.write_begin		= FOLIO_WRITE_AOP(mpagefs_write_begin),
+	.write_end		= FOLIO_WRITE_AOP(mpagefs_write_end),
 	.direct_IO		= mpagefs_direct_IO,
 	.bmap			= mpagefs_bmap,
 	.migrate_folio		= buffer_migrate_folio,
 	.is_partially_uptodate	= block_is_partially_uptodate,
-	.error_remove_page	= generic_error_remove_page,
+	.error_remove_folio	= generic_error_remove_folio,
 };
 
 /* A symlink short enough for its target to live in i_block. */
@@ -216,12 +218,12 @@ static void mpagefs_fill_inode(struct inode *inode,
 	i_gid_write(inode, le32_to_cpu(raw->i_gid));
 	set_nlink(inode, le16_to_cpu(raw->i_links_count));
 	inode->i_size = le64_to_cpu(raw->i_size);
-	inode->i_atime.tv_sec = le64_to_cpu(raw->i_atime);
-	inode->i_atime.tv_nsec = le32_to_cpu(raw->i_atime_nsec);
-	inode->i_mtime.tv_sec = le64_to_cpu(raw->i_mtime);
-	inode->i_mtime.tv_nsec = le32_to_cpu(raw->i_mtime_nsec);
-	inode->i_ctime.tv_sec = le64_to_cpu(raw->i_ctime);
-	inode->i_ctime.tv_nsec = le32_to_cpu(raw->i_ctime_nsec);
+	inode_set_atime(inode, le64_to_cpu(raw->i_atime),
+			le32_to_cpu(raw->i_atime_nsec));
+	inode_set_mtime(inode, le64_to_cpu(raw->i_mtime),
+			le32_to_cpu(raw->i_mtime_nsec));
+	inode_set_ctime(inode, le64_to_cpu(raw->i_ctime),
+			le32_to_cpu(raw->i_ctime_nsec));
 	/* on disk in filesystem blocks, in the VFS in 512-byte units */
 	inode->i_blocks = (blkcnt_t)le32_to_cpu(raw->i_blocks) <<
 			  (inode->i_blkbits - 9);
@@ -333,6 +335,9 @@ static int __mpagefs_write_inode(struct inode *inode, bool do_sync)
 	struct mpagefs_inode_info *ei = MPAGEFS_I(inode);
 	unsigned long ino = inode->i_ino;
 	__le32 i_block[MPAGEFS_N_BLOCKS] = {};
+	struct timespec64 atime = inode_get_atime(inode);
+	struct timespec64 mtime = inode_get_mtime(inode);
+	struct timespec64 ctime = inode_get_ctime(inode);
 	struct mpagefs_inode *raw;
 	struct buffer_head *bh;
 	int err = 0;
@@ -358,12 +363,12 @@ static int __mpagefs_write_inode(struct inode *inode, bool do_sync)
 	raw->i_gid = cpu_to_le32(i_gid_read(inode));
 	raw->i_flags = 0;
 	raw->i_size = cpu_to_le64(inode->i_size);
-	raw->i_atime = cpu_to_le64(inode->i_atime.tv_sec);
-	raw->i_mtime = cpu_to_le64(inode->i_mtime.tv_sec);
-	raw->i_ctime = cpu_to_le64(inode->i_ctime.tv_sec);
-	raw->i_atime_nsec = cpu_to_le32(inode->i_atime.tv_nsec);
-	raw->i_mtime_nsec = cpu_to_le32(inode->i_mtime.tv_nsec);
-	raw->i_ctime_nsec = cpu_to_le32(inode->i_ctime.tv_nsec);
+	raw->i_atime = cpu_to_le64(atime.tv_sec);
+	raw->i_mtime = cpu_to_le64(mtime.tv_sec);
+	raw->i_ctime = cpu_to_le64(ctime.tv_sec);
+	raw->i_atime_nsec = cpu_to_le32(atime.tv_nsec);
+	raw->i_mtime_nsec = cpu_to_le32(mtime.tv_nsec);
+	raw->i_ctime_nsec = cpu_to_le32(ctime.tv_nsec);
 	raw->i_blocks = cpu_to_le32(inode->i_blocks >> (inode->i_blkbits - 9));
 	raw->i_generation = cpu_to_le32(inode->i_generation);
 	memcpy(raw->i_block, i_block, sizeof(raw->i_block));
@@ -440,8 +445,7 @@ static int mpagefs_setsize(struct inode *inode, loff_t newsize)
 		return err;
 	truncate_setsize(inode, newsize);
 	mpagefs_truncate_blocks(inode, newsize);
-	inode->i_mtime = current_time(inode);
-	inode->i_ctime = inode->i_mtime;
+	inode_set_mtime_to_ts(inode, inode_set_ctime_current(inode));
 	if (inode_needs_sync(inode)) {
 		sync_mapping_buffers(inode->i_mapping);
 		sync_inode_metadata(inode, 1);
@@ -454,19 +458,19 @@ static int mpagefs_setsize(struct inode *inode, loff_t newsize)
 /**
  * mpagefs_setattr() - inode_operations.setattr: chmod, chown, utimes and
  *	truncate
- * @mnt_userns: the idmapping of the mount
+ * @idmap: the idmapping of the mount
  * @dentry: the file
  * @iattr: what to change
  *
  * Return: 0 or a negative error.
  */
-int mpagefs_setattr(struct user_namespace *mnt_userns, struct dentry *dentry,
+int mpagefs_setattr(struct mnt_idmap *idmap, struct dentry *dentry,
 		    struct iattr *iattr)
 {
 	struct inode *inode = d_inode(dentry);
 	int err;
 
-	err = setattr_prepare(mnt_userns, dentry, iattr);
+	err = setattr_prepare(idmap, dentry, iattr);
 	if (err)
 		return err;
 	if ((iattr->ia_valid & ATTR_SIZE) && iattr->ia_size != inode->i_size) {
@@ -474,7 +478,7 @@ int mpagefs_setattr(struct user_namespace *mnt_userns, struct dentry *dentry,
 		if (err)
 			return err;
 	}
-	setattr_copy(mnt_userns, inode, iattr);
+	setattr_copy(idmap, inode, iattr);
 	mark_inode_dirty(inode);
 	return 0;
 }

@@ -292,7 +292,7 @@ static int mpagefs_alloc_branch(struct inode *inode, sector_t iblock,
 	*where->p = cpu_to_le32(blks[0]);
 	if (where->bh)
 		mark_buffer_dirty_inode(where->bh, inode);
-	inode->i_ctime = current_time(inode);
+	inode_set_ctime_current(inode);
 	mark_inode_dirty(inode);
 
 	ei->i_next_alloc_block = iblock + 1;

@@ -18,6 +18,7 @@
 #include <linux/spinlock.h>
 #include <linux/types.h>
 
+#include "compat.h"
 #include "mpagefs_fs.h"
 #include "mpagefs_genl.h"
 
@@ -231,7 +232,7 @@ struct inode *mpagefs_iget(struct super_block *sb, unsigned long ino);
 void mpagefs_set_inode_ops(struct inode *inode);
 int mpagefs_write_inode(struct inode *inode, struct writeback_control *wbc);
 void mpagefs_evict_inode(struct inode *inode);
-int mpagefs_setattr(struct user_namespace *mnt_userns, struct dentry *dentry,
+int mpagefs_setattr(struct mnt_idmap *idmap, struct dentry *dentry,
 		    struct iattr *iattr);
 extern const struct address_space_operations mpagefs_aops;
 extern const struct inode_operations mpagefs_special_inode_operations;

@@ -82,7 +82,7 @@ static int mpagefs_add_nondir(struct dentry *dentry, struct inode *inode)
 	return err;
 }
 
-static int mpagefs_create(struct user_namespace *mnt_userns, struct inode *dir,
+static int mpagefs_create(struct mnt_idmap *idmap, struct inode *dir,
 			  struct dentry *dentry, umode_t mode, bool excl)
 {
 	struct inode *inode;
@@ -94,7 +94,7 @@ static int mpagefs_create(struct user_namespace *mnt_userns, struct inode *dir,
 	return mpagefs_add_nondir(dentry, inode);
 }
 
-static int mpagefs_tmpfile(struct user_namespace *mnt_userns, struct inode *dir,
+static int mpagefs_tmpfile(struct mnt_idmap *idmap, struct inode *dir,
 			   struct file *file, umode_t mode)
 {
 	struct inode *inode;
@@ -109,7 +109,7 @@ static int mpagefs_tmpfile(struct user_namespace *mnt_userns, struct inode *dir,
 	return finish_open_simple(file, 0);
 }
 
-static int mpagefs_mknod(struct user_namespace *mnt_userns, struct inode *dir,
+static int mpagefs_mknod(struct mnt_idmap *idmap, struct inode *dir,
 			 struct dentry *dentry, umode_t mode, dev_t rdev)
 {
 	struct inode *inode;
@@ -126,7 +126,7 @@ static int mpagefs_mknod(struct user_namespace *mnt_userns, struct inode *dir,
 	return mpagefs_add_nondir(dentry, inode);
 }
 
-static int mpagefs_symlink(struct user_namespace *mnt_userns, struct inode *dir,
+static int mpagefs_symlink(struct mnt_idmap *idmap, struct inode *dir,
 			   struct dentry *dentry, const char *symname)
 {
 	unsigned int len = strlen(symname) + 1;
@@ -157,7 +157,7 @@ static int mpagefs_link(struct dentry *old_dentry, struct inode *dir,
 
 	if (inode->i_nlink >= MPAGEFS_LINK_MAX)
 		return -EMLINK;
-	inode->i_ctime = current_time(inode);
+	inode_set_ctime_current(inode);
 	inode_inc_link_count(inode);
 	ihold(inode);
 
@@ -171,7 +171,7 @@ static int mpagefs_link(struct dentry *old_dentry, struct inode *dir,
 	return err;
 }
 
-static int mpagefs_mkdir(struct user_namespace *mnt_userns, struct inode *dir,
+static int mpagefs_mkdir(struct mnt_idmap *idmap, struct inode *dir,
 			 struct dentry *dentry, umode_t mode)
 {
 	struct inode *inode;
@@ -228,7 +228,7 @@ static int mpagefs_unlink(struct inode *dir, struct dentry *dentry)
 	brelse(bh);
 	if (err)
 		return err;
-	inode->i_ctime = dir->i_ctime;
+	inode_set_ctime_to_ts(inode, inode_get_ctime(dir));
 	mpagefs_drop_link(inode);
 	return 0;
 }
@@ -317,8 +317,7 @@ static int mpagefs_exchange(struct inode *old_dir, struct dentry *old_dentry,
 			mpagefs_drop_subdir_link(new_dir);
 		}
 	}
-	old_inode->i_ctime = current_time(old_inode);
-	new_inode->i_ctime = old_inode->i_ctime;
+	inode_set_ctime_to_ts(new_inode, inode_set_ctime_current(old_inode));
 	mark_inode_dirty(old_inode);
 	mark_inode_dirty(new_inode);
 
@@ -332,7 +331,7 @@ out_old:
 	return err;
 }
 
-static int mpagefs_rename(struct user_namespace *mnt_userns,
+static int mpagefs_rename(struct mnt_idmap *idmap,
 			  struct inode *old_dir, struct dentry *old_dentry,
 			  struct inode *new_dir, struct dentry *new_dentry,
 			  unsigned int flags)
@@ -383,7 +382,7 @@ static int mpagefs_rename(struct user_namespace *mnt_userns,
 		brelse(new_bh);
 		if (err)
 			goto out_dir;
-		new_inode->i_ctime = current_time(new_inode);
+		inode_set_ctime_current(new_inode);
 		if (dir_de) {
 			/* a replaced (empty) directory loses its "." too */
 			clear_nlink(new_inode);
@@ -404,7 +403,7 @@ static int mpagefs_rename(struct user_namespace *mnt_userns,
 	}
 
 	/* like most Unix systems, the renamed inode's ctime changes */
-	old_inode->i_ctime = current_time(old_inode);
+	inode_set_ctime_current(old_inode);
 	mark_inode_dirty(old_inode);
 
 	err = mpagefs_delete_entry(old_dir, old_de, old_bh);

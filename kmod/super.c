@@ -20,7 +20,6 @@
 #include <linux/slab.h>
 #include <linux/statfs.h>
 #include <linux/timekeeping.h>
-#include <asm/unaligned.h>
 
 #include "mpagefs.h"
 
@@ -148,8 +147,7 @@ static int __init mpagefs_init_inodecache(void)
 {
 	mpagefs_inode_cachep = kmem_cache_create_usercopy("mpagefs_inode_cache",
 				sizeof(struct mpagefs_inode_info), 0,
-				SLAB_RECLAIM_ACCOUNT | SLAB_MEM_SPREAD |
-				SLAB_ACCOUNT,
+				SLAB_RECLAIM_ACCOUNT | SLAB_ACCOUNT,
 				offsetof(struct mpagefs_inode_info, i_data),
 				sizeof_field(struct mpagefs_inode_info, i_data),
 				mpagefs_init_once);

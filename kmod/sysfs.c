@@ -230,7 +230,7 @@ static void mpagefs_sb_release(struct kobject *kobj)
 	complete(&sbi->s_kobj_unregister);
 }
 
-static struct kobj_type mpagefs_sb_ktype = {
+static const struct kobj_type mpagefs_sb_ktype = {
 	.default_groups	= mpagefs_groups,
 	.sysfs_ops	= &mpagefs_attr_ops,
 	.release	= mpagefs_sb_release,

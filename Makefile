@@ -2,6 +2,8 @@
 #
 #   make          build the module (against Debian's 6.1 headers), the
 #                 reference ext2 module, mpagectl and the VM's initramfs
+#   make KERNEL=6.12 ...  any target for Debian 12's 6.12 kernel (from
+#                 bookworm-backports) instead of 6.1: see KERNEL below
 #   make check    every test: unit tests, kernel style, VM tests
 #   make check-long  the long VM tests (power cuts, stress; @pytest.mark.long)
 #   make demo     the seed example, measured in a VM, both orders side by side
@@ -20,9 +22,29 @@
 #                 puts build/mpagefs.ko under /lib/modules/$(KVER)/extra
 
 TOP      := $(abspath .)
-BUILD    := $(TOP)/build
-KVER     ?= $(shell $(TOP)/qemu/kver.sh)
+# KERNEL: the kernel series every target builds for and boots, 6.1 (Debian 12's
+# own, the default) or 6.12 (bookworm-backports).  KVER is the newest installed
+# release of that series with headers (qemu/kver.sh); the module is built
+# against it, ext2 from that series' linux-source, and qemu/vm.py boots it
+# (MPAGEFS_KERNEL_SERIES, exported below).
+KERNEL   ?= 6.1
+KERNELS  := 6.1 6.12
+ifneq ($(words $(KERNEL)) $(filter $(KERNELS),$(KERNEL)),1 $(KERNEL))
+$(error KERNEL=$(KERNEL) is not a kernel series this project builds for: use one of $(KERNELS))
+endif
+# build/ holds what does not depend on the kernel (mpagectl, the unit tests, the
+# VM tests' host helpers) and, for 6.1, the kernel's artefacts as it always
+# has; another series has its own build/k<series>/ (mpagefs.ko, ext2.ko,
+# initramfs.cpio.gz, the kmod copy, ext2's source, style/, demo/, bench/...)
+# with a copy of mpagectl, so that either BUILD is complete for qemu/vm.py,
+# demo, bench and shell.
+TOPBUILD := $(TOP)/build
+BUILD    := $(TOPBUILD)$(if $(filter-out 6.1,$(KERNEL)),/k$(KERNEL))
+ifneq ($(origin KVER),command line)
+KVER      = $(shell $(TOP)/qemu/kver.sh $(KERNEL) 2>/dev/null)
+endif
 KDIR     ?= /lib/modules/$(KVER)/build
+LINUX_SOURCE := /usr/src/linux-source-$(KERNEL).tar.xz
 JOBS     ?= $(shell nproc)
 # Debian's python3 (with python3-pytest from install-deps.sh), not whatever
 # python3 comes first on PATH.
@@ -31,13 +53,14 @@ PYTEST   ?= $(PYTHON) -m pytest
 PYTEST_ARGS ?=
 
 export KVER
+export MPAGEFS_KERNEL_SERIES := $(KERNEL)
 # ccache (if installed) hashes paths relative to the checkout's parent, so a
 # second checkout of the same sources compiles from the cache.
 export CCACHE_BASEDIR := $(abspath $(TOP)/..)
 export CCACHE_NOHASHDIR := 1
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all deps userspace module ext2 initramfs check check-long unit-test style vm-test demo shell clean \
+.PHONY: all deps kernel userspace module ext2 initramfs check check-long unit-test style vm-test demo shell clean \
 	install install-module debug-kernel module-debug initramfs-debug check-debug coverage \
 	coverage-report bench bench-unit
 
@@ -46,16 +69,26 @@ all: deps userspace module ext2 initramfs
 deps:
 	@sh $(TOP)/qemu/install-deps.sh
 
+# The selected kernel with its headers, and its source: one line naming what
+# to install when one is missing.
+kernel: deps
+	@$(TOP)/qemu/kver.sh $(KERNEL) >/dev/null
+	@test -r $(LINUX_SOURCE) || { echo "make: $(LINUX_SOURCE) missing: run make deps (installs linux-source-$(KERNEL))" >&2; exit 1; }
+
 # --- userspace (C++20, CMake) ------------------------------------------------
+# Kernel-independent: built once in build/userspace, copied to build/mpagectl
+# and to the selected kernel's BUILD.
 userspace: deps
-	@cmake -S userspace -B $(BUILD)/userspace -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-	@cmake --build $(BUILD)/userspace -j $(JOBS) -- --no-print-directory
-	@cmp -s $(BUILD)/userspace/mpagectl $(BUILD)/mpagectl || cp $(BUILD)/userspace/mpagectl $(BUILD)/mpagectl
+	@cmake -S userspace -B $(TOPBUILD)/userspace -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(TOPBUILD)/userspace -j $(JOBS) -- --no-print-directory
+	@for d in $(sort $(TOPBUILD) $(BUILD)); do mkdir -p $$d; \
+	 cmp -s $(TOPBUILD)/userspace/mpagectl $$d/mpagectl || cp $(TOPBUILD)/userspace/mpagectl $$d/mpagectl; done
 
 # --- kernel module -----------------------------------------------------------
 # Kbuild of 6.1 writes objects next to the sources, so the module is built in
-# a copy under build/ and the source tree stays clean.
-module: deps
+# a copy under BUILD (build/kmod, build/k6.12/kmod) and the source tree stays
+# clean.
+module: kernel
 	@mkdir -p $(BUILD)/kmod
 	@rsync -a --delete --exclude '*.o' --exclude '*.ko' --exclude '.*.cmd' \
 		--exclude '*.mod*' --exclude 'modules.order' --exclude 'Module.symvers' \
@@ -65,9 +98,10 @@ module: deps
 	@$(MAKE) -C $(KDIR) M=$(BUILD)/kmod $(KMOD_FLAGS) modules
 	@cmp -s $(BUILD)/kmod/mpagefs.ko $(BUILD)/mpagefs.ko || cp $(BUILD)/kmod/mpagefs.ko $(BUILD)/mpagefs.ko
 
-# The reference peer: fs/ext2 from Debian's linux-source-6.1, as a module.
-ext2: deps
-	@$(MAKE) -C qemu/ext2 BUILD=$(BUILD) KDIR=$(KDIR)
+# The reference peer: fs/ext2 from the selected kernel's Debian linux-source
+# (linux-source-6.1, linux-source-6.12), as a module.
+ext2: kernel
+	@$(MAKE) -C qemu/ext2 BUILD=$(BUILD) KDIR=$(KDIR) SERIES=$(KERNEL)
 
 initramfs: userspace module ext2
 	@$(PYTHON) qemu/mkinitramfs.py --kver $(KVER) --build $(BUILD) --out $(BUILD)/initramfs.cpio.gz
@@ -77,7 +111,9 @@ initramfs: userspace module ext2
 # into $(MPAGEFS_CACHE) (default ~/.cache/mpagefs), outside the clone; the
 # module is built against that tree in build/debug/kmod (Kbuild's M=), the
 # initramfs has everything else built into the kernel.
-DEBUG_BUILD := $(BUILD)/debug
+# The debug kernel is 6.1's so far: its targets refuse another KERNEL.
+DEBUG_BUILD := $(TOPBUILD)/debug
+DEBUG_ONLY_61 = $(if $(filter-out 6.1,$(KERNEL)),@echo "make: $@: the debug kernel is built from linux-source-6.1 only so far (KERNEL=6.1)" >&2; exit 1)
 DEBUG_TREE   = $(shell $(TOP)/qemu/debug-kernel/build.sh --dir)
 COVERAGE     := $(BUILD)/coverage
 # The debug subset: 5,000 fsx ops per block size instead of 50,000 (KASAN and
@@ -91,6 +127,7 @@ COVERAGE_MARK ?= debug_kernel or mpage_scenario
 COVERAGE_KEEP ?=
 
 debug-kernel: deps
+	$(DEBUG_ONLY_61)
 	@$(TOP)/qemu/debug-kernel/build.sh
 
 module-debug: debug-kernel
@@ -98,7 +135,7 @@ module-debug: debug-kernel
 
 initramfs-debug: userspace module-debug
 	@$(PYTHON) qemu/mkinitramfs.py --kver $$(cat $(DEBUG_TREE)/include/config/kernel.release) \
-		--build $(DEBUG_BUILD) --kernel-tree $(DEBUG_TREE) --mpagectl $(BUILD)/mpagectl \
+		--build $(DEBUG_BUILD) --kernel-tree $(DEBUG_TREE) --mpagectl $(TOPBUILD)/mpagectl \
 		--out $(DEBUG_BUILD)/initramfs.cpio.gz
 
 # The gcda of every VM run land in build/coverage/runs; the report comes for free.
@@ -108,11 +145,13 @@ initramfs-debug: userspace module-debug
 DEBUG_SELECT ?= not 2048 and not 4096 and not 4k and not stress and not bad_superblocks
 
 check-debug: initramfs-debug
+	$(DEBUG_ONLY_61)
 	@rm -rf $(COVERAGE)/runs
 	@$(DEBUG_ENV) $(PYTEST) -ra -m debug_kernel $(if $(DEBUG_SELECT),-k "$(DEBUG_SELECT)") tests/vm $(PYTEST_ARGS)
 	@$(MAKE) coverage-report
 
 coverage: initramfs-debug
+	$(DEBUG_ONLY_61)
 	@if [ -z "$(COVERAGE_KEEP)" ]; then rm -rf $(COVERAGE)/runs; fi
 	@st=0; $(DEBUG_ENV) $(PYTEST) -ra -m "$(COVERAGE_MARK)" tests/vm $(PYTEST_ARGS) || st=$$?; \
 	 if [ $$st = 5 ]; then echo "coverage: no test matches '$(COVERAGE_MARK)'"; st=0; fi; \
@@ -147,7 +186,7 @@ install-module: module
 check: unit-test bench-unit style vm-test
 
 unit-test: userspace
-	@cd $(BUILD)/userspace && ctest --output-on-failure -j $(JOBS)
+	@cd $(TOPBUILD)/userspace && ctest --output-on-failure -j $(JOBS)
 
 # The benchmark's pure computations (shape metrics, ratios, guest script):
 # host only, under a second.
@@ -155,7 +194,7 @@ bench-unit: deps
 	@$(PYTEST) -q -p no:cacheprovider tests/bench
 
 style: module userspace
-	@sh tests/style.sh
+	@BUILD=$(BUILD) KERNEL=$(KERNEL) sh tests/style.sh
 	@sh tests/tidy.sh
 
 vm-test: initramfs

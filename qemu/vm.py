@@ -176,14 +176,20 @@ def debug_tree():
 
 
 def kernel_and_initrd(build):
-    """(kernel image, initramfs) of the selected kernel flavour."""
+    """(kernel image, initramfs) of the selected kernel flavour: the debug kernel, or
+    Debian's kernel of kernel_series()."""
     if kernel_flavour() == "debug":
         tree = debug_tree()
         kernel = tree / "arch/x86/boot/bzImage"
         if not kernel.exists():
             raise VmError(f"{kernel} missing (run: make debug-kernel)")
         return kernel, Path(build) / "debug" / "initramfs.cpio.gz"
-    return Path(f"/boot/vmlinuz-{kver()}"), Path(build) / "initramfs.cpio.gz"
+    # make KERNEL=6.1 builds into build/, another series into build/k<series>/;
+    # BUILD may be either (make passes build/k<series> to demo, bench, shell).
+    series, build = kernel_series(), Path(build)
+    if series != "6.1" and build.name != f"k{series}":
+        build = build / f"k{series}"
+    return Path(f"/boot/vmlinuz-{kver()}"), build / "initramfs.cpio.gz"
 
 
 def _mib(mem):
@@ -202,9 +208,20 @@ def kernel_log_problems(text):
     return bad
 
 
+def kernel_series():
+    """The Debian kernel series the VM boots: $MPAGEFS_KERNEL_SERIES (the Makefile's
+    KERNEL, exported), 6.1 by default, or 6.12."""
+    return os.environ.get("MPAGEFS_KERNEL_SERIES", "").strip() or "6.1"
+
+
 def kver():
-    return subprocess.run([str(HERE / "kver.sh")], check=True, capture_output=True,
-                          text=True).stdout.strip()
+    """The release of kernel_series() to boot (qemu/kver.sh), or VmError with
+    kver.sh's line naming what to install."""
+    p = subprocess.run([str(HERE / "kver.sh"), kernel_series()], capture_output=True,
+                       text=True)
+    if p.returncode:
+        raise VmError(p.stderr.strip())
+    return p.stdout.strip()
 
 
 def qemu_command(build, job_img, results_img, disks, modules=(), timeout=0, mem="1G",

@@ -7,7 +7,9 @@ Contents:
   busybox-static           with every applet linked at its usual path
   /lib/modules/mpagevm/    the .ko files: the virtio stack and our modules (loaded at
                            boot), plus dm-mod, dm-flakey, fat, vfat and two NLS tables
-                           that a job loads on request (`loadmod vfat` or run_vm(modules=))
+                           that a job loads on request (`loadmod vfat` or run_vm(modules=));
+                           compressed modules (6.12's .ko.xz) are shipped decompressed,
+                           so busybox's insmod loads them all
   /etc/mpagevm/modules     one line per loadable module: "name file..." with the files in
                            load order (dependencies first; a leading '?' marks a soft
                            dependency whose failure is tolerated, e.g. crc32c-intel on a
@@ -15,6 +17,10 @@ Contents:
   /etc/mpagevm/boot        the module names /init loads at boot, in order
   /usr/bin/mpagectl        build/mpagectl with the shared libraries and loader ldd names
   /usr/sbin/blktrace, /usr/sbin/dmsetup  Debian's, with their libraries
+
+Modules the kernel has built in are written as "name =builtin" in /etc/mpagevm/modules,
+which loadmod accepts without loading anything: Debian's 6.12 has the whole virtio stack
+but virtio_blk built in (modules.builtin of /lib/modules/KVER), 6.1 has it as modules.
 
 The cpio archive is written here in Python (newc format) so that /dev/console can be a
 device node without needing mknod on the host, and so the archive is reproducible
@@ -32,6 +38,7 @@ works while they are being developed.
 """
 import argparse
 import gzip
+import lzma
 import os
 import re
 import shutil
@@ -52,6 +59,8 @@ BOOT_BUILD_MODULES = ["ext2", "mpagefs"]
 ON_REQUEST_MODULES = ["dm-mod", "dm-flakey", "fat", "vfat", "nls_cp437", "nls_iso8859-1"]
 
 MOD_DIR = "lib/modules/mpagevm"
+# Module file suffixes: plain, and the compressions kmod knows (Debian's 6.12 uses xz).
+KO_SUFFIXES = (".ko", ".ko.xz", ".ko.gz", ".ko.zst")
 
 
 def warn(msg):
@@ -60,6 +69,30 @@ def warn(msg):
 
 def run(cmd):
     return subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+
+
+def is_ko(path):
+    return str(path).endswith(KO_SUFFIXES)
+
+
+def ko_name(path):
+    """The uncompressed file name of module PATH: dm-mod.ko.xz -> dm-mod.ko."""
+    name = Path(path).name
+    return name[:name.rindex(".ko") + 3]
+
+
+def ko_bytes(path):
+    """The contents of module PATH, decompressed."""
+    name = str(path)
+    if name.endswith(".ko.xz"):
+        return lzma.decompress(Path(path).read_bytes())
+    if name.endswith(".ko.gz"):
+        return gzip.decompress(Path(path).read_bytes())
+    if name.endswith(".ko.zst"):
+        if not shutil.which("zstd"):
+            raise SystemExit(f"mkinitramfs: {path} is zstd-compressed: apt-get install zstd")
+        return subprocess.run(["zstd", "-dc", name], check=True, capture_output=True).stdout
+    return Path(path).read_bytes()
 
 
 class Modules:
@@ -72,9 +105,13 @@ class Modules:
         self.files = {}  # module name -> Path of the .ko
         self.builtin = set()
         self.tree_files = {}  # module name -> Path, for modules of TREE
-        if tree:
-            for line in (tree / "modules.builtin").read_text().split():
+        # modules.builtin lists the built-in modules as kernel/.../NAME.ko (a Debian
+        # kernel's in /lib/modules/KVER, the tree's at its top).
+        builtin = (tree or Path("/lib/modules") / kver) / "modules.builtin"
+        if tree or builtin.exists():
+            for line in builtin.read_text().split():
                 self.builtin.add(self.norm(Path(line).name.removesuffix(".ko")))
+        if tree:
             for line in (tree / "modules.order").read_text().split():
                 ko = tree / line.replace(".o", ".ko") if line.endswith(".o") else tree / line
                 self.tree_files[self.norm(ko.name.removesuffix(".ko"))] = ko
@@ -100,7 +137,7 @@ class Modules:
                 self.files[name] = ko
             else:
                 out = run(["modinfo", "-k", self.kver, "-n", name]).split()
-                if not out or not out[0].endswith(".ko"):
+                if not out or not is_ko(out[0]):
                     raise SystemExit(f"mkinitramfs: module {name} not found for {self.kver}")
                 self.files[name] = Path(out[0])
         return self.files[name]
@@ -133,7 +170,7 @@ class Modules:
                 # An alias may resolve to several modules (crc32c -> crc32c-intel and
                 # crc32c_generic): ship all, try all, tolerate failures.
                 for p in run(["modinfo", "-k", self.kver, "-n", alias]).split():
-                    if p.endswith(".ko"):
+                    if is_ko(p):
                         visit(Path(p), True, stack)
             deps = self._field(path, "depends")
             for dep in filter(None, deps.split(",")):
@@ -193,15 +230,19 @@ class Cpio:
 
 def stripped(path):
     """Contents of PATH without debug info (a 2.5 MB ext2.ko becomes ~0.2 MB; the
-    guest's stack traces use kallsyms, not DWARF)."""
+    guest's stack traces use kallsyms, not DWARF); a compressed module decompressed."""
     with tempfile.TemporaryDirectory() as tmp:
-        dst = Path(tmp) / path.name
+        src = path
+        if is_ko(path) and not str(path).endswith(".ko"):
+            src = Path(tmp) / ("in-" + ko_name(path))
+            src.write_bytes(ko_bytes(path))
+        dst = Path(tmp) / ko_name(path) if is_ko(path) else Path(tmp) / path.name
         try:
-            run(["strip", "--strip-debug", "-o", str(dst), str(path)])
+            run(["strip", "--strip-debug", "-o", str(dst), str(src)])
             return dst.read_bytes()
         except (OSError, subprocess.CalledProcessError):
             warn(f"strip failed for {path}, shipping it unstripped")
-            return path.read_bytes()
+            return src.read_bytes()
 
 
 def add_busybox(cpio):
@@ -250,7 +291,7 @@ def add_modules(cpio, mods):
             continue
         files = []
         for optional, path in mods.closure(name):
-            dest = f"{MOD_DIR}/{path.name}"
+            dest = f"{MOD_DIR}/{ko_name(path)}"
             if dest not in cpio.entries:
                 cpio.add_file(dest, stripped(path))
             files.append(("?" if optional else "") + f"/{dest}")

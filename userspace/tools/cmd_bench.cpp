@@ -1,6 +1,7 @@
 // cmd_bench.cpp - mpagectl bench-io (timed I/O on a file or device, JSON
 // report) and mpagectl trace-synth (a synthetic blktrace capture of N
 // events, for timing decoders).  Used by `make bench` (tests/bench/).
+// Bad parameters are usage errors (exit 2), checked before any I/O.
 #include <iostream>
 #include <memory>
 
@@ -22,9 +23,10 @@ struct BenchIoArgs {
 
 void run_bench_io(BenchIoArgs& a) {
   bench::IoParams p = a.p;
-  p.block = parse_size(a.block);
-  p.bytes = parse_size(a.bytes);
+  p.block = parse_arg([&] { return parse_size(a.block); });
+  p.bytes = parse_arg([&] { return parse_size(a.bytes); });
   p.fsync = !a.no_fsync;
+  parse_arg([&] { bench::validate(p); });
   std::cout << bench::to_json(bench::run_io(p)).dump() << '\n';
 }
 
@@ -36,7 +38,7 @@ struct SynthArgs {
 };
 
 void run_synth(const SynthArgs& a) {
-  bench::SynthTrace synth(a.events, a.cpus, a.bio_sectors);
+  bench::SynthTrace synth = parse_arg([&] { return bench::SynthTrace(a.events, a.cpus, a.bio_sectors); });
   blktrace::TraceWriter w(a.prefix);
   for (blktrace::Event ev; synth.next(ev);) w.write(ev);
   w.close();

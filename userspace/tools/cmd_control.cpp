@@ -1,6 +1,8 @@
 // cmd_control.cpp - mpagectl mounts, stats, reset, set, inject, faults,
 // clear: the control plane (generic netlink family "mpagefs").  Errors are
-// exceptions with the message users see (main prints it, exit 1).
+// exceptions with the message users see (run_cli prints it): a malformed
+// argument is a UsageError (exit 2), checked before any netlink; netlink
+// failures, an unknown mount, the module not loaded, EPERM exit 3.
 #include <cerrno>
 #include <chrono>
 #include <iostream>
@@ -81,12 +83,12 @@ void run_watch(GenlClient& c, const std::optional<MountRef>& m, const StatsArgs&
 }
 
 void run_stats(const StatsArgs& a) {
+  if (a.reset && a.mount.empty()) throw UsageError("stats --reset needs a MOUNT");
   GenlClient c;
   std::optional<MountRef> m;
   if (!a.mount.empty()) m = c.resolve(a.mount);
   if (a.reset) {
-    if (!m) throw std::invalid_argument("stats --reset needs a MOUNT");
-    c.reset_stats(*m);
+    c.reset_stats(m.value());  // a.mount is set
     std::cout << "counters of " << a.mount << " reset\n";
     return;
   }
@@ -116,7 +118,8 @@ struct SetArgs {
 };
 
 void run_set(const SetArgs& a) {
-  const PolicyChange change = parse_policy_args(a.settings);  // bad arguments first, no netlink needed
+  // Bad arguments first, no netlink needed.
+  const PolicyChange change = parse_arg([&] { return parse_policy_args(a.settings); });
   GenlClient c;
   const MountRef m = c.resolve(a.mount);
   const Policy p = c.set_policy(m, change);
@@ -135,7 +138,8 @@ struct InjectArgs {
   bool json = false;
 };
 
-void run_inject(const InjectArgs& a) {
+// The fault the arguments describe; ArgError (a usage error) when they are bad.
+Fault parse_fault(const InjectArgs& a) {
   Fault f;
   f.kind = parse_fault_kind(a.kind);
   if (f.kind == FaultKind::GetBlock) {
@@ -154,6 +158,11 @@ void run_inject(const InjectArgs& a) {
   }
   f.ino = a.ino.value_or(0);
   f.once = a.once;
+  return f;
+}
+
+void run_inject(const InjectArgs& a) {
+  Fault f = parse_arg([&] { return parse_fault(a); });
   GenlClient c;
   const MountRef m = c.resolve(a.mount);
   f.id = c.inject(m, f);

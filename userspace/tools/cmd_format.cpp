@@ -1,6 +1,6 @@
 // cmd_format.cpp - mpagectl mkfs, map, cat, ls, dump: making images and
 // looking inside them (mpagefs or ext2).  Errors propagate as exceptions;
-// main() prints them and exits 1.
+// run_cli prints them and exits 2 (UsageError) or 3.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -72,7 +72,7 @@ void run_mkfs(const MkfsArgs& a) {
   } else if (blockdev || (exists && S_ISREG(st.st_mode) && st.st_size > 0)) {
     file = std::make_unique<FileBlockIo>(a.image, FileBlockIo::Mode::ReadWrite);
   } else {
-    throw FormatError(a.image + ": give --size to create the image (or name a block device)");
+    throw UsageError(a.image + ": give --size to create the image (or name a block device)");
   }
   std::optional<PrefixBlockIo> prefix;
   BlockIo* dev = file.get();
@@ -250,7 +250,12 @@ void register_format_commands(CLI::App& app) {
       ->check(CLI::Range(1U, UINT32_MAX));
   mkfs->add_option("--time", args->time, "mkfs time, seconds since the epoch (default: now)");
   mkfs->add_option("--uuid-seed", args->uuid_seed, "derive the uuid from this number (default: random)");
-  mkfs->add_option("--label,-L", args->label, "volume name (at most 16 bytes)");
+  mkfs->add_option("--label,-L", args->label, "volume name (at most 16 bytes)")
+      ->check(CLI::Validator(
+          [](const std::string& text) {
+            return text.size() <= 16 ? std::string() : std::string("longer than 16 bytes");
+          },
+          "LABEL"));
   mkfs->add_option("IMAGE", args->image, "image file or block device")->required();
   mkfs->callback([args] { run_mkfs(*args); });
 

@@ -1,6 +1,8 @@
 // cmd_fsx.cpp - mpagectl fsx (randomized exerciser with a shadow copy) and
 // mpagectl workload (named write workloads reported as JSON).  Both are plain
 // POSIX programs: run them on a mounted mpagefs in the VM, or anywhere.
+// fsx exits 1 when the file differs from its shadow copy (a check); bad
+// arguments exit 2, errors that stop a run 3 (run_cli).
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,6 +12,7 @@
 #include <random>
 
 #include "mpagefs/cli.hpp"
+#include "mpagefs/exit_codes.hpp"
 #include "mpagefs/fsx.hpp"
 #include "mpagefs/strformat.hpp"
 #include "mpagefs/units.hpp"
@@ -38,17 +41,27 @@ uint64_t random_seed() {
 void run_fsx(FsxArgs& a) {
   fsx::Options o = a.opts;
   o.seed = a.seed.value_or(random_seed());
-  o.maxlen = parse_size(a.maxlen);
-  o.file_size_max = parse_size(a.file_size_max);
+  o.maxlen = parse_arg([&] { return parse_size(a.maxlen); });
+  o.file_size_max = parse_arg([&] { return parse_size(a.file_size_max); });
   o.mmap = !a.no_mmap;
+  const uint64_t direct_align = a.direct_align ? parse_arg([&] { return parse_size(*a.direct_align); }) : 0;
+  // The options' own checks (OpGenerator's) are usage errors: those that
+  // need no file before it is created, the O_DIRECT alignment after.
+  const auto check_options = [](const fsx::Options& opts) {
+    (void)parse_arg([&opts] { return fsx::OpGenerator(opts); });
+  };
+  fsx::Options without_direct = o;
+  without_direct.direct = false;
+  check_options(without_direct);
   auto file = fsx::open_posix_file(a.file, o.direct);
   if (o.direct) {
     // O_DIRECT ops align to the filesystem's block size unless told.
-    o.direct_align = a.direct_align ? parse_size(*a.direct_align) : 0;
+    o.direct_align = direct_align;
     if (o.direct_align == 0) {
       struct stat st {};
       o.direct_align = ::stat(a.file.c_str(), &st) == 0 && st.st_blksize > 0 ? st.st_blksize : 4096;
     }
+    check_options(o);
   }
   std::cerr << strformat("fsx: {} seed {} ops {} maxlen {} file-size-max {}{}{}\n", a.file, o.seed, o.num_ops,
                          o.maxlen, o.file_size_max, o.mmap ? "" : " no-mmap",
@@ -64,7 +77,7 @@ void run_fsx(FsxArgs& a) {
   }
   if (!r.ok) {
     std::cerr << r.failure;
-    throw CliExit{1};
+    throw CliExit{kExitCheckFailed};
   }
   std::string counts;
   for (size_t k = 0; k < fsx::kOpKinds; ++k)
@@ -82,9 +95,10 @@ struct WorkloadArgs {
 
 void run_workload(WorkloadArgs& a) {
   workload::Params p = a.p;
-  if (a.size) p.size = parse_size(*a.size);
-  p.chunk = parse_size(a.chunk);
+  if (a.size) p.size = parse_arg([&] { return parse_size(*a.size); });
+  p.chunk = parse_arg([&] { return parse_size(a.chunk); });
   p.fsync = !a.no_fsync;
+  (void)parse_arg([&] { return workload::make_plan(p); });  // an unknown name, a zero chunk: usage errors
   const workload::Report r = workload::run(p);
   if (a.json)
     std::cout << workload::to_json(r).dump(2) << '\n';

@@ -1,5 +1,7 @@
 // cmd_mutate.cpp - mpagectl mutate: seeded, replayable corruption of an
 // mpagefs image or device for the hostile-image tests (src/mutate.cpp).
+// Exit 0, 2 for bad arguments, 3 when the image cannot be read or is not a
+// valid mpagefs image (run_cli).
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -7,6 +9,7 @@
 #include <string>
 
 #include "mpagefs/cli.hpp"
+#include "mpagefs/exit_codes.hpp"
 #include "mpagefs/mutate.hpp"
 
 namespace mpagefs {
@@ -43,7 +46,7 @@ int run_mutate(const MutateArgs& a) {
       std::printf("seed %llu: %s\n", static_cast<unsigned long long>(a.seed),
                   m.describe().c_str());
   }
-  return 0;
+  return kExitOk;
 }
 
 }  // namespace

@@ -1,6 +1,9 @@
 // cmd_scenario.cpp - mpagectl scenario list|run: the fs/mpage.c scenario
-// suite (scenario.hpp).  `run` ends with CliExit{1} when any check fails;
-// `exec` is the traced child of a run (not for direct use).
+// suite (scenario.hpp).  `run` ends with CliExit{1} when a check fails and
+// CliExit{3} when a scenario could not run (its error: no device, no module,
+// the trace lost events ...); an unknown name is a usage error, found before
+// anything touches the device.  `exec` is the traced child of a run (not for
+// direct use).
 #include <unistd.h>
 
 #include <climits>
@@ -12,6 +15,7 @@
 #include <vector>
 
 #include "mpagefs/cli.hpp"
+#include "mpagefs/exit_codes.hpp"
 #include "mpagefs/scenario.hpp"
 #include "mpagefs/scenario_runner.hpp"
 
@@ -67,22 +71,24 @@ void print_text(const sc::RunResult& r) {
 void run_run(RunArgs& a) {
   std::vector<const sc::Scenario*> chosen;
   if (a.all) {
-    if (!a.names.empty()) throw std::invalid_argument("give scenario names or --all, not both");
+    if (!a.names.empty()) throw UsageError("give scenario names or --all, not both");
     for (const auto& s : sc::all()) chosen.push_back(&s);
   }
   for (const auto& n : a.names) {
     const auto* s = sc::find(n);
-    if (!s) throw std::invalid_argument("no scenario named '" + n + "' (see mpagectl scenario list)");
+    if (!s) throw UsageError("no scenario named '" + n + "' (see mpagectl scenario list)");
     chosen.push_back(s);
   }
-  if (chosen.empty()) throw std::invalid_argument("give scenario names or --all");
+  if (chosen.empty()) throw UsageError("give scenario names or --all");
   a.opts.self_exe = self_exe();
   nlohmann::json j;
   j["scenarios"] = nlohmann::json::array();
   int failed = 0;
+  int errors = 0;  // failed because the run itself failed, not a check
   for (const auto* s : chosen) {
     const auto r = sc::run_scenario(*s, a.opts, std::cerr);
     if (!r.passed) ++failed;
+    if (!r.error.empty()) ++errors;
     if (a.json)
       j["scenarios"].push_back(sc::to_json(r));
     else
@@ -95,7 +101,12 @@ void run_run(RunArgs& a) {
   } else {
     std::cout << chosen.size() - static_cast<size_t>(failed) << " passed, " << failed << " failed\n";
   }
-  if (failed != 0) throw CliExit{1};
+  if (errors != 0) {
+    std::cerr << "mpagectl: scenario run: " << errors << " scenario" << (errors == 1 ? "" : "s")
+              << " could not run (see its error in the report)\n";
+    throw CliExit{kExitRuntime};
+  }
+  if (failed != 0) throw CliExit{kExitCheckFailed};
 }
 
 struct ExecArgs {
@@ -104,7 +115,7 @@ struct ExecArgs {
 
 void run_exec(const ExecArgs& a) {
   const auto* s = sc::find(a.name);
-  if (!s) throw std::invalid_argument("no scenario named '" + a.name + "'");
+  if (!s) throw UsageError("no scenario named '" + a.name + "'");
   const auto results = sc::execute_steps(s->action, a.mnt, a.dev);
   nlohmann::json j = nlohmann::json::array();
   for (const auto& r : results) j.push_back(sc::to_json(r));
@@ -129,7 +140,8 @@ void register_scenario_commands(CLI::App& app) {
   {
     auto args = std::make_shared<RunArgs>();
     CLI::App* c = sc_cmd->add_subcommand(
-        "run", "run scenarios on a scratch disk (formatted, mounted on --mnt, traced); exit 1 if any check fails");
+        "run", "run scenarios on a scratch disk (formatted, mounted on --mnt, traced); exit 1 if a check fails, 3 if a "
+               "scenario could not run");
     c->add_option("names", args->names, "scenario names");
     c->add_flag("--all", args->all, "every scenario");
     c->add_flag("--json", args->json, "JSON report");

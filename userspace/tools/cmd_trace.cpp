@@ -1,7 +1,8 @@
 // cmd_trace.cpp - mpagectl trace, decode, explain, check: capturing block
 // events through the kernel's blktrace interface and reading them back in
-// filesystem terms.  Errors propagate as exceptions (main prints them, exit
-// 1); check ends with CliExit{1} when a rule fails.
+// filesystem terms.  Errors propagate as exceptions (run_cli prints them:
+// UsageError exit 2, others exit 3); check ends with CliExit{1} when a rule
+// fails; trace -- CMD exits with CMD's status when CMD fails.
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -15,6 +16,7 @@
 #include "mpagefs/check.hpp"
 #include "mpagefs/cli.hpp"
 #include "mpagefs/control.hpp"
+#include "mpagefs/exit_codes.hpp"
 #include "mpagefs/explain.hpp"
 #include "mpagefs/image.hpp"
 #include "mpagefs/tracefs.hpp"
@@ -43,19 +45,20 @@ void run_trace(const TraceArgs& a) {
     if (g.lost != 0) {
       std::cerr << "mpagectl trace: ERROR: the ftrace ring buffer lost " << g.lost
                 << " events; the get_block trace is incomplete: use a larger --gb-buffer-kb\n";
-      if (!r.ran_command || r.command_status == 0) throw CliExit{1};
+      if (!r.ran_command || r.command_status == 0) throw CliExit{kExitRuntime};
     }
   }
   std::cerr << "mpagectl trace: " << r.events << " events, " << r.bytes << " bytes in "
             << bt::normalize_prefix(a.opts.prefix) << ".blktrace.{0.." << (r.files.empty() ? 0 : r.files.size() - 1)
             << "}, " << r.dropped << " dropped\n";
-  int status = r.ran_command ? r.command_status : 0;
+  // CMD's status when it failed (any value: 1, 2, 3 too), else ours.
+  int status = r.ran_command ? r.command_status : kExitOk;
   if (r.dropped != 0) {
     std::cerr << "mpagectl trace: ERROR: the kernel dropped " << r.dropped
               << " events (relay buffers full); the trace is incomplete: use larger --buf-size/--buf-nr\n";
-    if (status == 0) status = 1;
+    if (status == kExitOk) status = kExitRuntime;
   }
-  if (status != 0) throw CliExit{status};
+  if (status != kExitOk) throw CliExit{status};
 }
 
 struct DecodeArgs {
@@ -65,7 +68,7 @@ struct DecodeArgs {
 };
 
 void run_decode(const DecodeArgs& a) {
-  const auto codes = bt::parse_action_filter(a.actions);
+  const auto codes = parse_arg([&] { return bt::parse_action_filter(a.actions); });
   bt::TraceReader reader(a.prefix);
   uint64_t n = 0;
   for (bt::Event ev; reader.next(ev);) {
@@ -88,12 +91,13 @@ struct ExplainArgs {
 };
 
 void run_explain(const ExplainArgs& a) {
+  const std::string file = a.file.empty() ? "" : explain::normalize_path(a.file);
+  if (a.notation && file.empty()) throw UsageError("--notation needs --file PATH");
+  const auto codes = parse_arg([&] { return bt::parse_action_filter(a.actions); });
   const BlockOwnerMap map = load_owner_map(a.image);
-  const auto events = bt::read_events(a.prefix, bt::parse_action_filter(a.actions));
+  const auto events = bt::read_events(a.prefix, codes);
   const uint64_t genesis = events.empty() ? 0 : events.front().time_ns;
   const auto explained = explain::explain_events(events, map);
-  const std::string file = a.file.empty() ? "" : explain::normalize_path(a.file);
-  if (a.notation && file.empty()) throw std::invalid_argument("--notation needs --file PATH");
   if (!file.empty()) (void)explain::file_blocks(map, file);  // a clear error for an unknown file
 
   auto shown = [&](const explain::ExplainedEvent& e) { return file.empty() || explain::touches_file(e, file); };
@@ -172,20 +176,21 @@ struct CheckArgs {
 void run_check(const CheckArgs& a) {
   check::Rules rules;
   if (!a.expect_order.empty()) {
-    rules.expect_order = check::parse_expect_order(a.expect_order);
+    rules.expect_order = parse_arg([&] { return check::parse_expect_order(a.expect_order); });
     rules.expect_order_text = a.expect_order;
   }
+  const auto codes = parse_arg([&] { return bt::parse_action_filter(a.actions); });
   rules.max_bios = a.max_bios;
   rules.max_bio_kib = a.max_bio_kib;
   rules.min_bio_kib = a.min_bio_kib;
   const BlockOwnerMap map = load_owner_map(a.image);
-  const auto events = bt::read_events(a.prefix, bt::parse_action_filter(a.actions));
+  const auto events = bt::read_events(a.prefix, codes);
   const auto report = check::run_checks(events, map, a.file, rules);
   if (a.json)
     std::cout << check::to_json(report).dump(2) << '\n';
   else
     std::cout << check::format_report(report);
-  if (!report.ok()) throw CliExit{1};
+  if (!report.ok()) throw CliExit{kExitCheckFailed};
 }
 
 }  // namespace
@@ -201,7 +206,7 @@ void register_trace_commands(CLI::App& app) {
     c->add_option("--buf-size", args->opts.buf_size, "relay sub-buffer size in bytes")->capture_default_str();
     c->add_option("--buf-nr", args->opts.buf_nr, "relay sub-buffers per CPU")->capture_default_str();
     c->add_option("--debugfs", args->opts.debugfs, "debugfs mount point")->capture_default_str();
-    c->add_option("command", args->command, "command to trace (after --); its exit status is ours");
+    c->add_option("command", args->command, "command to trace (after --); if it fails, its exit status is ours");
     c->add_option("--gb-trace", args->gb_trace,
                   "also record mpagefs's tracepoints (tracefs events/mpagefs) to FILE, as ftrace prints them");
     c->add_option("--gb-buffer-kb", args->gb_opts.buffer_kb,
@@ -236,7 +241,8 @@ void register_trace_commands(CLI::App& app) {
   }
   {
     auto args = std::make_shared<CheckArgs>();
-    CLI::App* c = app.add_subcommand("check", "assert I/O patterns for one file (exit 0: all pass, 1: failures)");
+    CLI::App* c = app.add_subcommand("check", "assert I/O patterns for one file (exit 0: all pass, 1: failures, 2: usage, 3: cannot read "
+                                     "the image or trace)");
     c->add_option("--image", args->image, "the traced filesystem image")->required();
     c->add_option("prefix", args->prefix, "trace PREFIX")->required();
     c->add_option("--file", args->file, "the file whose bios are checked")->required();

@@ -1,17 +1,24 @@
 // mpagectl - format images, capture and explain block traces, check them.
+// Exit statuses: exit_codes.hpp (fsck: fsck(8)'s, fsck.hpp).
 #include <cstdio>
 #include <exception>
 #include <string_view>
 #include <vector>
 
 #include "mpagefs/cli.hpp"
+#include "mpagefs/exit_codes.hpp"
 #include "mpagefs/fsck.hpp"
+
+#ifndef MPAGECTL_VERSION
+#error "MPAGECTL_VERSION is set by userspace/CMakeLists.txt (project VERSION)"
+#endif
 
 namespace {
 
 int run(int argc, char** argv) {
   CLI::App app{"mpagectl: the mpagefs lab's image, trace, check and control tool"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", "mpagectl " MPAGECTL_VERSION);
   mpagefs::register_format_commands(app);
   mpagefs::register_trace_commands(app);
   mpagefs::register_fsck_commands(app);
@@ -27,21 +34,11 @@ int run(int argc, char** argv) {
   if (self.substr(self.rfind('/') + 1) == "mkfs.mpagefs") args.insert(args.begin() + 1, mkfs_arg);
   // As fsck.mpagefs: fsck(8)'s calling convention (-n, -y, -p, -f ...).
   if (self.substr(self.rfind('/') + 1) == "fsck.mpagefs") return mpagefs::fsck_main(argc, argv);
-  try {
-    app.parse(static_cast<int>(args.size()), args.data());
-  } catch (const CLI::ParseError& e) {
-    const int status = app.exit(e);
-    // fsck's usage errors exit 16, as fsck(8) expects.
-    if (status != 0 && args.size() > 1 && std::string_view(args[1]) == "fsck")
-      return mpagefs::kFsckUsage;
-    return status;
-  } catch (const mpagefs::CliExit& e) {
-    return e.status;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "mpagectl: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+  // fsck's usage and operational errors exit 16 and 8, as fsck(8) expects.
+  const bool fsck = args.size() > 1 && std::string_view(args[1]) == "fsck";
+  return mpagefs::run_cli(app, static_cast<int>(args.size()), args.data(),
+                          fsck ? mpagefs::ExitStatuses{mpagefs::kFsckUsage, mpagefs::kFsckOperational}
+                               : mpagefs::ExitStatuses{});
 }
 
 }  // namespace
@@ -55,5 +52,5 @@ int main(int argc, char** argv) {
   } catch (...) {
     std::fprintf(stderr, "mpagectl: unknown error\n");
   }
-  return 1;
+  return mpagefs::kExitRuntime;
 }

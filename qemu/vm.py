@@ -324,6 +324,15 @@ def _read_results(results_img, out_dir):
             elif parts[:2] == ("result", "gcov") and len(parts) == 3 and m.isfile():
                 (out_dir / "gcov").mkdir(exist_ok=True)
                 (out_dir / "gcov" / parts[2]).write_bytes(tar.extractfile(m).read())
+            elif parts[:2] == ("result", "jobs") and len(parts) == 4 and m.isfile():
+                # batch: result/jobs/NAME/{status,timed-out}
+                meta[f"jobs/{parts[2]}/{parts[3]}"] = \
+                    tar.extractfile(m).read().decode(errors="replace")
+            elif parts[:2] == ("result", "jobs") and len(parts) == 5 and parts[3] == "gcov" \
+                    and m.isfile():
+                d = out_dir / "gcov" / parts[2]
+                d.mkdir(parents=True, exist_ok=True)
+                (d / parts[4]).write_bytes(tar.extractfile(m).read())
             elif parts[:1] == ("out",) and len(parts) > 1:
                 try:
                     if hasattr(tarfile, "data_filter"):
@@ -362,12 +371,7 @@ def run_vm(build, script, disks=(), files=None, out_dir=None, timeout=300, mem="
     boot_allowance is at least DEBUG_BOOT_ALLOWANCE.
     """
     build = Path(build).resolve()
-    if kernel_flavour() == "debug":
-        timeout = timeout * debug_slowdown()
-        boot_allowance = max(boot_allowance, DEBUG_BOOT_ALLOWANCE)
-        gcov = True if gcov is None else gcov
-    elif gcov:
-        raise VmError("gcov=True needs the debug kernel (MPAGEFS_KERNEL=debug)")
+    timeout, boot_allowance, gcov = _scaled(timeout, boot_allowance, gcov)
     out_dir = Path(out_dir) if out_dir else build / "artefacts" / "vm"
     out_dir = out_dir.resolve()
     _reset_out_dir(out_dir)
@@ -389,46 +393,11 @@ def run_vm(build, script, disks=(), files=None, out_dir=None, timeout=300, mem="
                            console=console, stdout=stdout_file, gcov=gcov)
         (out_dir / "qemu-cmdline.txt").write_text(shlex.join(cmd) + "\n")
 
-        start = time.monotonic()
-        host_deadline = start + timeout + boot_allowance
-        boot_seconds, host_timed_out = None, False
-        kill_at, killed = None, False
-        qemu_log = out_dir / "qemu-stderr.txt"
-        with open(qemu_log, "wb") as err:
-            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=err, stderr=err)
-            try:
-                while True:
-                    try:
-                        proc.wait(timeout=0.25)
-                        break
-                    except subprocess.TimeoutExpired:
-                        pass
-                    if boot_seconds is None and console.exists() and \
-                            JOB_START_MARK in console.read_bytes():
-                        boot_seconds = time.monotonic() - start
-                    if kill_after is not None and kill_at is None and boot_seconds is not None:
-                        if kill_on is None:
-                            kill_at = start + boot_seconds + kill_after
-                        elif stdout_file.exists() and re.search(
-                                kill_on, stdout_file.read_text(errors="replace"), re.M):
-                            kill_at = time.monotonic() + kill_after
-                    if kill_at is not None and time.monotonic() >= kill_at:
-                        killed = True
-                        proc.kill()
-                        proc.wait()
-                        break
-                    if time.monotonic() > host_deadline:
-                        host_timed_out = True
-                        proc.kill()
-                        proc.wait()
-                        break
-            finally:
-                if proc.poll() is None:
-                    proc.kill()
-                    proc.wait()
-        wall = time.monotonic() - start
-        if boot_seconds is None and console.exists() and JOB_START_MARK in console.read_bytes():
-            boot_seconds = wall
+        run = _run_qemu(cmd, out_dir, console, stdout_file, timeout + boot_allowance,
+                        kill_after=kill_after, kill_on=kill_on)
+        wall, boot_seconds, host_timed_out, killed = (run.wall, run.boot_seconds,
+                                                      run.host_timed_out, run.killed)
+        qemu_log = run.qemu_log
         meta = None if host_timed_out or killed else _read_results(results_img, out_dir)
 
     (out_dir / "out").mkdir(exist_ok=True)
@@ -475,13 +444,292 @@ def run_vm(build, script, disks=(), files=None, out_dir=None, timeout=300, mem="
         raise VmError(f"the VM could not run the job: {result.init_error} {where}", result)
     if status is None:
         qemu_err = qemu_log.read_text(errors="replace").strip()
-        raise VmError(f"VM ended without a job status (qemu exit {proc.returncode}"
+        raise VmError(f"VM ended without a job status (qemu exit {run.returncode}"
                       f"{': ' + qemu_err if qemu_err else ''}) {where}\n"
                       f"{_tails(console_text, stdout_text)}", result)
     if check and status != 0:
         raise VmError(f"job exited with status {status} {where}\n"
                       f"{_tails('', stdout_text)}", result)
     return result
+
+
+@dataclass
+class _QemuRun:
+    wall: float
+    boot_seconds: float | None
+    host_timed_out: bool
+    killed: bool
+    returncode: int | None
+    qemu_log: Path
+
+
+def _run_qemu(cmd, out_dir, console, stdout_file, allowed, kill_after=None, kill_on=None):
+    """Run QEMU until it exits, or kill it after ALLOWED seconds (host_timed_out) or
+    at the kill_after/kill_on moment (killed).  boot_seconds: when the guest's
+    "job start" line appeared on the console."""
+    start = time.monotonic()
+    host_deadline = start + allowed
+    boot_seconds, host_timed_out = None, False
+    kill_at, killed = None, False
+    qemu_log = out_dir / "qemu-stderr.txt"
+    with open(qemu_log, "wb") as err:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=err, stderr=err)
+        try:
+            while True:
+                try:
+                    proc.wait(timeout=0.25)
+                    break
+                except subprocess.TimeoutExpired:
+                    pass
+                if boot_seconds is None and console.exists() and \
+                        JOB_START_MARK in console.read_bytes():
+                    boot_seconds = time.monotonic() - start
+                if kill_after is not None and kill_at is None and boot_seconds is not None:
+                    if kill_on is None:
+                        kill_at = start + boot_seconds + kill_after
+                    elif stdout_file.exists() and re.search(
+                            kill_on, stdout_file.read_text(errors="replace"), re.M):
+                        kill_at = time.monotonic() + kill_after
+                if kill_at is not None and time.monotonic() >= kill_at:
+                    killed = True
+                    proc.kill()
+                    proc.wait()
+                    break
+                if time.monotonic() > host_deadline:
+                    host_timed_out = True
+                    proc.kill()
+                    proc.wait()
+                    break
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    wall = time.monotonic() - start
+    if boot_seconds is None and console.exists() and JOB_START_MARK in console.read_bytes():
+        boot_seconds = wall
+    return _QemuRun(wall, boot_seconds, host_timed_out, killed, proc.returncode, qemu_log)
+
+
+# --- several jobs in one boot ------------------------------------------------
+
+# Disks of one batch at the most: vdc..vdz (PCI slots run out not far beyond).
+MAX_BATCH_DISKS = 24
+_JOB_NAME_RE = re.compile(r"[A-Za-z0-9_.=+-]{1,120}")
+_VD_RE = re.compile(r"(?<![A-Za-z0-9_])vd([c-z])(?![A-Za-z0-9_])")
+_BEGIN_RE = re.compile(r"^@@mpagevm-job-begin (\S+)\n", re.M)
+_END_RE = re.compile(r"\n@@mpagevm-job-end (\S+) (-?\d+)\n")
+_BATCH_LOG_RE = re.compile(r"mpagevm: batch job (\S+) (start|end)\b")
+
+
+@dataclass
+class Job:
+    """One job of a batch (run_batch): a script written as if it had the VM to
+    itself, its disks appearing to it as /dev/vdc, /dev/vdd, ... in order."""
+    name: str
+    script: str
+    disks: list = field(default_factory=list)
+    files: dict = field(default_factory=dict)
+    timeout: float = 300
+    modules: tuple = ()
+    mem: str = "1G"
+
+
+@dataclass
+class BatchResult:
+    results: dict                 # job name -> VmResult (the job's status, stdout, out/)
+    problems: list                # [(job name or "boot" / "after NAME", kernel-log line)]
+    out_dir: Path
+    console: Path
+    wall_seconds: float = 0.0
+    boot_seconds: float | None = None
+    error: str | None = None      # the boot as a whole failed (crash, hang, init error)
+
+    def failure(self, name):
+        """Why job NAME cannot be trusted, or None: the boot's kernel log had
+        problems (in any job: a damaged kernel spoils what ran after it), or the
+        boot or this job did not finish."""
+        if self.problems:
+            where = sorted({j for j, _ in self.problems}, key=str)
+            return (f"kernel log of the boot that ran {name!r} has {len(self.problems)} "
+                    f"problem line(s), in job(s) {', '.join(where)} "
+                    f"(artefacts: {self.out_dir}):\n  "
+                    + "\n  ".join(f"[{j}] {line}" for j, line in self.problems[:40]))
+        r = self.results.get(name)
+        if self.error and (r is None or r.status is None):
+            return f"{self.error} (artefacts: {self.out_dir})"
+        if r is None or r.status is None:
+            return f"job {name!r} has no status (artefacts: {self.out_dir})"
+        if r.timed_out:
+            return (f"job {name!r} timed out and was killed in the guest "
+                    f"(artefacts: {self.out_dir})\n{_tails('', r.stdout)}")
+        return None
+
+
+def vd_name(index):
+    """virtio_blk's name for disk INDEX (0: vda, 25: vdz, 26: vdaa)."""
+    name, n = "", index
+    while n >= 0:
+        name = chr(ord("a") + n % 26) + name
+        n = n // 26 - 1
+    return "vd" + name
+
+
+def remap_disks(script, first, count, job="job"):
+    """SCRIPT with its own disks vdc, vdd, ... renamed to the VM's, FIRST being the
+    index of its first disk among the disks under test (0: vdc)."""
+    def sub(m):
+        local = ord(m.group(1)) - ord("c")
+        if local >= count:
+            raise VmError(f"job {job!r} names vd{m.group(1)} but has {count} disk(s)")
+        return vd_name(2 + first + local)
+    return _VD_RE.sub(sub, script)
+
+
+def split_job_output(text):
+    """{job name: output} from the ttyS1 stream of a batch (markers removed)."""
+    out = {}
+    for m in _BEGIN_RE.finditer(text):
+        name, start = m.group(1), m.end()
+        end = _END_RE.search(text, start)
+        out[name] = text[start:end.start()] if end else text[start:]
+    return out
+
+
+def attribute_problems(console_text):
+    """[(job, line)] for the kernel-log problem lines of a batch boot: the job in
+    whose run the line appeared, "boot" before the first, "after NAME" between
+    jobs or after the last."""
+    cur, found = "boot", []
+    for line in console_text.splitlines():
+        m = _BATCH_LOG_RE.search(line)
+        if m:
+            cur = m.group(1) if m.group(2) == "start" else f"after {m.group(1)}"
+            continue
+        if _KERNEL_LOG_RE.search(_TIMESTAMP_RE.sub("", line)):
+            found.append((cur, line.rstrip()))
+    return found
+
+
+def run_batch(build, jobs, out_dir, boot_allowance=BOOT_ALLOWANCE, gcov=None, smp=2):
+    """Boot the VM once and run JOBS (a list of Job) one after the other.
+
+    Each job sees its own disks as /dev/vdc, /dev/vdd, ... (its script is rewritten
+    to the VM's names, remap_disks), has its own $OUT (returned in
+    out_dir/out/NAME) and timeout, and finds the VM as the previous job found it
+    (qemu/init undoes mounts, processes, dm/loop devices and /tmp).  The modules
+    of every job are loaded at boot; the VM gets the largest memory asked for.
+    Never raises for a job's or the kernel's failure: BatchResult.failure(name)
+    says why a job's result cannot be used (a kernel-log problem anywhere in the
+    boot, a crash, a timeout), naming the job that was running.
+    """
+    build = Path(build).resolve()
+    out_dir = Path(out_dir).resolve()
+    if not jobs:
+        raise VmError("run_batch: no jobs")
+    names = [j.name for j in jobs]
+    if len(set(names)) != len(names):
+        raise VmError(f"job names repeat: {names}")
+    for n in names:
+        if not _JOB_NAME_RE.fullmatch(n):
+            raise VmError(f"job name {n!r}: letters, digits and _.=+- only")
+    disks = [str(d) for j in jobs for d in j.disks]
+    if len(disks) > MAX_BATCH_DISKS:
+        raise VmError(f"a batch takes at most {MAX_BATCH_DISKS} disks, these jobs have {len(disks)}")
+    for d in disks:
+        if not Path(d).is_file() and not Path(d).is_block_device():
+            raise VmError(f"disk {d} does not exist")
+    total = 0
+    timeouts = {}
+    for j in jobs:
+        t, boot_allowance_j, gcov_j = _scaled(j.timeout, boot_allowance, gcov)
+        timeouts[j.name] = max(1, int(t))
+        total += timeouts[j.name]
+    boot_allowance, gcov = boot_allowance_j, gcov_j
+    mem = f"{max(_mib(j.mem) for j in jobs)}M"
+    modules = list(dict.fromkeys(m for j in jobs for m in j.modules))
+
+    _reset_out_dir(out_dir)
+    shutil.rmtree(out_dir / "jobs", ignore_errors=True)
+    console, stdout_file = out_dir / "console.log", out_dir / "result.txt"
+    lines, first = [], 0
+    with tempfile.TemporaryDirectory(prefix="mpagevm-") as tmp:
+        job_img, results_img = out_dir / "job.tar", Path(tmp) / "results.img"
+        with tarfile.open(job_img, "w", format=tarfile.USTAR_FORMAT) as tar:
+            for j in jobs:
+                script = remap_disks(j.script, first, len(j.disks), j.name)
+                jdir = out_dir / "jobs" / j.name
+                jdir.mkdir(parents=True)
+                (jdir / "job.sh").write_text(script)
+                data = script.encode()
+                info = tarfile.TarInfo(f"jobs/{j.name}/run.sh")
+                info.size, info.mode = len(data), 0o755
+                tar.addfile(info, io.BytesIO(data))
+                for fname, src in (j.files or {}).items():
+                    if fname.startswith("/") or ".." in Path(fname).parts:
+                        raise VmError(f"extra file name {fname!r} must be relative, without '..'")
+                    tar.add(str(src), arcname=f"jobs/{j.name}/{fname}")
+                devs = " ".join(f"/dev/{vd_name(2 + first + i)}" for i in range(len(j.disks)))
+                lines.append(f"{j.name} {timeouts[j.name]} {devs}".rstrip())
+                first += len(j.disks)
+            data = ("\n".join(lines) + "\n").encode()
+            info = tarfile.TarInfo("batch")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        size = job_img.stat().st_size
+        with open(job_img, "r+b") as f:
+            f.truncate(-(-size // (1 << 20)) * (1 << 20))
+        with open(results_img, "wb") as f:
+            f.truncate(RESULTS_DISK_SIZE)
+        cmd = qemu_command(build, job_img, results_img, disks, modules=modules, timeout=0,
+                           mem=mem, smp=smp, mode="batch", console=console,
+                           stdout=stdout_file, gcov=gcov)
+        (out_dir / "qemu-cmdline.txt").write_text(shlex.join(cmd) + "\n")
+        run = _run_qemu(cmd, out_dir, console, stdout_file, total + boot_allowance)
+        meta = None if run.host_timed_out else _read_results(results_img, out_dir)
+
+    (out_dir / "out").mkdir(exist_ok=True)
+    meta = meta or {}
+    for name in ("dmesg.txt", "kmemleak.txt"):
+        if name in meta:
+            (out_dir / name).write_text(meta[name])
+    console_text = console.read_text(errors="replace") if console.exists() else ""
+    stdout_text = stdout_file.read_text(errors="replace") if stdout_file.exists() else ""
+    problems = attribute_problems(console_text)
+    if "kmemleak.txt" in meta:
+        problems += [("kmemleak scan after the last job", rep.splitlines()[0])
+                     for rep in kmemleak_problems(meta["kmemleak.txt"])]
+    outputs = split_job_output(stdout_text)
+    results = {}
+    for j in jobs:
+        st = meta.get(f"jobs/{j.name}/status", "").strip()
+        jdir = out_dir / "jobs" / j.name
+        (jdir / "result.txt").write_text(outputs.get(j.name, ""))
+        (out_dir / "out" / j.name).mkdir(exist_ok=True)
+        results[j.name] = VmResult(
+            status=int(st) if st.lstrip("-").isdigit() else None,
+            stdout=outputs.get(j.name, ""), out=out_dir / "out" / j.name, console=console,
+            out_dir=jdir, boot_seconds=run.boot_seconds, wall_seconds=run.wall,
+            timed_out=f"jobs/{j.name}/timed-out" in meta,
+            problems=[line for job, line in problems if job == j.name])
+    if gcov and os.environ.get("MPAGEFS_GCOV_COLLECT") and (out_dir / "gcov").is_dir():
+        for d in sorted((out_dir / "gcov").iterdir()):
+            if d.is_dir():
+                dest = Path(os.environ["MPAGEFS_GCOV_COLLECT"]) / re.sub(
+                    r"[^A-Za-z0-9_.\[\]=-]+", "_", f"{out_dir.name}__{d.name}")
+                shutil.rmtree(dest, ignore_errors=True)
+                shutil.copytree(d, dest)
+    error = None
+    if run.host_timed_out:
+        error = (f"VM did not finish the batch within {total + boot_allowance:.0f} s and "
+                 f"was killed\n{_tails(console_text, stdout_text)}")
+    elif meta.get("init-error", "").strip():
+        error = f"the VM could not run the batch: {meta['init-error'].strip()}"
+    elif not meta:
+        qemu_err = run.qemu_log.read_text(errors="replace").strip()
+        error = (f"VM ended without writing its results (qemu exit {run.returncode}"
+                 f"{': ' + qemu_err if qemu_err else ''})\n{_tails(console_text, stdout_text)}")
+    return BatchResult(results=results, problems=problems, out_dir=out_dir, console=console,
+                       wall_seconds=run.wall, boot_seconds=run.boot_seconds, error=error)
 
 
 def _collect_gcov(out_dir, dest_root, build):
@@ -493,6 +741,31 @@ def _collect_gcov(out_dir, dest_root, build):
     dest = Path(dest_root) / re.sub(r"[^A-Za-z0-9_.\[\]=-]+", "_", name.replace("/", "__"))
     shutil.rmtree(dest, ignore_errors=True)
     shutil.copytree(out_dir / "gcov", dest)
+
+
+def time_scale():
+    """MPAGEFS_TIME_SCALE (default 1): one factor for every VM timeout, for slow or
+    loaded machines.  Timeouts only fire on a real hang, so raising it never
+    changes what passes."""
+    try:
+        f = float(os.environ.get("MPAGEFS_TIME_SCALE", "1"))
+    except ValueError:
+        raise VmError("MPAGEFS_TIME_SCALE must be a number")
+    if f <= 0:
+        raise VmError("MPAGEFS_TIME_SCALE must be positive")
+    return f
+
+
+def _scaled(timeout, boot_allowance, gcov):
+    """(timeout, boot_allowance, gcov) for this kernel and MPAGEFS_TIME_SCALE."""
+    scale = time_scale()
+    if kernel_flavour() == "debug":
+        timeout = timeout * debug_slowdown()
+        boot_allowance = max(boot_allowance, DEBUG_BOOT_ALLOWANCE)
+        gcov = True if gcov is None else gcov
+    elif gcov:
+        raise VmError("gcov=True needs the debug kernel (MPAGEFS_KERNEL=debug)")
+    return timeout * scale, boot_allowance * scale, gcov
 
 
 def debug_slowdown():

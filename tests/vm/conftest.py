@@ -7,25 +7,31 @@
                qemu/vm.py's run_vm with build and out_dir=artefacts filled in;
                afterwards every mpagefs disk must pass `mpagectl fsck`
     mpagectl   build/mpagectl (Path); fails the test when it has not been built
+    module_boots  (module scope) the jobs of lab.vm_job fixtures that the module's
+               selected tests use, run in as few boots as the disks allow (one,
+               usually); each test gets its own job's result from its fixture
 
 Kernel: Debian's by default; --kernel=debug (or MPAGEFS_KERNEL=debug) runs every VM
 under the debug kernel (qemu/debug-kernel/, make check-debug) with build/debug/'s
 initramfs and mpagefs.ko.  Tests marked @pytest.mark.debug_kernel are the subset
 `make check-debug` and `make coverage` run (-m debug_kernel).
 """
+import inspect
 import os
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 TOP = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(TOP / "qemu"))
 
-from vm import kernel_flavour, run_vm  # noqa: E402  (needs the sys.path entry above)
+from vm import (MAX_BATCH_DISKS, Job, KernelLogError, VmError,  # noqa: E402
+                kernel_flavour, run_batch, run_vm)
 
 
 def pytest_addoption(parser):
@@ -125,3 +131,114 @@ def mpagectl(build):
     if not p.exists():
         pytest.fail(f"{p} not built: run make first", pytrace=False)
     return p
+
+
+def fsck_errors(mpagectl, disks):
+    """`mpagectl fsck` of every mpagefs disk: [message] for those not clean."""
+    bad = []
+    for disk in disks:
+        if not is_mpagefs(disk):
+            continue
+        p = subprocess.run([str(mpagectl), "fsck", str(disk)], capture_output=True, text=True)
+        if p.returncode != 0:
+            bad.append(f"fsck of {disk} after the VM run (exit {p.returncode}):\n{p.stdout}{p.stderr}")
+    return bad
+
+
+class JobRun(SimpleNamespace):
+    """A job's result: r (the VmResult), out (its $OUT on the host) and the
+    job's data, as attributes or as keys."""
+
+    def __getitem__(self, key):
+        return getattr(self, key)
+
+
+def _job_name(fixture_name, params):
+    name = fixture_name + "".join(f"-{k}={v}" for k, v in sorted(params.items()))
+    return re.sub(r"[^A-Za-z0-9_.=+-]+", "_", name)[:120]
+
+
+class ModuleBoots:
+    """The lab.vm_job jobs of one test module: built and run on first use, in
+    boots of at most MAX_BATCH_DISKS disks, in the order the tests come."""
+
+    def __init__(self, request, build, mpagectl, tmp_path_factory):
+        self.module = request.module
+        self.session = request.session
+        self.build, self.mpagectl, self.tmp = build, mpagectl, tmp_path_factory
+        fixtures = [o for o in vars(self.module).values() if hasattr(o, "job_factory")]
+        self.registry = {o.job_fixture_name: o.job_factory for o in fixtures}
+        self.job_param = {o.job_fixture_name: o.job_param for o in fixtures}
+        self.runs = None            # job name -> (BatchResult, GuestJob, [fsck errors])
+
+    def _params(self, item, fixture_name):
+        factory = self.registry[fixture_name]
+        params = dict(getattr(getattr(item, "callspec", None), "params", {}))
+        if self.job_param[fixture_name]:
+            params[self.job_param[fixture_name]] = params.pop(fixture_name)
+        wanted = inspect.signature(factory).parameters
+        return {k: v for k, v in params.items() if k in wanted}
+
+    def _jobs_wanted(self):
+        wanted = {}
+        for item in self.session.items:
+            if getattr(item, "module", None) is not self.module:
+                continue
+            for fname in item.fixturenames:
+                if fname in self.registry:
+                    params = self._params(item, fname)
+                    wanted.setdefault(_job_name(fname, params), (fname, params))
+        return wanted
+
+    def _run_all(self):
+        specs = []
+        for name, (fname, params) in self._jobs_wanted().items():
+            ctx = SimpleNamespace(tmp=self.tmp.mktemp(name, numbered=True), mpagectl=self.mpagectl,
+                                  build=self.build, top=TOP)
+            specs.append((name, self.registry[fname](ctx, **params)))
+        groups, cur, ndisks = [], [], 0
+        for name, g in specs:
+            if cur and ndisks + len(g.disks) > MAX_BATCH_DISKS:
+                groups.append(cur)
+                cur, ndisks = [], 0
+            cur.append((name, g))
+            ndisks += len(g.disks)
+        if cur:
+            groups.append(cur)
+        self.runs = {}
+        modname = self.module.__name__.rsplit(".", 1)[-1]
+        for i, group in enumerate(groups):
+            jobs = [Job(name=n, script=g.script, disks=[str(d) for d in g.disks],
+                        files=g.files, timeout=g.timeout, modules=tuple(g.modules), mem=g.mem)
+                    for n, g in group]
+            out = self.build / "artefacts" / modname / f"boot{i}"
+            shutil.rmtree(out, ignore_errors=True)
+            out.mkdir(parents=True)
+            br = run_batch(self.build, jobs, out)
+            for n, g in group:
+                errors = fsck_errors(self.mpagectl, g.disks) if g.fsck and not br.error else []
+                self.runs[n] = (br, g, errors)
+
+    def result(self, item, fixture_name):
+        if self.runs is None:
+            self._run_all()
+        params = self._params(item, fixture_name)
+        name = _job_name(fixture_name, params)
+        br, g, errors = self.runs[name]
+        why = br.failure(name)
+        if why:
+            if br.problems:
+                raise KernelLogError(why, [line for _, line in br.problems])
+            raise VmError(why)
+        r = br.results[name]
+        if g.status is not None and r.status != g.status:
+            raise VmError(f"job {name!r} exited with status {r.status}, not {g.status} "
+                          f"(artefacts: {r.out_dir})\n--- job output (last lines) ---\n"
+                          + "\n".join(r.stdout.splitlines()[-25:]))
+        assert not errors, "\n".join(errors)
+        return JobRun(r=r, out=Path(r.out), **g.data)
+
+
+@pytest.fixture(scope="module")
+def module_boots(request, build, mpagectl, tmp_path_factory):
+    return ModuleBoots(request, build, mpagectl, tmp_path_factory)

@@ -8,7 +8,10 @@ import json
 import os
 import random
 import subprocess
+from dataclasses import dataclass, field
 from pathlib import Path
+
+import pytest
 
 # Shell functions every guest script starts with.
 GUEST_PRELUDE = r"""
@@ -18,6 +21,23 @@ trace_read() {
 	sync
 	echo 3 > /proc/sys/vm/drop_caches
 	mpagectl trace --dev "$1" --out "$OUT/$3" -- cat "$2" > /dev/null
+}
+# start_blktrace DEV DIR NAME: run blktrace(8) on DEV in the background (pid in
+# $bt; stop it with kill -INT $bt, which writes out everything traced) and
+# return once it is recording.  blktrace only sees relay data when a whole
+# sub-buffer is full, so it runs with 4 KiB sub-buffers (8 of them) and this
+# issues O_DIRECT probe reads of DEV until DIR/NAME.blktrace.N holds data
+# (bounded: about 60 s, then it fails).  The probes stay in the trace.
+start_blktrace() {
+	blktrace -d "$1" -D "$2" -o "$3" -b 4 -n 8 > /dev/null 2>&1 &
+	bt=$!
+	_n=0
+	until [ -n "$(find "$2" -name "$3.blktrace.*" -size +0c 2>/dev/null)" ]; do
+		_n=$((_n + 1))
+		[ $_n -le 1200 ] || { echo "blktrace did not start tracing $1" >&2; return 1; }
+		dd if="$1" of=/dev/null bs=4096 count=1 skip=$((_n % 64)) iflag=direct 2>/dev/null
+		usleep 50000
+	done
 }
 # stats DEV: the mount's get_block counters, one "name value" per line
 stats() {
@@ -164,3 +184,50 @@ def set_super_field(image, field, value, fix_crc=True):
             sb[SB_CSUM_OFFSET:] = crc32c(bytes(sb[:SB_CSUM_OFFSET])).to_bytes(4, "little")
         f.seek(0)
         f.write(sb)
+
+
+# --- jobs that share one boot per test module -----------------------------------
+
+@dataclass
+class GuestJob:
+    """What a job factory returns: a guest script written as if it had the VM to
+    itself (its disks are /dev/vdc, /dev/vdd, ... in order), and what the tests
+    that use it need to know (data: returned as attributes of the job's result)."""
+    script: str
+    disks: list = field(default_factory=list)
+    files: dict = field(default_factory=dict)
+    timeout: float = 300
+    modules: tuple = ()
+    mem: str = "1G"
+    fsck: bool = True          # `mpagectl fsck` every mpagefs disk after the boot
+    status: int | None = 0     # the exit status the job must have (None: any)
+    data: dict = field(default_factory=dict)
+
+
+def vm_job(factory, name, params=None, param="param"):
+    """A pytest fixture NAME whose value is FACTORY's job, run in the boot that the
+    test module's selected jobs share (conftest.py's module_boots).
+
+    FACTORY(ctx, **params) -> GuestJob, where ctx has tmp (a directory of its own),
+    mpagectl, build and top, and params are those of the test's parametrization
+    that FACTORY names.  Tests using the same fixture with the same params share
+    one run of the job.  The fixture's value: a namespace with r (the VmResult:
+    status, stdout, out/ ...) and GuestJob.data's keys.  It raises, failing every
+    test of the boot, when the boot's kernel log has a problem (naming the job
+    during which it appeared), when the VM or the job did not finish, when the
+    job's exit status is not GuestJob.status, or when fsck finds a disk of the
+    job unclean.
+
+    PARAMS parametrizes the fixture itself (as pytest.fixture(params=...)): every
+    test using it runs once per value, which FACTORY receives as its argument
+    PARAM.
+
+    Assign it to a module variable of the same name:  seed = vm_job(seed_job, "seed")
+    """
+    @pytest.fixture(name=name, params=params, ids=(lambda v: f"{param}{v}") if params else None)
+    def fixture(request, module_boots):
+        return module_boots.result(request.node, name)
+    fixture.job_factory = factory
+    fixture.job_fixture_name = name
+    fixture.job_param = param if params else None
+    return fixture

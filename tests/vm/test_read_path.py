@@ -1,25 +1,20 @@
 """The read path, measured in a VM: mpage_readahead driven by mpagefs's get_block.
 
-Each test builds images on the host, boots the VM once, reads files cold while
-capturing blktrace records with `mpagectl trace`, and checks the queued (Q)
+Each job builds images on the host and reads files cold in the VM while
+capturing blktrace records with `mpagectl trace`; the tests check the queued (Q)
 bios on the host with `mpagectl check` / `explain` against the image's own
-metadata. The kernel log of every boot is scanned by the harness.
+metadata. All jobs of this module run in one boot (lab.vm_job); its kernel log
+is scanned by the harness and a problem fails every test of the boot.
 """
 import math
 import os
-import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
-from lab import (GUEST_PRELUDE, block_map, check, decode_json, explain_json,
+from lab import (GUEST_PRELUDE, GuestJob, block_map, check, decode_json, explain_json,
                  mkfs_ext2, mkfs_mpagefs, notation, parse_sha_lines, parse_stats,
-                 rand_bytes, run, sha256, write_sparse)
-
-TOP = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(TOP / "qemu"))
-from vm import run_vm  # noqa: E402
+                 rand_bytes, run, sha256, vm_job, write_sparse)
 
 
 def data_bios(events):
@@ -29,16 +24,14 @@ def data_bios(events):
 
 # --- the seed example: mpage.c's comment, 17 blocks at 1 KiB ----------------
 
-@pytest.fixture(scope="module")
-def seed(build, mpagectl, tmp_path_factory):
-    """One VM run: f17 read cold on mpagefs boundary=on/off and on ext2."""
-    tmp = tmp_path_factory.mktemp("seed")
-    src = tmp / "src"
+def seed_job(ctx):
+    """f17 read cold on mpagefs boundary=on/off and on ext2."""
+    src = ctx.tmp / "src"
     src.mkdir()
     content = rand_bytes(17 * 1024, seed=17)
     (src / "f17").write_bytes(content)
-    mp = mkfs_mpagefs(mpagectl, tmp / "mpagefs.img", src, 1024, "8M")
-    e2 = mkfs_ext2(tmp / "ext2.img", {"f17": src / "f17"}, 1024, "8M")
+    mp = mkfs_mpagefs(ctx.mpagectl, ctx.tmp / "mpagefs.img", src, 1024, "8M")
+    e2 = mkfs_ext2(ctx.tmp / "ext2.img", {"f17": src / "f17"}, 1024, "8M")
     script = GUEST_PRELUDE + r"""
 mount -t mpagefs -o ro,boundary=on /dev/vdc /mnt/a
 trace_read /dev/vdc /mnt/a/f17 mp_on
@@ -59,27 +52,22 @@ umount /mnt/b
 mount -t mpagefs -o ro /dev/vdc /mnt/a
 sync
 echo 3 > /proc/sys/vm/drop_caches
-blktrace -d /dev/vdc -D "$OUT" -o blktrace > /dev/null 2>&1 &
-bt=$!
-sleep 2
+start_blktrace /dev/vdc "$OUT" blktrace
 cat /mnt/a/f17 > /dev/null
-sleep 1
+# SIGINT: blktrace stops tracing and writes out everything traced so far.
 kill -INT $bt
 wait $bt || true
 umount /mnt/a
 """
-    out = build / "artefacts" / "test_read_path" / "seed"
-    if out.exists():
-        shutil.rmtree(out)
-    r = run_vm(build=str(build), script=script, disks=[str(mp), str(e2)],
-               out_dir=str(out), timeout=300)
-    assert r.status == 0, r.stdout
-    return dict(r=r, mp=mp, e2=e2, content=content, out=Path(r.out))
+    return GuestJob(script, disks=[mp, e2], data=dict(mp=mp, e2=e2, content=content))
+
+
+seed = vm_job(seed_job, "seed")
 
 
 def test_seed_layout_is_the_comments(seed, mpagectl):
     """mkfs lays f17 out as data 0-11, IND, data 12-16, contiguous."""
-    m = block_map(mpagectl, seed["mp"], "/f17")
+    m = block_map(mpagectl, seed.mp, "/f17")
     runs = [(r["logical"], r["physical"], r["count"]) for r in m["runs"]]
     ind = [i for i in m["indirect"] if i["level"] == 1]
     assert len(ind) == 1
@@ -90,37 +78,37 @@ def test_seed_layout_is_the_comments(seed, mpagectl):
 
 @pytest.mark.debug_kernel
 def test_seed_reads_back(seed):
-    assert seed["r"].stdout.count(sha256(seed["content"])) == 2
+    assert seed.r.stdout.count(sha256(seed.content)) == 2
 
 
 @pytest.mark.debug_kernel
 def test_boundary_on_submits_data_before_indirect(seed, mpagectl):
-    p = check(mpagectl, seed["mp"], seed["out"] / "mp_on", "/f17",
+    p = check(mpagectl, seed.mp, seed.r.out / "mp_on", "/f17",
               "--expect-order", "data:0-11,IND,data:12-16")
     assert p.returncode == 0, p.stdout + p.stderr
 
 
 @pytest.mark.debug_kernel
 def test_boundary_off_reads_indirect_first(seed, mpagectl):
-    p = check(mpagectl, seed["mp"], seed["out"] / "mp_off", "/f17",
+    p = check(mpagectl, seed.mp, seed.r.out / "mp_off", "/f17",
               "--expect-order", "IND,data:0-11,data:12-16")
     assert p.returncode == 0, p.stdout + p.stderr
     # The two orders really differ: the boundary order does not hold here.
-    p = check(mpagectl, seed["mp"], seed["out"] / "mp_off", "/f17",
+    p = check(mpagectl, seed.mp, seed.r.out / "mp_off", "/f17",
               "--expect-order", "data:0-11,IND,data:12-16")
     assert p.returncode == 1, p.stdout + p.stderr
 
 
 @pytest.mark.debug_kernel
 def test_ext2_shows_the_same_order_as_mpagefs(seed, mpagectl):
-    p = check(mpagectl, seed["e2"], seed["out"] / "ext2", "/f17",
+    p = check(mpagectl, seed.e2, seed.r.out / "ext2", "/f17",
               "--expect-order", "data:0-11,IND,data:12-16")
     assert p.returncode == 0, p.stdout + p.stderr
-    ours = notation(mpagectl, seed["mp"], seed["out"] / "mp_on", "/f17")
-    theirs = notation(mpagectl, seed["e2"], seed["out"] / "ext2", "/f17")
+    ours = notation(mpagectl, seed.mp, seed.r.out / "mp_on", "/f17")
+    theirs = notation(mpagectl, seed.e2, seed.r.out / "ext2", "/f17")
     print(f"mpagefs boundary=on: {ours}\next2:                {theirs}")
     assert ours == theirs
-    off = notation(mpagectl, seed["mp"], seed["out"] / "mp_off", "/f17")
+    off = notation(mpagectl, seed.mp, seed.r.out / "mp_off", "/f17")
     assert off != ours
 
 
@@ -129,18 +117,18 @@ def test_reqmeta_tags_metadata_reads_and_keeps_them_apart(seed, mpagectl):
     never merges it with the data before it (blk_cgroup_mergeable); by default it
     is a plain read, as ext2's is, and joins the data request [0..11]."""
     def ind_rwbs(name):
-        ev = explain_json(mpagectl, seed["mp"], seed["out"] / name, "/f17")
+        ev = explain_json(mpagectl, seed.mp, seed.r.out / name, "/f17")
         return [e["rwbs"] for e in ev if any(s["kind"] == "IND" for s in e["segments"])]
 
     def requests(name):
-        return [e for e in decode_json(mpagectl, seed["out"] / name, actions="C")
+        return [e for e in decode_json(mpagectl, seed.r.out / name, actions="C")
                 if e.get("rwbs", "").startswith("R")]
 
     assert [("M" in r) for r in ind_rwbs("mp_on")] == [False]
     assert [("M" in r) for r in ind_rwbs("mp_meta")] == [True]
     order = "data:0-11,IND,data:12-16"
     for name in ("mp_on", "mp_meta"):
-        p = check(mpagectl, seed["mp"], seed["out"] / name, "/f17", "--expect-order", order)
+        p = check(mpagectl, seed.mp, seed.r.out / name, "/f17", "--expect-order", order)
         assert p.returncode == 0, p.stdout + p.stderr
     assert len(requests("mp_on")) < len(requests("mp_meta")), \
         (requests("mp_on"), requests("mp_meta"))
@@ -150,7 +138,7 @@ def test_decode_matches_blkparse(seed, mpagectl):
     """Our decoding of a real capture equals blkparse's on the same files,
     whether mpagectl or Debian's blktrace captured it."""
     for name in ("mp_on", "mp_off", "ext2", "blktrace"):
-        prefix = seed["out"] / name
+        prefix = seed.r.out / name
         ours = decode_json(mpagectl, prefix)
         fmt = "%a %d %S %n %p %c\\n"
         bp = run(["blkparse", "-q", "-i", prefix, "-f", fmt]).stdout
@@ -170,14 +158,15 @@ def test_decode_matches_blkparse(seed, mpagectl):
 
 # --- large, fragmented, sparse and odd-sized files ---------------------------
 
-@pytest.mark.parametrize("bs", [1024, 4096])
-def test_large_contiguous_read_is_window_sized(vm, mpagectl, tmp_path, bs):
-    size = 16 << 20
-    src = tmp_path / "src"
+BIG = 16 << 20
+
+
+def large_job(ctx, bs):
+    src = ctx.tmp / "src"
     src.mkdir()
-    (src / "big").write_bytes(rand_bytes(size, seed=bs))
-    mp = mkfs_mpagefs(mpagectl, tmp_path / "mp.img", src, bs, "24M")
-    e2 = mkfs_ext2(tmp_path / "e2.img", {"big": src / "big"}, bs, "24M")
+    (src / "big").write_bytes(rand_bytes(BIG, seed=bs))
+    mp = mkfs_mpagefs(ctx.mpagectl, ctx.tmp / "mp.img", src, bs, "24M")
+    e2 = mkfs_ext2(ctx.tmp / "e2.img", {"big": src / "big"}, bs, "24M")
     script = GUEST_PRELUDE + r"""
 mount -t mpagefs -o ro /dev/vdc /mnt/a
 echo 1 > /sys/fs/mpagefs/vdc/reset
@@ -189,7 +178,15 @@ mount -t ext2 -o ro /dev/vdd /mnt/b
 trace_read /dev/vdd /mnt/b/big e2
 umount /mnt/b
 """
-    r = vm(script, disks=[str(mp), str(e2)], timeout=600)
+    return GuestJob(script, disks=[mp, e2], timeout=600, data=dict(mp=mp, e2=e2))
+
+
+large = vm_job(large_job, "large")
+
+
+@pytest.mark.parametrize("bs", [1024, 4096])
+def test_large_contiguous_read_is_window_sized(large, mpagectl, bs):
+    r, mp, e2, size = large.r, large.mp, large.e2, BIG
     assert r.status == 0, r.stdout
     ra_kib = parse_stats(r.stdout)["read_ahead_kb"]
     ours = data_bios(explain_json(mpagectl, mp, Path(r.out) / "mp", "/big"))
@@ -231,23 +228,30 @@ def expected_read_bios(runs, nblocks, bs, page=4096):
     return bios
 
 
-@pytest.mark.parametrize("bs,run_len", [(1024, 1), (1024, 3), (1024, 4), (4096, 1)])
-def test_fragmented_file_reads_one_bio_per_run(vm, mpagectl, tmp_path, bs, run_len):
-    src = tmp_path / "src"
+def frag_job(ctx, bs, run_len):
+    src = ctx.tmp / "src"
     src.mkdir()
     content = rand_bytes(40 * bs + 100, seed=run_len)
     (src / "frag").write_bytes(content)
-    mp = mkfs_mpagefs(mpagectl, tmp_path / "mp.img", src, bs, "8M",
+    mp = mkfs_mpagefs(ctx.mpagectl, ctx.tmp / "mp.img", src, bs, "8M",
                       extra=["--layout", "fragmented", "--frag-run", str(run_len)])
-    m = block_map(mpagectl, mp, "/frag")
-    assert all(r["count"] <= run_len for r in m["runs"])
     script = GUEST_PRELUDE + r"""
 mount -t mpagefs -o ro /dev/vdc /mnt/a
 trace_read /dev/vdc /mnt/a/frag mp
 sha256sum /mnt/a/frag
 umount /mnt/a
 """
-    r = vm(script, disks=[str(mp)], timeout=300)
+    return GuestJob(script, disks=[mp], data=dict(mp=mp, content=content))
+
+
+frag = vm_job(frag_job, "frag")
+
+
+@pytest.mark.parametrize("bs,run_len", [(1024, 1), (1024, 3), (1024, 4), (4096, 1)])
+def test_fragmented_file_reads_one_bio_per_run(frag, mpagectl, bs, run_len):
+    r, mp, content = frag.r, frag.mp, frag.content
+    m = block_map(mpagectl, mp, "/frag")
+    assert all(r["count"] <= run_len for r in m["runs"])
     assert r.status == 0, r.stdout
     assert sha256(content) in r.stdout
     bios = data_bios(explain_json(mpagectl, mp, Path(r.out) / "mp", "/frag"))
@@ -261,17 +265,13 @@ umount /mnt/a
     assert p.returncode == 0, p.stdout + p.stderr
 
 
-@pytest.mark.parametrize("bs", [1024, 4096])
-def test_sparse_file_reads_no_holes(vm, mpagectl, tmp_path, bs):
-    src = tmp_path / "src"
+def sparse_job(ctx, bs):
+    src = ctx.tmp / "src"
     src.mkdir()
     # Data extents in 4 KiB units: the host's SEEK_DATA granularity.
     chunks = [(0, rand_bytes(12 << 10, 1)), (1 << 20, rand_bytes(4 << 10, 2))]
     write_sparse(src / "sparse", (2 << 20) + 100, chunks)
-    mp = mkfs_mpagefs(mpagectl, tmp_path / "mp.img", src, bs, "8M")
-    m = block_map(mpagectl, mp, "/sparse")
-    allocated = sum(r["count"] for r in m["runs"])
-    assert allocated == (16 << 10) // bs
+    mp = mkfs_mpagefs(ctx.mpagectl, ctx.tmp / "mp.img", src, bs, "8M")
     script = GUEST_PRELUDE + r"""
 mount -t mpagefs -o ro /dev/vdc /mnt/a
 echo 1 > /sys/fs/mpagefs/vdc/reset
@@ -280,9 +280,20 @@ sha256sum /mnt/a/sparse
 stats /dev/vdc
 umount /mnt/a
 """
-    r = vm(script, disks=[str(mp)], timeout=300)
+    return GuestJob(script, disks=[mp], data=dict(mp=mp, digest=sha256(src / "sparse")))
+
+
+sparse = vm_job(sparse_job, "sparse")
+
+
+@pytest.mark.parametrize("bs", [1024, 4096])
+def test_sparse_file_reads_no_holes(sparse, mpagectl, bs):
+    r, mp = sparse.r, sparse.mp
+    m = block_map(mpagectl, mp, "/sparse")
+    allocated = sum(r["count"] for r in m["runs"])
+    assert allocated == (16 << 10) // bs
     assert r.status == 0, r.stdout
-    assert sha256(src / "sparse") in r.stdout
+    assert sparse.digest in r.stdout
     bios = data_bios(explain_json(mpagectl, mp, Path(r.out) / "mp", "/sparse"))
     read_bytes = sum(e["nr_sectors"] * 512 for e in bios)
     assert read_bytes == allocated * bs
@@ -315,13 +326,14 @@ def make_tree(root: Path, bs: int):
     return tind_start
 
 
-@pytest.mark.parametrize("bs", [1024, 2048, 4096])
-def test_every_file_reads_back_exactly(vm, mpagectl, tmp_path, bs):
-    src = tmp_path / "src"
+TAIL_BLOCKS = 3
+
+
+def tree_job(ctx, bs):
+    src = ctx.tmp / "src"
     tind_start = make_tree(src, bs)
-    mp = mkfs_mpagefs(mpagectl, tmp_path / "mp.img", src, bs, "48M")
-    assert any(i["level"] == 3 for i in block_map(mpagectl, mp, "/tind")["indirect"])
-    tail_blocks = 3
+    mp = mkfs_mpagefs(ctx.mpagectl, ctx.tmp / "mp.img", src, bs, "48M")
+    tail_blocks = TAIL_BLOCKS
     script = GUEST_PRELUDE + rf"""
 mount -t mpagefs -o ro /dev/vdc /mnt/a
 cd /mnt/a
@@ -334,7 +346,17 @@ readlink link
 cd /
 umount /mnt/a
 """
-    r = vm(script, disks=[str(mp)], timeout=600)
+    return GuestJob(script, disks=[mp], timeout=600,
+                    data=dict(mp=mp, src=src, tind_start=tind_start))
+
+
+tree = vm_job(tree_job, "tree")
+
+
+@pytest.mark.parametrize("bs", [1024, 2048, 4096])
+def test_every_file_reads_back_exactly(tree, mpagectl, bs):
+    r, mp, src, tind_start, tail_blocks = tree.r, tree.mp, tree.src, tree.tind_start, TAIL_BLOCKS
+    assert any(i["level"] == 3 for i in block_map(mpagectl, mp, "/tind")["indirect"])
     assert r.status == 0, r.stdout
     got = parse_sha_lines(r.stdout, "./")
     want = {}
@@ -359,12 +381,12 @@ umount /mnt/a
     assert listing == sorted(host)
 
 
-def test_maxmap_1_maps_one_block_per_call(vm, mpagectl, tmp_path):
-    src = tmp_path / "src"
+def maxmap_job(ctx):
+    src = ctx.tmp / "src"
     src.mkdir()
     content = rand_bytes(300 * 1024, seed=300)
     (src / "f300").write_bytes(content)
-    mp = mkfs_mpagefs(mpagectl, tmp_path / "mp.img", src, 1024, "8M")
+    mp = mkfs_mpagefs(ctx.mpagectl, ctx.tmp / "mp.img", src, 1024, "8M")
     script = GUEST_PRELUDE + r"""
 for m in 0 1; do
 	mount -t mpagefs -o ro,maxmap=$m /dev/vdc /mnt/a
@@ -377,7 +399,14 @@ for m in 0 1; do
 	umount /mnt/a
 done
 """
-    r = vm(script, disks=[str(mp)], timeout=300)
+    return GuestJob(script, disks=[mp], data=dict(content=content))
+
+
+maxmap = vm_job(maxmap_job, "maxmap")
+
+
+def test_maxmap_1_maps_one_block_per_call(maxmap):
+    r, content = maxmap.r, maxmap.content
     assert r.status == 0, r.stdout
     assert r.stdout.count(sha256(content)) == 2
     sections = {}

@@ -24,9 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from lab import (GUEST_PRELUDE, block_map, explain_json, mkfs_ext2, mkfs_mpagefs, notation, parse_stats,
-                 rand_bytes, run, sha256)
-from vm import run_vm  # conftest.py puts qemu/ on sys.path
+from lab import (GUEST_PRELUDE, GuestJob, block_map, explain_json, mkfs_ext2, mkfs_mpagefs, notation,
+                 parse_stats, rand_bytes, run, sha256, vm_job)
 
 # The O_DIRECT and mmap writer.  The pattern is pattern() below.
 WIO_C = r"""
@@ -120,9 +119,7 @@ def pattern(off: int, size: int, seed: int) -> bytes:
     return bytes(((i * 131 + seed * 7 + (i >> 10)) & 0xFF) for i in range(off, off + size))
 
 
-@pytest.fixture(scope="session")
-def wio(build, tmp_path_factory):
-    d = tmp_path_factory.mktemp("wio")
+def build_wio(d: Path) -> Path:
     (d / "wio.c").write_text(WIO_C)
     run(["gcc", "-static", "-O2", "-Wall", "-Werror", "-o", d / "wio", d / "wio.c"])
     return d / "wio"
@@ -175,11 +172,25 @@ def expected_files(bs: int):
     return out, seq, tail, head
 
 
-@pytest.fixture(scope="module", params=[1024, 2048, 4096])
-def written(request, build, mpagectl, wio, tmp_path_factory):
-    bs = request.param
+HASH_WHOLE_MAX = 1 << 30
+
+
+def expected_sums(files, bs):
+    """{name: sha256} as the guest's sums() prints them."""
+    want = {}
+    for name, data in files.items():
+        if len(data) <= HASH_WHOLE_MAX:
+            want[name] = sha256(data)
+        else:
+            want[f"{name}:head"] = sha256(data[:1 << 20])
+            want[f"{name}:tail"] = sha256(data[(geometry(bs)["tind"] - (1 << 20) // bs) * bs:])
+    return want
+
+
+def written_job(ctx, bs):
     g = geometry(bs)
-    tmp = tmp_path_factory.mktemp(f"write{bs}")
+    tmp, mpagectl = ctx.tmp, ctx.mpagectl
+    wio = build_wio(tmp)
     img = mkfs_mpagefs(mpagectl, tmp / "w.img", None, bs, "32M")
     copy = tmp / "copy.img"
     shutil.copy(img, copy)
@@ -191,6 +202,20 @@ def written(request, build, mpagectl, wio, tmp_path_factory):
     (tmp / "tr3.bin").write_bytes(files["tr3"])
     script = GUEST_PRELUDE + f"""
 BS={bs}
+# sums: sha256sum of every file; of a file past HASH_WHOLE_MAX bytes (the sparse
+# file at 4 KiB: 4 GiB, nearly all hole) its first MiB and its last MiB plus
+# the data after it, as "NAME:head" and "NAME:tail": reading the whole hole
+# under TCG costs minutes and only repeats what the smaller sizes read.
+sums() {{
+	for f in *; do
+		if [ "$(stat -c %s "$f")" -le {HASH_WHOLE_MAX} ]; then
+			sha256sum "$f"
+		else
+			echo "$(dd if="$f" bs=1M count=1 2> /dev/null | sha256sum | cut -d' ' -f1)  $f:head"
+			echo "$(dd if="$f" bs=$BS skip={g['tind'] - (1 << 20) // bs} 2> /dev/null | sha256sum | cut -d' ' -f1)  $f:tail"
+		fi
+	done
+}}
 mount -t mpagefs /dev/vdc /mnt/a
 cd /mnt/a
 dd if=/job/seq.bin of=seq bs=$BS 2> /dev/null
@@ -212,7 +237,7 @@ truncate -s {40 * bs} tr
 truncate -s {(12 + g['ptrs'] + 3) * bs} tr2
 truncate -s 0 tr3
 cat /job/tr3.bin >> tr3
-sha256sum * > $OUT/sums_live
+sums > $OUT/sums_live
 stat -c '%n %b %B' * > $OUT/blocks_live
 cd /
 stats /dev/vdc > $OUT/stats
@@ -221,7 +246,7 @@ umount /mnt/a
 echo 3 > /proc/sys/vm/drop_caches
 mount -t mpagefs -o ro /dev/vdc /mnt/a
 cd /mnt/a
-sha256sum * > $OUT/sums_remount
+sums > $OUT/sums_remount
 stat -c '%n %b %B' * > $OUT/blocks_remount
 cd /
 umount /mnt/a
@@ -232,22 +257,20 @@ rm /mnt/b/*
 ls -a /mnt/b > $OUT/ls_after_rm
 umount /mnt/b
 """
-    out = build / "artefacts" / "test_write_path" / f"written{bs}"
-    if out.exists():
-        shutil.rmtree(out)
-    r = run_vm(build=str(build), script=script, disks=[str(img), str(copy)],
-               files={name: str(tmp / name) for name in ("seq.bin", "tail.bin", "head.bin", "tr3.bin")}
-               | {"wio": str(wio)},
-               out_dir=str(out), timeout=500)
-    assert r.status == 0, r.stdout
-    return dict(bs=bs, g=g, img=img, copy=copy, files=files, out=Path(r.out), mkfs=mkfs_info)
+    return GuestJob(script, disks=[img, copy], timeout=500,
+                    files={name: tmp / name for name in ("seq.bin", "tail.bin", "head.bin", "tr3.bin")}
+                    | {"wio": wio},
+                    data=dict(bs=bs, g=g, img=img, copy=copy, files=files, mkfs=mkfs_info))
+
+
+written = vm_job(written_job, "written", params=[1024, 2048, 4096], param="bs")
 
 
 @pytest.mark.debug_kernel
 def test_bytes_read_back_after_remount(written):
     """write(2), O_DIRECT, mmap and truncate results read back byte-exact,
     live and after umount + drop_caches + remount."""
-    want = {name: sha256(data) for name, data in written["files"].items()}
+    want = expected_sums(written["files"], written["bs"])
     for f in ("sums_live", "sums_remount"):
         got = {name: digest for digest, name in
                (line.split() for line in (written["out"] / f).read_text().splitlines())}
@@ -331,17 +354,12 @@ def test_delete_everything_restores_mkfs_counts(written, mpagectl):
 
 # --- the order of writeback, against ext2 ------------------------------------
 
-def test_writeback_order_matches_ext2(vm, mpagectl, artefacts):
-    """dd conv=fsync of a 300-block file at 1 KiB: mpage_writepages issues the
-    data in ascending order in as few bios as ext2, and each BH_Boundary
-    write of the next indirect block (write_boundary_block) comes right after
-    the data before it: the same submission order as ext2's, then a cache
-    flush.  With alloc=scatter every data bio is one block (no merging)."""
-    (artefacts / "f300").write_bytes(rand_bytes(300 * 1024, seed=300))
-    mp = mkfs_mpagefs(mpagectl, artefacts / "mp.img", None, 1024, "8M")
-    sc = mkfs_mpagefs(mpagectl, artefacts / "sc.img", None, 1024, "8M")
-    e2 = mkfs_ext2(artefacts / "e2.img", {}, 1024, "8M")
-    r = vm(GUEST_PRELUDE + """
+def wb_order_job(ctx):
+    (ctx.tmp / "f300").write_bytes(rand_bytes(300 * 1024, seed=300))
+    mp = mkfs_mpagefs(ctx.mpagectl, ctx.tmp / "mp.img", None, 1024, "8M")
+    sc = mkfs_mpagefs(ctx.mpagectl, ctx.tmp / "sc.img", None, 1024, "8M")
+    e2 = mkfs_ext2(ctx.tmp / "e2.img", {}, 1024, "8M")
+    return GuestJob(GUEST_PRELUDE + """
 t() { sync; mpagectl trace --dev "$1" --out "$OUT/$2" -- dd if=/job/f300 of="$3/f300" bs=1024 conv=fsync; }
 mount -t mpagefs /dev/vdc /mnt/a
 mount -t mpagefs -o alloc=scatter /dev/vdd /mnt/b
@@ -350,9 +368,19 @@ t /dev/vdc mp /mnt/a
 t /dev/vdd sc /mnt/b
 t /dev/vde e2 /mnt/c
 umount /mnt/a /mnt/b /mnt/c
-""", disks=[str(mp), str(sc), str(e2)], files={"f300": str(artefacts / "f300")})
-    assert r.status == 0, r.stdout
-    out = artefacts / "out"
+""", disks=[mp, sc, e2], files={"f300": ctx.tmp / "f300"}, data=dict(mp=mp, sc=sc, e2=e2))
+
+
+wb_order = vm_job(wb_order_job, "wb_order")
+
+
+def test_writeback_order_matches_ext2(wb_order, mpagectl):
+    """dd conv=fsync of a 300-block file at 1 KiB: mpage_writepages issues the
+    data in ascending order in as few bios as ext2, and each BH_Boundary
+    write of the next indirect block (write_boundary_block) comes right after
+    the data before it: the same submission order as ext2's, then a cache
+    flush.  With alloc=scatter every data bio is one block (no merging)."""
+    mp, sc, e2, out = wb_order.mp, wb_order.sc, wb_order.e2, wb_order.out
     ours = notation(mpagectl, mp, out / "mp", "/f300")
     assert ours == notation(mpagectl, e2, out / "e2", "/f300")
     assert ours.startswith("[0 1 2 3 4 5 6 7 8 9 10 11] [12] [13 14 ")
@@ -375,12 +403,11 @@ umount /mnt/a /mnt/b /mnt/c
 
 # --- a full disk ----------------------------------------------------------
 
-def test_enospc_is_not_corruption(vm, mpagectl, artefacts):
-    """dd until the disk is full fails with ENOSPC; what was written reads
-    back, the image is clean, and deleting gives every block back."""
-    img = mkfs_mpagefs(mpagectl, artefacts / "full.img", None, 1024, "2M", extra=["--inodes", "64"])
-    mk = dump(mpagectl, img)
-    r = vm(GUEST_PRELUDE + """
+def enospc_job(ctx):
+    img = mkfs_mpagefs(ctx.mpagectl, ctx.tmp / "full.img", None, 1024, "2M", extra=["--inodes", "64"])
+    mk = dump(ctx.mpagectl, img)
+    copy = shutil.copy(img, ctx.tmp / "copy.img")
+    return GuestJob(GUEST_PRELUDE + """
 mount -t mpagefs /dev/vdc /mnt/a
 if dd if=/dev/urandom of=/mnt/a/big bs=4k 2> $OUT/dd.err; then echo "dd did not fail"; exit 1; fi
 cat $OUT/dd.err
@@ -403,16 +430,24 @@ dd if=/dev/vdc of=/dev/vdd bs=1M 2> /dev/null
 mount -t mpagefs /dev/vdd /mnt/a
 rm -f /mnt/a/*
 umount /mnt/a
-""", disks=[str(img), str(shutil.copy(img, artefacts / "copy.img"))])
-    assert r.status == 0, r.stdout
-    assert "No space left on device" in (artefacts / "out" / "dd.err").read_text()
-    assert "No space left on device" in (artefacts / "out" / "inodes.err").read_text()
+""", disks=[img, copy], data=dict(img=img, mk=mk, copy=Path(copy)))
+
+
+enospc = vm_job(enospc_job, "enospc")
+
+
+def test_enospc_is_not_corruption(enospc, mpagectl):
+    """dd until the disk is full fails with ENOSPC; what was written reads
+    back, the image is clean, and deleting gives every block back."""
+    img, mk = enospc.img, enospc.mk
+    assert "No space left on device" in (enospc.out / "dd.err").read_text()
+    assert "No space left on device" in (enospc.out / "inodes.err").read_text()
     full = dump(mpagectl, img)
     # at most the blocks of a path (IND + data) that could not be completed
     assert full["free_blocks_count"] <= 3
     assert full["free_inodes_count"] == 0
     fsck(mpagectl, img)
-    emptied = artefacts / "copy.img"
+    emptied = enospc.copy
     fsck(mpagectl, emptied)
     after = dump(mpagectl, emptied)
     assert (after["free_blocks_count"], after["free_inodes_count"]) == \
@@ -421,12 +456,9 @@ umount /mnt/a
 
 # --- alloc=scatter, superblock state, remount ---------------------------------
 
-def test_scatter_state_and_remount(vm, mpagectl, artefacts):
-    """alloc=scatter leaves a gap after every new block; the on-disk state is
-    "not clean" while mounted read-write and clean again after remount,ro and
-    umount; the mount count counts read-write mounts."""
-    img = mkfs_mpagefs(mpagectl, artefacts / "s.img", None, 1024, "8M")
-    r = vm(GUEST_PRELUDE + """
+def scatter_job(ctx):
+    img = mkfs_mpagefs(ctx.mpagectl, ctx.tmp / "s.img", None, 1024, "8M")
+    return GuestJob(GUEST_PRELUDE + """
 st() { mpagectl dump /dev/vdc --json | tr -d ' \\n' | sed 's/.*"mount_count":\\([0-9]*\\).*"state":\\([0-9]*\\).*/mc=\\1 state=\\2/'; echo; }
 mount -t mpagefs -o alloc=scatter /dev/vdc /mnt/a
 grep -o 'alloc=scatter' /proc/mounts
@@ -441,8 +473,17 @@ echo "remount rw: $(st)"
 dd if=/dev/urandom of=/mnt/a/co bs=1k count=40 2> /dev/null
 umount /mnt/a
 echo "umount: $(st)"
-""", disks=[str(img)])
-    assert r.status == 0, r.stdout
+""", disks=[img], data=dict(img=img))
+
+
+scatter = vm_job(scatter_job, "scatter")
+
+
+def test_scatter_state_and_remount(scatter, mpagectl):
+    """alloc=scatter leaves a gap after every new block; the on-disk state is
+    "not clean" while mounted read-write and clean again after remount,ro and
+    umount; the mount count counts read-write mounts."""
+    r, img = scatter.r, scatter.img
     lines = dict(line.split(": ", 1) for line in r.stdout.splitlines() if ": mc=" in line)
     assert lines == {"rw": "mc=1 state=0", "remount ro": "mc=1 state=1",
                      "remount rw": "mc=2 state=0", "umount": "mc=2 state=1"}
@@ -457,15 +498,10 @@ echo "umount: $(st)"
 
 # --- several writers at once ------------------------------------------------
 
-@pytest.mark.parametrize("bs", [1024, 4096])
-def test_parallel_writers_leave_a_clean_image(vm, mpagectl, artefacts, wio, bs):
-    """Four writers in the same directory (appends, overwrites, truncates,
-    deletes, O_DIRECT, mmap) and one filling and emptying a subdirectory, at
-    the same time: every surviving file has the bytes its writer left, and
-    the image is clean with exact free counts."""
-    img = mkfs_mpagefs(mpagectl, artefacts / "p.img", None, bs, "32M")
-    (artefacts / "src").write_bytes(rand_bytes(700 * 1024, seed=bs))
-    r = vm(GUEST_PRELUDE + """
+def parallel_job(ctx, bs):
+    img = mkfs_mpagefs(ctx.mpagectl, ctx.tmp / "p.img", None, bs, "32M")
+    (ctx.tmp / "src").write_bytes(rand_bytes(700 * 1024, seed=bs))
+    return GuestJob(GUEST_PRELUDE + """
 mount -t mpagefs /dev/vdc /mnt/a
 w() {
 	n=$1
@@ -505,7 +541,19 @@ sha256sum -c $OUT/sums
 ls
 cd /
 umount /mnt/a
-""", disks=[str(img)], files={"src": str(artefacts / "src"), "wio": str(wio)}, timeout=600)
-    assert r.status == 0, r.stdout
+""", disks=[img], files={"src": ctx.tmp / "src", "wio": build_wio(ctx.tmp)}, timeout=600,
+                    data=dict(img=img))
+
+
+parallel = vm_job(parallel_job, "parallel")
+
+
+@pytest.mark.parametrize("bs", [1024, 4096])
+def test_parallel_writers_leave_a_clean_image(parallel, mpagectl, bs):
+    """Four writers in the same directory (appends, overwrites, truncates,
+    deletes, O_DIRECT, mmap) and one filling and emptying a subdirectory, at
+    the same time: every surviving file has the bytes its writer left, and
+    the image is clean with exact free counts."""
+    r, img = parallel.r, parallel.img
     assert r.stdout.count(": OK") == 12
     fsck(mpagectl, img)

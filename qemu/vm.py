@@ -512,8 +512,9 @@ def _run_qemu(cmd, out_dir, console, stdout_file, allowed, kill_after=None, kill
 
 # --- several jobs in one boot ------------------------------------------------
 
-# Disks of one batch at the most: vdc..vdz (PCI slots run out not far beyond).
-MAX_BATCH_DISKS = 24
+# Disks of one batch at the most: the i440fx machine has 32 PCI slots, the host
+# bridge and the PIIX3 take two, the job and results disks two more.
+MAX_BATCH_DISKS = 28
 _JOB_NAME_RE = re.compile(r"[A-Za-z0-9_.=+-]{1,120}")
 _VD_RE = re.compile(r"(?<![A-Za-z0-9_])vd([c-z])(?![A-Za-z0-9_])")
 _BEGIN_RE = re.compile(r"^@@mpagevm-job-begin (\S+)\n", re.M)
@@ -715,7 +716,8 @@ def run_batch(build, jobs, out_dir, boot_allowance=BOOT_ALLOWANCE, gcov=None, sm
         for d in sorted((out_dir / "gcov").iterdir()):
             if d.is_dir():
                 dest = Path(os.environ["MPAGEFS_GCOV_COLLECT"]) / re.sub(
-                    r"[^A-Za-z0-9_.\[\]=-]+", "_", f"{out_dir.name}__{d.name}")
+                    r"[^A-Za-z0-9_.\[\]=-]+", "_",
+                    f"{out_dir.parent.name}__{out_dir.name}__{d.name}")
                 shutil.rmtree(dest, ignore_errors=True)
                 shutil.copytree(d, dest)
     error = None

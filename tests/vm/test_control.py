@@ -1,6 +1,6 @@
 """The control plane, measured in a VM: `mpagectl` over the generic netlink family.
 
-Two VM boots:
+Two jobs, run in one VM boot (lab.vm_job):
 
 * read: a 2 MiB contiguous file read cold with the default policy and with
   `mpagectl set M maxmap=1` (counters from `mpagectl stats --json` against what
@@ -14,25 +14,22 @@ Two VM boots:
   fsync), injected ENOSPC through write; faults listed with their hits and
   cleared; remount and SHA-256 of the untouched files; an unprivileged user
   (uid 65534) can read stats and mounts but not set, inject or reset; the
-  messages for a path that is not an mpagefs mount and for an unloaded module.
+  messages for a path that is not an mpagefs mount and for an unloaded module;
+  `mpagectl stats --watch` deltas while a file is read (after the first
+  sample: the job waits for the first interval's line, no sleep).
 
-After each boot every mpagefs image must pass `mpagectl fsck`.
+After the boot every mpagefs image must pass `mpagectl fsck`, and the kernel
+log must be clean (a problem fails every test of the boot, naming the job).
 """
 import json
 import math
-import shutil
+import re
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from lab import (GUEST_PRELUDE, block_map, explain_json, mkfs_mpagefs, notation,
-                 rand_bytes, run, sha256)
-
-TOP = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(TOP / "qemu"))
-from vm import run_vm  # noqa: E402
+from lab import (GUEST_PRELUDE, GuestJob, block_map, explain_json, mkfs_mpagefs, notation,
+                 rand_bytes, run, sha256, vm_job)
 
 BIG = 2 << 20          # the contiguous file of the read checks
 BS = 1024
@@ -47,20 +44,6 @@ cold() {
 	blockdev --flushbufs "$1"
 }
 """
-
-
-def fsck_clean(mpagectl, image):
-    p = subprocess.run([str(mpagectl), "fsck", str(image)], capture_output=True, text=True)
-    assert p.returncode == 0, f"fsck of {image}:\n{p.stdout}{p.stderr}"
-
-
-def boot(build, name, script, disks, timeout=300, files=None):
-    out = build / "artefacts" / "test_control" / name
-    if out.exists():
-        shutil.rmtree(out)
-    r = run_vm(build=str(build), script=script, disks=[str(d) for d in disks],
-               out_dir=str(out), timeout=timeout, files=files)
-    return r, Path(r.out)
 
 
 def sections(stdout):
@@ -90,19 +73,27 @@ def data_blocks(events, path):
                if s["kind"] == "data" and s.get("path") == path)
 
 
-# --- boot 1: counters, policy, tracepoint join ---------------------------------
+def job_view(job):
+    """What the tests read of a job: r, out, the job's data and its sections."""
+    return dict(r=job.r, out=job.out, sec=sections(job.r.stdout),
+                **{k: v for k, v in vars(job).items() if k not in ("r", "out")})
 
-@pytest.fixture(scope="module")
-def readvm(build, mpagectl, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("control-read")
+
+# --- job 1: counters, policy, tracepoint join ----------------------------------
+
+def read_job(ctx):
+    tmp = ctx.tmp
     src = tmp / "src"
     src.mkdir()
     (src / "f17").write_bytes(rand_bytes(17 * BS, seed=17))
     (src / "big").write_bytes(rand_bytes(BIG, seed=2))
-    img = mkfs_mpagefs(mpagectl, tmp / "read.img", src, BS, "8M")
+    img = mkfs_mpagefs(ctx.mpagectl, tmp / "read.img", src, BS, "8M")
     script = GUEST_PRELUDE + COLD + r"""
 M=/mnt/a
 mount -t mpagefs -o ro /dev/vdc $M
+# The job's disk as the VM names it (vdc when the job runs first in its boot).
+echo "== dev"
+basename /dev/vdc
 echo "== ra"
 cat /sys/block/vdc/queue/read_ahead_kb
 echo "== mounts"
@@ -139,17 +130,22 @@ echo "== text stats"
 mpagectl stats vdc
 umount $M
 """
-    r, out = boot(build, "read", script, [img])
-    assert r.status == 0, r.stdout
-    fsck_clean(mpagectl, img)
-    return dict(r=r, out=out, img=img, sec=sections(r.stdout))
+    return GuestJob(script, disks=[img], timeout=300, data=dict(img=img))
+
+
+read = vm_job(read_job, "read")
+
+
+@pytest.fixture
+def readvm(read):
+    return job_view(read)
 
 
 def test_mounts_lists_the_mount(readvm):
     mounts = first_json(readvm["sec"]["mounts"])
     assert len(mounts) == 1
     m = mounts[0]
-    assert m["dev_name"] == "vdc"
+    assert m["dev_name"] == readvm["sec"]["dev"].strip()
     assert m["block_size"] == BS
     assert m["readonly"] is True
     assert m["policy"] == {"boundary": True, "maxmap": 0, "alloc": "contig"}
@@ -254,12 +250,12 @@ def test_boundary_flip_by_netlink_equals_mount_option(readvm, mpagectl):
 
 def test_stats_text_table(readvm):
     t = readvm["sec"]["text stats"]
-    assert t.startswith("vdc (")
+    assert t.startswith(f"{readvm['sec']['dev'].strip()} (")
     assert "get_block calls, create=0" in t
     assert "blocks mapped per call (run-length histogram):" in t
 
 
-# --- boot 2: faults, permissions, messages ---------------------------------------
+# --- job 2: faults, permissions, messages ----------------------------------------
 
 HELPER = r"""
 /* ctlhelp: what busybox cannot do for test_control.py.
@@ -319,9 +315,8 @@ int main(int argc, char **argv)
 """
 
 
-@pytest.fixture(scope="module")
-def faultvm(build, mpagectl, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("control-faults")
+def faults_job(ctx):
+    tmp = ctx.tmp
     helper_c = tmp / "ctlhelp.c"
     helper_c.write_text(HELPER)
     helper = tmp / "ctlhelp"
@@ -333,7 +328,7 @@ def faultvm(build, mpagectl, tmp_path_factory):
              "keep2": rand_bytes(3 * BS, 3)}
     for n, data in files.items():
         (src / n).write_bytes(data)
-    img = mkfs_mpagefs(mpagectl, tmp / "faults.img", src, BS, "8M")
+    img = mkfs_mpagefs(ctx.mpagectl, tmp / "faults.img", src, BS, "8M")
     script = GUEST_PRELUDE + COLD + r"""
 set +e
 H=/job/ctlhelp
@@ -378,10 +373,35 @@ echo "== faults after clear"
 mpagectl faults $M --json
 
 echo "== watch"
-cold /dev/vdc
-(sleep 1.5; cat $M/keep1 > /dev/null) &
-mpagectl stats $M --watch=1 --count 3 --json
-wait
+# stats --watch=1 --count 3 samples the counters when it starts and after each
+# of 3 intervals, printing (and flushing) one line per interval right after
+# its sample.  keep1 is read cold once interval 1's line is out, so after the
+# first sample, and the read must be over before the third sample: if the
+# third line was already out when cat returned (a very slow machine), the
+# watch is run again (at most 5 tries).  No sleep: the job waits for the line.
+watch_try=0
+while :; do
+	watch_try=$((watch_try + 1))
+	cold /dev/vdc
+	: > /tmp/watch
+	mpagectl stats $M --watch=1 --count 3 --json >> /tmp/watch 2> /tmp/watch.err &
+	wpid=$!
+	n=0
+	while [ "$(grep -c '^{' /tmp/watch 2> /dev/null)" -lt 1 ]; do
+		n=$((n + 1))
+		if [ $n -gt 600 ] || ! kill -0 $wpid 2> /dev/null; then
+			echo "watch_error: no interval line after $n polls: $(cat /tmp/watch.err)"
+			break
+		fi
+		usleep 50000
+	done
+	cat $M/keep1 > /dev/null
+	read_done=$(grep -c '^{' /tmp/watch)
+	wait $wpid; wrc=$?
+	[ "$read_done" -lt 3 ] || [ $watch_try -ge 5 ] && break
+done
+cat /tmp/watch
+echo "watch_rc $wrc tries $watch_try read_done_after $read_done"
 
 echo "== unprivileged"
 for cmd in "set $M maxmap=1" "inject $M enospc" "reset $M" "stats --reset $M" "clear $M"; do
@@ -411,11 +431,20 @@ rmmod mpagefs; echo "rmmod_rc $?"
 echo "== unloaded"
 mpagectl stats 2>&1; echo "rc=$?"
 mpagectl mounts 2>&1; echo "rc=$?"
+# Leave the VM as the boot found it for the jobs after this one.
+echo "== reloaded"
+loadmod mpagefs; echo "loadmod_rc $?"
 """
-    r, out = boot(build, "faults", script, [img], files={"ctlhelp": str(helper)})
-    assert r.status == 0, r.stdout
-    fsck_clean(mpagectl, img)
-    return dict(r=r, out=out, img=img, sec=sections(r.stdout), files=files)
+    return GuestJob(script, disks=[img], files={"ctlhelp": helper}, timeout=300,
+                    data=dict(img=img, files=files))
+
+
+faults = vm_job(faults_job, "faults")
+
+
+@pytest.fixture
+def faultvm(faults):
+    return job_view(faults)
 
 
 @pytest.mark.debug_kernel
@@ -463,7 +492,12 @@ def test_after_clearing_files_are_intact(faultvm):
 
 
 def test_watch_prints_deltas_per_interval(faultvm):
-    lines = [json.loads(ln) for ln in faultvm["sec"]["watch"].splitlines() if ln.startswith("{")]
+    t = faultvm["sec"]["watch"]
+    assert "watch_rc 0 " in t, t
+    # The read was over before the last sample (see the job's comment).
+    done = int(t.split("read_done_after ")[1].split()[0])
+    assert done < 3, f"keep1's read did not end within the watch in 5 tries:\n{t}"
+    lines = [json.loads(ln) for ln in t.splitlines() if ln.startswith("{")]
     assert [ln["interval"] for ln in lines] == [1, 2, 3]
     assert all(0.5 < ln["seconds"] < 5 for ln in lines)
     # keep1 (101 blocks) was read cold during the intervals (after the
@@ -479,6 +513,7 @@ def test_unprivileged_user_reads_but_cannot_change(faultvm):
     assert len(lines) == 5
     for ln in lines:
         assert not ln.startswith("rc=0"), ln
+        assert ln.startswith("rc=3 "), ln     # a runtime error (EPERM), not usage
         assert "not permitted:" in ln and "needs CAP_SYS_ADMIN" in ln, ln
     assert "not permitted: SET_POLICY needs CAP_SYS_ADMIN" in t
     assert "not permitted: INJECT needs CAP_SYS_ADMIN" in t
@@ -490,12 +525,16 @@ def test_unprivileged_user_reads_but_cannot_change(faultvm):
 
 
 def test_clear_messages(faultvm):
+    # mpagectl's exit codes: 2 for a usage error (found before anything is
+    # asked of the kernel), 3 for a runtime error (README).
     t = faultvm["sec"]["messages"]
-    assert "mpagectl: no such mount: /tmp is not an mpagefs mount\nrc=1" in t
-    assert "mpagectl: no such mount: /proc is not an mpagefs mount\nrc=1" in t
-    assert "maxmap=x: expected a number" in t
-    assert "CLEAR_FAULTS: no fault with this ID is armed on this mount" in t
-    assert "block range '9-3': the last block is before the first" in t
-    assert t.count("rc=1") == 5
+    assert "mpagectl: no such mount: /tmp is not an mpagefs mount\nrc=3" in t
+    assert "mpagectl: no such mount: /proc is not an mpagefs mount\nrc=3" in t
+    assert re.search(r"maxmap=x: expected a number[^\n]*\n(?:Run with --help[^\n]*\n)?rc=2\n", t), t
+    assert re.search(r"CLEAR_FAULTS: no fault with this ID is armed on this mount[^\n]*\nrc=3\n", t), t
+    assert re.search(r"block range '9-3': the last block is before the first\n"
+                     r"(?:Run with --help[^\n]*\n)?rc=2\n", t), t
+    assert re.findall(r"^rc=(\d+)$", t, re.M) == ["3", "3", "2", "3", "2"], t
     u = faultvm["sec"]["unloaded"]
-    assert u.count('mpagectl: mpagefs module not loaded (no generic netlink family "mpagefs")\nrc=1') == 2
+    assert u.count('mpagectl: mpagefs module not loaded (no generic netlink family "mpagefs")\nrc=3') == 2
+    assert "loadmod_rc 0" in faultvm["sec"]["reloaded"]

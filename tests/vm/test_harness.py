@@ -7,7 +7,9 @@ import random
 
 import pytest
 
-from vm import KernelLogError, VmError, kernel_log_problems
+from lab import GuestJob, vm_job
+from vm import (Job, KernelLogError, VmError, attribute_problems, kernel_log_problems,
+                remap_disks, run_batch, split_job_output, vd_name)
 
 
 def test_status_and_stdout_come_back(vm):
@@ -186,3 +188,109 @@ def test_guest_kernel_crash_is_reported(vm):
     assert any("sysrq" in line.lower() or "Oops" in line for line in e.value.lines)
     assert "did not finish" in str(e.value)
     assert e.value.result.wall_seconds < 100
+
+
+# --- several jobs in one boot (qemu/vm.py run_batch, conftest module_boots) ---
+
+def test_vd_names_and_remapping():
+    assert [vd_name(i) for i in (0, 2, 25, 26, 29)] == ["vda", "vdc", "vdz", "vdaa", "vdad"]
+    script = "mount /dev/vdc /mnt/a; cat /sys/fs/mpagefs/vdd/stats; dd if=/dev/vda; echo vdcx"
+    assert remap_disks(script, 3, 2) == \
+        "mount /dev/vdf /mnt/a; cat /sys/fs/mpagefs/vdg/stats; dd if=/dev/vda; echo vdcx"
+    with pytest.raises(VmError, match="names vde but has 2 disk"):
+        remap_disks("cat /dev/vde", 0, 2)
+
+
+def test_job_output_and_kernel_log_are_split_per_job():
+    tty = ("@@mpagevm-job-begin a\nline 1\nno newline\n@@mpagevm-job-end a 0\n"
+           "@@mpagevm-job-begin b\n\n@@mpagevm-job-end b 3\n"
+           "@@mpagevm-job-begin c\npartial")
+    assert split_job_output(tty) == {"a": "line 1\nno newline", "b": "", "c": "partial"}
+    console = "\n".join(["[ 1.0] WARNING: at boot",
+                         "[ 2.0] mpagevm: batch job a start (disks: none)",
+                         "[ 2.5] BUG: in a",
+                         "[ 3.0] mpagevm: batch job a end (status 0)",
+                         "[ 3.5] Call Trace:",
+                         "[ 4.0] mpagevm: batch job b start (disks: /dev/vdc)"])
+    assert attribute_problems(console) == [("boot", "[ 1.0] WARNING: at boot"),
+                                           ("a", "[ 2.5] BUG: in a"),
+                                           ("after a", "[ 3.5] Call Trace:")]
+
+
+def isolation_a(ctx):
+    disk = ctx.tmp / "a.img"
+    disk.write_bytes(b"DISK-A" + bytes((1 << 20) - 6))
+    return GuestJob(r"""
+set -e
+mkdir -p /mnt/a
+mount -t tmpfs none /mnt/a
+cd /mnt/a
+setsid sleep 600 < /dev/null > /dev/null 2>&1 &
+echo left > /tmp/leftover
+echo 0 > /proc/sys/vm/dirty_writeback_centisecs
+echo A > $OUT/mine
+head -c 6 /dev/vdc; echo
+echo "DISKS=$DISKS JOB=$JOB OUT=$OUT"
+ls -1 /job
+""", disks=[disk], files={"a-only.txt": disk})
+
+
+def isolation_b(ctx):
+    disk = ctx.tmp / "b.img"
+    disk.write_bytes(b"DISK-B" + bytes((1 << 20) - 6))
+    return GuestJob(r"""
+echo "mounts at /mnt/a: $(grep -c ' /mnt/a ' /proc/mounts)"
+echo "tmp: $(ls -A /tmp | grep -v loadmod | wc -l)"
+echo "sleepers: $(ps | grep -c '[s]leep 600')"
+echo "dirty_writeback_centisecs: $(cat /proc/sys/vm/dirty_writeback_centisecs)"
+head -c 6 /dev/vdc; echo
+echo "DISKS=$DISKS JOB=$JOB OUT=$OUT"
+ls -1 /job
+""", disks=[disk], files={"b-only.txt": disk})
+
+
+iso_a = vm_job(isolation_a, "iso_a")
+iso_b = vm_job(isolation_b, "iso_b")
+
+
+def test_each_job_sees_its_own_disks_files_and_out(iso_a, iso_b):
+    a, b = iso_a.r.stdout.splitlines(), iso_b.r.stdout.splitlines()
+    assert a[0] == "DISK-A" and b[4] == "DISK-B"
+    # Both scripts say /dev/vdc; each got its own disk, and DISKS names it.
+    assert a[1].startswith("DISKS=/dev/vd") and " JOB=/job OUT=/out/iso_a" in a[1]
+    assert b[5].startswith("DISKS=/dev/vd") and " JOB=/job OUT=/out/iso_b" in b[5]
+    assert a[1].split()[0] != b[5].split()[0]
+    assert a[2:] == ["a-only.txt", "run.sh"]
+    assert b[6:] == ["b-only.txt", "run.sh"]
+    assert (iso_a.out / "mine").read_text() == "A\n"
+    assert not (iso_b.out / "mine").exists()
+
+
+def test_the_next_job_finds_the_vm_as_booted(iso_a, iso_b):
+    """Whatever iso_a left (a mount, a background process, a file in /tmp, a
+    writeback tunable) is gone when iso_b runs."""
+    lines = dict(line.split(": ", 1) for line in iso_b.r.stdout.splitlines() if ": " in line)
+    assert lines["mounts at /mnt/a"] == "0"
+    assert lines["tmp"] == "0"
+    assert lines["sleepers"] == "0"
+    assert lines["dirty_writeback_centisecs"] != "0"
+
+
+def test_a_kernel_problem_fails_the_whole_boot_naming_its_job(build, tmp_path):
+    """A WARNING planted by one job spoils every job of the boot, and the
+    failure names the job during which it appeared; a job that hangs is killed
+    at its own timeout and the jobs after it still run."""
+    jobs = [Job("first", "echo one"),
+            Job("hangs", "echo hanging; sleep 600", timeout=5),
+            Job("warns", 'echo "WARNING: planted in warns" > /dev/kmsg; echo two'),
+            Job("last", "echo three")]
+    br = run_batch(build, jobs, tmp_path / "boot")
+    assert br.error is None
+    assert [(j, line.split("] ", 1)[1]) for j, line in br.problems] == \
+        [("warns", "WARNING: planted in warns")]
+    why = br.failure("first")
+    assert "in job(s) warns" in why and "WARNING: planted in warns" in why
+    assert br.results["first"].stdout == "one\n" and br.results["last"].stdout == "three\n"
+    assert br.results["last"].status == 0
+    assert br.results["hangs"].timed_out and br.results["hangs"].stdout == "hanging\n"
+    assert br.results["warns"].problems and not br.results["last"].problems

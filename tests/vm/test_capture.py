@@ -7,20 +7,14 @@ boot captures a heavy read workload (parallel O_DIRECT and buffered dd
 streams on 2 vCPUs plus a busy loop) several times with several relay
 sub-buffer sizes (small ones cross many sub-buffer ends), and every capture
 must decode, account for every read (C == Q - M - F) and drop nothing.
+The boot is the module's (lab.vm_job), whose kernel log must be clean.
 """
 import re
-import shutil
-import sys
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
-from lab import GUEST_PRELUDE, decode_json, run
-
-TOP = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(TOP / "qemu"))
-from vm import run_vm  # noqa: E402
+from lab import GUEST_PRELUDE, GuestJob, decode_json, run, vm_job
 
 # (name, mpagectl trace relay options)
 CAPTURES = [
@@ -31,41 +25,44 @@ CAPTURES = [
 DISK_MB = 96
 
 # Three O_DIRECT streams of 4 KiB reads, two buffered streams (readahead,
-# merges) over other parts of the disk, all at once.
+# merges) over other parts of the disk $1, all at once.  (A file of the job:
+# the host renames the disks of the job's script, not those of its files.)
 WORKLOAD = r"""
-dd if=/dev/vdc of=/dev/null bs=4k count=4096 iflag=direct 2>/dev/null &
-dd if=/dev/vdc of=/dev/null bs=4k skip=4096 count=4096 iflag=direct 2>/dev/null &
-dd if=/dev/vdc of=/dev/null bs=4k skip=8192 count=4096 iflag=direct 2>/dev/null &
-dd if=/dev/vdc of=/dev/null bs=16k skip=2048 count=1024 2>/dev/null &
-dd if=/dev/vdc of=/dev/null bs=4k skip=16384 count=4096 2>/dev/null &
+dd if=$1 of=/dev/null bs=4k count=4096 iflag=direct 2>/dev/null &
+dd if=$1 of=/dev/null bs=4k skip=4096 count=4096 iflag=direct 2>/dev/null &
+dd if=$1 of=/dev/null bs=4k skip=8192 count=4096 iflag=direct 2>/dev/null &
+dd if=$1 of=/dev/null bs=16k skip=2048 count=1024 2>/dev/null &
+dd if=$1 of=/dev/null bs=4k skip=16384 count=4096 2>/dev/null &
 wait
 """
 
 
-@pytest.fixture(scope="module")
-def captures(build, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("capture")
-    disk = tmp / "raw.img"
+def captures_job(ctx):
+    disk = ctx.tmp / "raw.img"
     with open(disk, "wb") as f:
         f.truncate(DISK_MB << 20)
-    (tmp / "load.sh").write_text(WORKLOAD)
+    (ctx.tmp / "load.sh").write_text(WORKLOAD)
     script = GUEST_PRELUDE + "while :; do :; done &\nbusy=$!\n"
     for name, opts in CAPTURES:
         script += f"""
 sync
 echo 3 > /proc/sys/vm/drop_caches
-mpagectl trace --dev /dev/vdc --out "$OUT/{name}" {opts} -- sh /job/load.sh 2> "$OUT/{name}.log" || {{
+mpagectl trace --dev /dev/vdc --out "$OUT/{name}" {opts} -- sh /job/load.sh /dev/vdc 2> "$OUT/{name}.log" || {{
 	cat "$OUT/{name}.log"; exit 1; }}
 cat "$OUT/{name}.log"
 """
     script += "kill $busy\n"
-    out = build / "artefacts" / "test_capture"
-    if out.exists():
-        shutil.rmtree(out)
-    r = run_vm(build=str(build), script=script, disks=[str(disk)],
-               files={"load.sh": str(tmp / "load.sh")}, out_dir=str(out), timeout=600)
-    assert r.status == 0, r.stdout
-    return Path(r.out)
+    return GuestJob(script, disks=[disk], files={"load.sh": ctx.tmp / "load.sh"}, timeout=600)
+
+
+capture_job = vm_job(captures_job, "capture_job")
+
+
+@pytest.fixture
+def captures(capture_job):
+    """The job's $OUT on the host: NAME.log and the NAME.blktrace.N files."""
+    assert capture_job.r.status == 0, capture_job.r.stdout
+    return capture_job.out
 
 
 @pytest.mark.parametrize("name", [c[0] for c in CAPTURES])

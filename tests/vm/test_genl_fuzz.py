@@ -21,7 +21,8 @@ One VM boot on a fresh 1 KiB-block image:
   of the messages name it (the mount registry, faults freed at unmount);
 - then faults cleared, policy restored, a file written before the fuzz reads
   back intact, unmount, `rmmod mpagefs` succeeds (nothing leaked or busy), the
-  image is fsck-clean (the vm fixture) and the kernel log clean (the harness).
+  image is fsck-clean and the kernel log clean (the harness: lab.vm_job, the
+  module's one boot); the module is loaded again for whatever runs after.
 """
 import re
 import subprocess
@@ -29,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from lab import GUEST_PRELUDE, mkfs_mpagefs, rand_bytes, sha256
+from lab import GUEST_PRELUDE, GuestJob, mkfs_mpagefs, rand_bytes, sha256, vm_job
 
 HERE = Path(__file__).resolve().parent
 
@@ -44,8 +45,8 @@ ALLOC_RE = re.compile(r"mpagefs_alloc_block: dev (\d+),(\d+) ino (\d+) goal (\d+
 FREE_RE = re.compile(r"mpagefs_free_blocks: dev (\d+),(\d+) ino (\d+) pblk (\d+) count (\d+)$")
 
 
-@pytest.fixture(scope="session")
-def genlfuzz(build):
+def build_genlfuzz(build):
+    """build/genlfuzz, (re)built from genlfuzz.c when older than it or the header."""
     exe = build / "genlfuzz"
     src = HERE / "genlfuzz.c"
     header = HERE.parents[1] / "kmod" / "mpagefs_genl.h"
@@ -147,6 +148,9 @@ echo 3 > /proc/sys/vm/drop_caches
 sha256sum $M/keep > $OUT/keep.sha
 umount $M
 rmmod mpagefs && echo "rmmod rc 0" || echo "rmmod rc $?"
+# Leave the VM as the boot found it for the jobs after this one.
+echo > $T/trace
+loadmod mpagefs && echo "loadmod rc 0" || echo "loadmod rc $?"
 """
 
 
@@ -167,23 +171,33 @@ def parse_fuzz(text):
     return out
 
 
-@pytest.mark.debug_kernel
-def test_genl_fuzz(vm, mpagectl, genlfuzz, tmp_path):
-    image = mkfs_mpagefs(mpagectl, tmp_path / "fuzz.img", block_size=1024, size="32M")
-    image2 = mkfs_mpagefs(mpagectl, tmp_path / "cycle.img", block_size=4096, size="8M")
-    cold = tmp_path / "cold"
+def fuzz_job(ctx):
+    image = mkfs_mpagefs(ctx.mpagectl, ctx.tmp / "fuzz.img", block_size=1024, size="32M")
+    image2 = mkfs_mpagefs(ctx.mpagectl, ctx.tmp / "cycle.img", block_size=4096, size="8M")
+    cold = ctx.tmp / "cold"
     cold.write_bytes(rand_bytes(300 * 1024, 41))
-    keep = tmp_path / "keep"
+    keep = ctx.tmp / "keep"
     keep.write_bytes(rand_bytes(70 * 1024, 42))
+    return GuestJob(SCRIPT, disks=[image, image2],
+                    files={"genlfuzz": build_genlfuzz(ctx.build), "cold": cold, "keep": keep},
+                    timeout=600, data=dict(keep=keep))
 
-    r = vm(SCRIPT, disks=[str(image), str(image2)],
-           files={"genlfuzz": str(genlfuzz), "cold": str(cold), "keep": str(keep)},
-           timeout=600)
-    assert r.status == 0, r.stdout
-    status = dict(re.findall(r"^(\S+) rc (\d+)$", r.stdout, re.M))
 
-    # tracepoints, in the documented format
-    trace = (r.out / "trace.txt").read_text().splitlines()
+fuzz = vm_job(fuzz_job, "fuzz")
+
+
+def rc(fuzz):
+    """{step: exit status} from the job's "STEP rc N" lines."""
+    assert fuzz.r.status == 0, fuzz.r.stdout
+    return dict(re.findall(r"^(\S+) rc (\d+)$", fuzz.r.stdout, re.M))
+
+
+# One boot, one job; each group of checks is its own test.
+
+@pytest.mark.debug_kernel
+def test_genl_fuzz_tracepoints(fuzz):
+    """tracepoints, in the documented format"""
+    trace = (fuzz.out / "trace.txt").read_text().splitlines()
     gb = [GET_BLOCK_RE.match(line) for line in trace if line.startswith("mpagefs_get_block:")]
     assert gb and all(gb), [line for line in trace if line.startswith("mpagefs_get_block:")][:5]
     reads = [m for m in gb if m.group(6) == "0" and m.group(7) == "0" and int(m.group(9)) > 0]
@@ -198,17 +212,24 @@ def test_genl_fuzz(vm, mpagectl, genlfuzz, tmp_path):
     assert frees and all(frees)
     assert sum(int(m.group(5)) for m in frees) >= 40
 
-    # deterministic checks
-    check = (r.out / "check.txt").read_text()
+
+@pytest.mark.debug_kernel
+def test_genl_deterministic_checks(fuzz):
+    status = rc(fuzz)
+    check = (fuzz.out / "check.txt").read_text()
     assert status.get("check") == "0", check
     assert "FAIL" not in check and check.count("CHECK ") >= 30, check
-    unpriv = (r.out / "unpriv.txt").read_text()
+    unpriv = (fuzz.out / "unpriv.txt").read_text()
     assert status.get("unpriv") == "0", unpriv
     assert unpriv.count(" ok") >= 15 and "FAIL" not in unpriv, unpriv
 
-    # fuzz: every message that had to be answered was, exactly once
-    root = parse_fuzz((r.out / "fuzz-root.txt").read_text())
-    assert status.get("fuzz-root") == "0", (r.out / "fuzz-root.txt").read_text()
+
+@pytest.mark.debug_kernel
+def test_genl_fuzz_root(fuzz):
+    """every message that had to be answered was, exactly once"""
+    status = rc(fuzz)
+    root = parse_fuzz((fuzz.out / "fuzz-root.txt").read_text())
+    assert status.get("fuzz-root") == "0", (fuzz.out / "fuzz-root.txt").read_text()
     assert root["sent"] == ROOT_FUZZ
     assert root["acks"] == root["expect_ack"] and root["missing"] == 0 and root["unexpected"] == 0
     assert root["expect_ack"] >= ROOT_FUZZ * 8 // 10
@@ -216,23 +237,39 @@ def test_genl_fuzz(vm, mpagectl, genlfuzz, tmp_path):
     assert root["errno"].get("EINVAL", 0) > 1000, root
     assert root["errno"].get("ENODEV", 0) > 0 and root["errno"].get("OK", 0) > 0, root
 
-    unp = parse_fuzz((r.out / "fuzz-unpriv.txt").read_text())
-    assert status.get("fuzz-unpriv") == "0", (r.out / "fuzz-unpriv.txt").read_text()
+
+@pytest.mark.debug_kernel
+def test_genl_fuzz_unprivileged(fuzz):
+    status = rc(fuzz)
+    unp = parse_fuzz((fuzz.out / "fuzz-unpriv.txt").read_text())
+    assert status.get("fuzz-unpriv") == "0", (fuzz.out / "fuzz-unpriv.txt").read_text()
     assert unp["sent"] == UNPRIV_FUZZ
     assert unp["acks"] == unp["expect_ack"] and unp["missing"] == 0 and unp["unexpected"] == 0
     assert unp["eperm"] > 100, unp
     assert unp["admin_ok"] == 0, unp
 
-    # the workload ran and met faults; afterwards all is restored and intact
-    assert int(re.search(r"workload rounds (\d+)", (r.out / "workload.txt").read_text()).group(1)) > 0
-    assert int(re.search(r"remounts (\d+)", (r.out / "remounts.txt").read_text()).group(1)) > 0
-    failed_get_block = int((r.out / "failed-get-block.txt").read_text())
-    failed_alloc = int((r.out / "failed-alloc.txt").read_text())
+
+@pytest.mark.debug_kernel
+def test_genl_fuzz_workload_met_faults(fuzz):
+    """the workload and the remount loop ran under the fuzz and met faults"""
+    out = fuzz.out
+    assert int(re.search(r"workload rounds (\d+)", (out / "workload.txt").read_text()).group(1)) > 0
+    assert int(re.search(r"remounts (\d+)", (out / "remounts.txt").read_text()).group(1)) > 0
+    failed_get_block = int((out / "failed-get-block.txt").read_text())
+    failed_alloc = int((out / "failed-alloc.txt").read_text())
     assert failed_get_block + failed_alloc > 0
-    assert ",maxmap=5" in (r.out / "mounts-maxmap5.txt").read_text()
+
+
+@pytest.mark.debug_kernel
+def test_genl_policy_limits_and_restore(fuzz):
+    """maxmap by netlink and by the mount option; afterwards all is restored,
+    the file written before the fuzz intact, the module unloads (and loads)"""
+    status, out = rc(fuzz), fuzz.out
+    assert ",maxmap=5" in (out / "mounts-maxmap5.txt").read_text()
     assert status.get("remount-65537") == "1" and status.get("remount-65536") == "0"
     assert status.get("restore") == "0"
-    mounts = (r.out / "mounts.txt").read_text()
+    mounts = (out / "mounts.txt").read_text()
     assert "maxmap" not in mounts and "boundary=off" not in mounts and "scatter" not in mounts, mounts
-    assert (r.out / "keep.sha").read_text().split()[0] == sha256(keep)
-    assert status.get("rmmod") == "0", r.stdout
+    assert (out / "keep.sha").read_text().split()[0] == sha256(fuzz.keep)
+    assert status.get("rmmod") == "0", fuzz.r.stdout
+    assert status.get("loadmod") == "0", fuzz.r.stdout

@@ -7,9 +7,9 @@
                qemu/vm.py's run_vm with build and out_dir=artefacts filled in;
                afterwards every mpagefs disk must pass `mpagectl fsck`
     mpagectl   build/mpagectl (Path); fails the test when it has not been built
-    module_boots  (module scope) the jobs of lab.vm_job fixtures that the module's
-               selected tests use, run in as few boots as the disks allow (one,
-               usually); each test gets its own job's result from its fixture
+    vm_boots   (session) the jobs of the lab.vm_job fixtures that the selected tests
+               use, run in as few boots as the disks allow (MAX_BATCH_DISKS per
+               boot), in test order; each test gets its own job's result
 
 Kernel: Debian's by default; --kernel=debug (or MPAGEFS_KERNEL=debug) runs every VM
 under the debug kernel (qemu/debug-kernel/, make check-debug) with build/debug/'s
@@ -158,72 +158,93 @@ def _job_name(fixture_name, params):
     return re.sub(r"[^A-Za-z0-9_.=+-]+", "_", name)[:120]
 
 
-class ModuleBoots:
-    """The lab.vm_job jobs of one test module: built and run on first use, in
-    boots of at most MAX_BATCH_DISKS disks, in the order the tests come."""
+class VmBoots:
+    """The lab.vm_job jobs of the session's selected tests, in the order the tests
+    come, cut into boots of at most MAX_BATCH_DISKS disks (a few boots for the
+    whole suite); a boot runs when a test first needs one of its jobs."""
 
-    def __init__(self, request, build, mpagectl, tmp_path_factory):
-        self.module = request.module
-        self.session = request.session
+    def __init__(self, session, build, mpagectl, tmp_path_factory):
+        self.session = session
         self.build, self.mpagectl, self.tmp = build, mpagectl, tmp_path_factory
-        fixtures = [o for o in vars(self.module).values() if hasattr(o, "job_factory")]
-        self.registry = {o.job_fixture_name: o.job_factory for o in fixtures}
-        self.job_param = {o.job_fixture_name: o.job_param for o in fixtures}
-        self.runs = None            # job name -> (BatchResult, GuestJob, [fsck errors])
+        self.groups = None          # [[job name, ...] per boot]
+        self.specs = {}             # job name -> (module, fixture name, params)
+        self.runs = {}              # job name -> (BatchResult, GuestJob, [fsck errors])
+        self.built = {}             # job name -> GuestJob (images made, not yet run)
 
-    def _params(self, item, fixture_name):
-        factory = self.registry[fixture_name]
+    @staticmethod
+    def _fixture(module, fname):
+        o = vars(module).get(fname)
+        return o if hasattr(o, "job_factory") else None
+
+    def _key(self, item, fname):
+        fx = self._fixture(item.module, fname)
         params = dict(getattr(getattr(item, "callspec", None), "params", {}))
-        if self.job_param[fixture_name]:
-            params[self.job_param[fixture_name]] = params.pop(fixture_name)
-        wanted = inspect.signature(factory).parameters
-        return {k: v for k, v in params.items() if k in wanted}
+        if fx.job_param:
+            params[fx.job_param] = params.pop(fname)
+        wanted = inspect.signature(fx.job_factory).parameters
+        params = {k: v for k, v in params.items() if k in wanted}
+        mod = item.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
+        return _job_name(f"{mod}.{fname}", params), params
 
-    def _jobs_wanted(self):
-        wanted = {}
+    def _plan(self):
+        order = []
         for item in self.session.items:
-            if getattr(item, "module", None) is not self.module:
-                continue
-            for fname in item.fixturenames:
-                if fname in self.registry:
-                    params = self._params(item, fname)
-                    wanted.setdefault(_job_name(fname, params), (fname, params))
-        return wanted
+            module = getattr(item, "module", None)
+            for fname in item.fixturenames if module else ():
+                if self._fixture(module, fname):
+                    name, params = self._key(item, fname)
+                    if name not in self.specs:
+                        self.specs[name] = (module, fname, params)
+                        order.append(name)
+        # One queue; _run_group cuts it into boots by disks as it builds the jobs.
+        self.groups = [order]
 
-    def _run_all(self):
-        specs = []
-        for name, (fname, params) in self._jobs_wanted().items():
+    def _build(self, name):
+        if name not in self.built:
+            module, fname, params = self.specs[name]
             ctx = SimpleNamespace(tmp=self.tmp.mktemp(name, numbered=True), mpagectl=self.mpagectl,
                                   build=self.build, top=TOP)
-            specs.append((name, self.registry[fname](ctx, **params)))
-        groups, cur, ndisks = [], [], 0
-        for name, g in specs:
-            if cur and ndisks + len(g.disks) > MAX_BATCH_DISKS:
-                groups.append(cur)
-                cur, ndisks = [], 0
-            cur.append((name, g))
+            self.built[name] = self._fixture(module, fname).job_factory(ctx, **params)
+        return self.built[name]
+
+    def _run_group(self, names):
+        # The boot takes the queued jobs in order while their disks fit; the
+        # rest stay queued for the next boot.
+        take, ndisks = [], 0
+        for name in names:
+            g = self._build(name)
+            if take and ndisks + len(g.disks) > MAX_BATCH_DISKS:
+                break
+            take.append((name, g))
             ndisks += len(g.disks)
-        if cur:
-            groups.append(cur)
-        self.runs = {}
-        modname = self.module.__name__.rsplit(".", 1)[-1]
-        for i, group in enumerate(groups):
-            jobs = [Job(name=n, script=g.script, disks=[str(d) for d in g.disks],
-                        files=g.files, timeout=g.timeout, modules=tuple(g.modules), mem=g.mem)
-                    for n, g in group]
-            out = self.build / "artefacts" / modname / f"boot{i}"
-            shutil.rmtree(out, ignore_errors=True)
-            out.mkdir(parents=True)
-            br = run_batch(self.build, jobs, out)
-            for n, g in group:
-                errors = fsck_errors(self.mpagectl, g.disks) if g.fsck and not br.error else []
-                self.runs[n] = (br, g, errors)
+        rest = names[len(take):]
+        jobs = [Job(name=n, script=g.script, disks=[str(d) for d in g.disks],
+                    files=g.files, timeout=g.timeout, modules=tuple(g.modules), mem=g.mem)
+                for n, g in take]
+        # Named after its first job: what a person looks for, and two pytest
+        # sessions running different tests at once do not clobber each other.
+        out = self.build / "artefacts" / "boots" / take[0][0]
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir(parents=True)
+        br = run_batch(self.build, jobs, out)
+        self.runs_by_boot.append(out)
+        for n, g in take:
+            errors = fsck_errors(self.mpagectl, g.disks) if g.fsck and not br.error else []
+            self.runs[n] = (br, g, errors)
+        return rest
 
     def result(self, item, fixture_name):
-        if self.runs is None:
-            self._run_all()
-        params = self._params(item, fixture_name)
-        name = _job_name(fixture_name, params)
+        if self.groups is None:
+            self.runs_by_boot = []
+            self._plan()
+        name, _ = self._key(item, fixture_name)
+        # Boot the queue until this job has run (jobs are built in the order the
+        # tests come, so it is normally in the next boot).
+        while name not in self.runs:
+            queue = self.groups[0]
+            if name not in queue:
+                raise VmError(f"job {name!r} was not planned (a test that pytest did not select?)")
+            self.groups[0] = self._run_group(queue)
         br, g, errors = self.runs[name]
         why = br.failure(name)
         if why:
@@ -239,6 +260,6 @@ class ModuleBoots:
         return JobRun(r=r, out=Path(r.out), **g.data)
 
 
-@pytest.fixture(scope="module")
-def module_boots(request, build, mpagectl, tmp_path_factory):
-    return ModuleBoots(request, build, mpagectl, tmp_path_factory)
+@pytest.fixture(scope="session")
+def vm_boots(request, build, mpagectl, tmp_path_factory):
+    return VmBoots(request.session, build, mpagectl, tmp_path_factory)

@@ -192,7 +192,10 @@ def set_super_field(image, field, value, fix_crc=True):
 class GuestJob:
     """What a job factory returns: a guest script written as if it had the VM to
     itself (its disks are /dev/vdc, /dev/vdd, ... in order), and what the tests
-    that use it need to know (data: returned as attributes of the job's result)."""
+    that use it need to know (data: returned as attributes of the job's result).
+
+    Only the script is rewritten to the VM's disk names: a file in FILES that
+    names a disk must take it from the script (an argument, or $DISKS)."""
     script: str
     disks: list = field(default_factory=list)
     files: dict = field(default_factory=dict)
@@ -205,8 +208,9 @@ class GuestJob:
 
 
 def vm_job(factory, name, params=None, param="param"):
-    """A pytest fixture NAME whose value is FACTORY's job, run in the boot that the
-    test module's selected jobs share (conftest.py's module_boots).
+    """A pytest fixture NAME whose value is FACTORY's job, run in a boot shared with
+    the jobs of the tests around it (conftest.py's vm_boots: the jobs of all the
+    selected tests, in test order, as many per boot as MAX_BATCH_DISKS allows).
 
     FACTORY(ctx, **params) -> GuestJob, where ctx has tmp (a directory of its own),
     mpagectl, build and top, and params are those of the test's parametrization
@@ -225,8 +229,8 @@ def vm_job(factory, name, params=None, param="param"):
     Assign it to a module variable of the same name:  seed = vm_job(seed_job, "seed")
     """
     @pytest.fixture(name=name, params=params, ids=(lambda v: f"{param}{v}") if params else None)
-    def fixture(request, module_boots):
-        return module_boots.result(request.node, name)
+    def fixture(request, vm_boots):
+        return vm_boots.result(request.node, name)
     fixture.job_factory = factory
     fixture.job_fixture_name = name
     fixture.job_param = param if params else None

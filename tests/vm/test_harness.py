@@ -190,7 +190,7 @@ def test_guest_kernel_crash_is_reported(vm):
     assert e.value.result.wall_seconds < 100
 
 
-# --- several jobs in one boot (qemu/vm.py run_batch, conftest module_boots) ---
+# --- several jobs in one boot (qemu/vm.py run_batch, conftest vm_boots) ---
 
 def test_vd_names_and_remapping():
     assert [vd_name(i) for i in (0, 2, 25, 26, 29)] == ["vda", "vdc", "vdz", "vdaa", "vdad"]
@@ -257,8 +257,8 @@ def test_each_job_sees_its_own_disks_files_and_out(iso_a, iso_b):
     a, b = iso_a.r.stdout.splitlines(), iso_b.r.stdout.splitlines()
     assert a[0] == "DISK-A" and b[4] == "DISK-B"
     # Both scripts say /dev/vdc; each got its own disk, and DISKS names it.
-    assert a[1].startswith("DISKS=/dev/vd") and " JOB=/job OUT=/out/iso_a" in a[1]
-    assert b[5].startswith("DISKS=/dev/vd") and " JOB=/job OUT=/out/iso_b" in b[5]
+    assert a[1].startswith("DISKS=/dev/vd") and a[1].endswith(f" JOB=/job OUT=/out/{iso_a.out.name}")
+    assert b[5].startswith("DISKS=/dev/vd") and b[5].endswith(f" JOB=/job OUT=/out/{iso_b.out.name}")
     assert a[1].split()[0] != b[5].split()[0]
     assert a[2:] == ["a-only.txt", "run.sh"]
     assert b[6:] == ["b-only.txt", "run.sh"]

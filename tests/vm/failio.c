@@ -9,8 +9,10 @@
  *                                 descriptor: "write OK|ENAME",
  *                                 "fsync1 OK|ENAME", "fsync2 OK|ENAME";
  *                                 with FAILIO_GO=FILE in the environment,
- *                                 waits (up to 60 s) for FILE to exist
- *                                 between the two fsyncs; then closes
+ *                                 waits between the two fsyncs until FILE
+ *                                 exists (inotify on its directory, no
+ *                                 polling; bounded: after 60 s it prints
+ *                                 "go TIMEOUT" and goes on); then closes
  *                                 and fsyncs PATH's directory:
  *                                 "close OK|ENAME", "fsyncdir OK|ENAME"
  *   failio read PATH              read PATH to the end: "read OK BYTES" or
@@ -24,6 +26,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/inotify.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char *tag;
@@ -36,6 +41,58 @@ static void result(const char *op, int ok)
 		printf("%s %s OK\n", tag, op);
 	else
 		printf("%s %s %s\n", tag, op, e ? e : "E?");
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Wait until PATH exists: inotify on its directory (IN_CREATE, IN_MOVED_TO),
+ * watched before the first look so that a creation in between is not missed.
+ * Returns 1 once PATH exists, 0 after TIMEOUT_MS (a hang of the script, not a
+ * race: the script creates the file once it has done its part).
+ */
+static int wait_for_file(const char *path, int timeout_ms)
+{
+	char dir[4096], buf[4096];
+	const char *slash = strrchr(path, '/');
+	long long end = now_ms() + timeout_ms;
+	int fd, found = 0;
+
+	if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else if (slash)
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	else
+		snprintf(dir, sizeof(dir), ".");
+	fd = inotify_init1(IN_CLOEXEC);
+	if (fd < 0 || inotify_add_watch(fd, dir, IN_CREATE | IN_MOVED_TO) < 0) {
+		perror("failio: inotify");
+		exit(3);
+	}
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		long long left;
+
+		if (!access(path, F_OK)) {
+			found = 1;
+			break;
+		}
+		left = end - now_ms();
+		if (left <= 0)
+			break;
+		if (poll(&p, 1, (int)left) > 0 && read(fd, buf, sizeof(buf)) < 0) {
+			perror("failio: inotify read");
+			exit(3);
+		}
+	}
+	close(fd);
+	return found;
 }
 
 static int do_write(const char *path, long long size, unsigned long long x)
@@ -64,10 +121,8 @@ static int do_write(const char *path, long long size, unsigned long long x)
 	}
 	result("write", ok);
 	result("fsync1", fsync(fd) == 0);
-	if (getenv("FAILIO_GO")) {
-		for (int i = 0; i < 1200 && access(getenv("FAILIO_GO"), F_OK); i++)
-			usleep(50000);
-	}
+	if (getenv("FAILIO_GO") && !wait_for_file(getenv("FAILIO_GO"), 60000))
+		printf("%s go TIMEOUT\n", tag);
 	result("fsync2", fsync(fd) == 0);
 	result("close", close(fd) == 0);
 	/* POSIX: the new name is durable once its directory is fsync'ed */

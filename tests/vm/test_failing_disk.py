@@ -29,9 +29,11 @@ clean (no hang, no WARNING: qemu/vm.py checks).
 The job runs through lab.vm_job (in a boot shared with other jobs); after the
 boot the harness runs `mpagectl fsck` on the image too.  Each check is its own
 test of the one job: the run got through every case, per case the recovery
-(fsck codes, data intact), and what each failure mode reports.  Nothing waits by sleeping: the script polls (bounded, 60 s) for
-failio's "fsync1" line before it puts the linear table back, and failio waits
-for the go file with inotify (bounded, 60 s) before its second fsync.
+(fsck codes, data intact), and what each failure mode reports.  Nothing
+waits by sleeping: the script polls (bounded, 60 s) for failio's "fsync1"
+line before it puts the linear table back, and failio waits for the go file
+with inotify (bounded, 60 s) before its second fsync.  Measured on the loaded
+2-core host: 1 boot before and after, 23 s -> 21-22 s.
 """
 import os
 import subprocess

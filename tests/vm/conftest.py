@@ -31,7 +31,7 @@ TOP = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(TOP / "qemu"))
 
 from vm import (MAX_BATCH_DISKS, Job, KernelLogError, VmError,  # noqa: E402
-                kernel_flavour, run_batch, run_vm)
+                kernel_flavour, kernel_series, run_batch, run_vm)
 
 
 def pytest_addoption(parser):
@@ -50,7 +50,7 @@ def pytest_configure(config):
 
 
 def pytest_report_header(config):
-    return f"mpagefs VM kernel: {kernel_flavour()}"
+    return f"mpagefs VM kernel: {kernel_flavour()}, series {kernel_series()}"
 
 
 @pytest.fixture(scope="session")
@@ -67,8 +67,11 @@ def build(top):
         rd, target = b / "debug" / "initramfs.cpio.gz", "initramfs-debug"
         inputs = (b / "debug" / "mpagefs.ko", b / "mpagectl")
     else:
-        rd, target = b / "initramfs.cpio.gz", "initramfs"
-        inputs = (b / "mpagefs.ko", b / "ext2.ko", b / "mpagectl")
+        # 6.1's artefacts are in build/, another series' in build/k<series>/ (Makefile).
+        series = kernel_series()
+        kb = b if series == "6.1" else b / f"k{series}"
+        rd, target = kb / "initramfs.cpio.gz", f"initramfs KERNEL={series}"
+        inputs = (kb / "mpagefs.ko", kb / "ext2.ko", kb / "mpagectl")
     if not rd.exists():
         pytest.fail(f"{rd} is missing: run make first "
                     f"(make {target}, or make {'check-debug' if 'debug' in target else 'vm-test'})",

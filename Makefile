@@ -5,6 +5,8 @@
 #   make KERNEL=6.12 ...  any target for Debian 12's 6.12 kernel (from
 #                 bookworm-backports) instead of 6.1: see KERNEL below
 #   make check    every test: unit tests, kernel style, VM tests
+#   make check-kernel  only what depends on the kernel (kmod style, VM tests),
+#                 e.g. make check-kernel KERNEL=6.12 after make check
 #   make check-long  the long VM tests (power cuts, stress; @pytest.mark.long)
 #   make demo     the seed example, measured in a VM, both orders side by side
 #   make shell    a VM with the module loaded and a formatted disk mounted
@@ -62,7 +64,7 @@ MAKEFLAGS += --no-print-directory
 
 .PHONY: all deps kernel userspace module ext2 initramfs check check-long unit-test style vm-test demo shell clean \
 	install install-module debug-kernel module-debug initramfs-debug check-debug coverage \
-	coverage-report bench bench-unit cli-test
+	coverage-report bench bench-unit cli-test kmod-style check-kernel
 
 all: deps userspace module ext2 initramfs
 
@@ -206,9 +208,20 @@ bench-unit: deps
 cli-test: userspace
 	@$(PYTEST) -q -p no:cacheprovider tests/cli
 
-style: module userspace
-	@BUILD=$(BUILD) KERNEL=$(KERNEL) sh tests/style.sh
+style: kmod-style
 	@sh tests/tidy.sh
+
+# checkpatch, kernel-doc and sparse over kmod/ against the selected kernel.
+kmod-style: module userspace
+	@BUILD=$(BUILD) KERNEL=$(KERNEL) sh tests/style.sh
+
+# What depends on the kernel, for a second series after a full make check
+# (.ci/run: make check, then make check-kernel KERNEL=6.12).
+check-kernel:
+	@start=$$(date +%s); \
+	 $(MAKE) kmod-style vm-test && \
+	 t=$$(( $$(date +%s) - start )) && \
+	 echo "make check-kernel (KERNEL=$(KERNEL)): $$((t / 60)) min $$((t % 60)) s"
 
 vm-test: initramfs
 	@$(PYTEST) -ra --durations=15 tests/vm -m "not long" $(PYTEST_ARGS)

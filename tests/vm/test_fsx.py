@@ -4,8 +4,9 @@ against fsx's shadow copy, the file checked again after close + drop_caches,
 then once more by the host from the image after unmount, and compared with the
 same seed run by the host on its own filesystem.
 
-What runs where (all the jobs go through lab.vm_job: one VM boot for the
-module, where it used to take one per block size and per test):
+What runs where (all the jobs go through lab.vm_job, in boots shared with the
+other selected tests' jobs: run alone, the module is one boot, where it used
+to take one per block size and per test):
 
 - `make check` (test_fsx): MPAGEFS_FSX_OPS ops per block size, default
   OPS_CHECK (10,000), at every block size of MPAGEFS_FSX_BLOCKS (default
@@ -23,10 +24,11 @@ module, where it used to take one per block size and per test):
   beside them): `make check`, sizes unchanged.
 
 Measured under TCG (2 host cores shared with other work, load average 5-6):
-fsx in the guest takes 1.7-3 s per 1,000 ops (151 s for 50,000 at 1 KiB,
-17-22 s for 10,000).  The `make check` selection: 1 boot, 119 s (fsx 61 s,
-workloads 15 s, parallel writers 21 s, boot 10 s); it was 6 boots and 577 s
-at 50,000 ops.  check-long's three 50,000-op jobs: about 8 minutes.
+fsx in the guest takes 1.4-3 s per 1,000 ops (151 s for 50,000 at 1 KiB,
+14-22 s for 10,000).  The `make check` selection: 1 boot, 83-119 s (fsx
+43-61 s, workloads 11-15 s, parallel writers 17-21 s, boot 10-15 s); it was
+6 boots and 577 s at 50,000 ops.  check-long's three 50,000-op jobs: 84-96 s of fsx each,
+about 5 minutes in one boot.
 
 File sizes reach past the single-indirect level at every block size (1 KiB:
 12 + 256 blocks = 268 KiB; 4 KiB: 12 + 1024 blocks = 4.05 MiB) so writes,

@@ -23,12 +23,12 @@ to take one per block size and per test):
 - The workloads (1 and 4 KiB) and the parallel writers (fsx at 5,000 ops
   beside them): `make check`, sizes unchanged.
 
-Measured under TCG (2 host cores shared with other work, load average 5-6):
+Measured under TCG (2 host cores shared with other work, load average 4-6):
 fsx in the guest takes 1.4-3 s per 1,000 ops (151 s for 50,000 at 1 KiB,
 14-22 s for 10,000).  The `make check` selection: 1 boot, 83-119 s (fsx
 43-61 s, workloads 11-15 s, parallel writers 17-21 s, boot 10-15 s); it was
-6 boots and 577 s at 50,000 ops.  check-long's three 50,000-op jobs: 84-96 s of fsx each,
-about 5 minutes in one boot.
+6 boots and 577 s at 50,000 ops.  check-long's three 50,000-op jobs: 84-96 s
+of fsx each, about 5 minutes in one boot.
 
 File sizes reach past the single-indirect level at every block size (1 KiB:
 12 + 256 blocks = 268 KiB; 4 KiB: 12 + 1024 blocks = 4.05 MiB) so writes,

@@ -118,7 +118,7 @@ DEBUG_BUILD := $(TOPBUILD)/debug
 DEBUG_ONLY_61 = $(if $(filter-out 6.1,$(KERNEL)),@echo "make: $@: the debug kernel is built from linux-source-6.1 only so far (KERNEL=6.1)" >&2; exit 1)
 DEBUG_TREE   = $(shell $(TOP)/qemu/debug-kernel/build.sh --dir)
 COVERAGE     := $(BUILD)/coverage
-# The debug subset: 5,000 fsx ops per block size instead of 50,000 (KASAN and
+# The debug subset: 5,000 fsx ops per block size instead of make check's 10,000 (KASAN and
 # lockdep under TCG run about 3-5x slower).
 DEBUG_ENV   ?= MPAGEFS_KERNEL=debug MPAGEFS_FSX_OPS=5000 MPAGEFS_FSX_BLOCKS="1024 4096" \
 	MPAGEFS_GCOV_COLLECT=$(COVERAGE)/runs

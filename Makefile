@@ -8,7 +8,8 @@
 #   make check-kernel  only what depends on the kernel (kmod style, VM tests),
 #                 e.g. make check-kernel KERNEL=6.12 after make check
 #   make check-long  the long VM tests (power cuts, stress; @pytest.mark.long)
-#   make demo     the seed example, measured in a VM, both orders side by side
+#   make demo     the seed example, measured in a VM, both orders side by side,
+#                 on 6.1 and 6.12 (DEMO_KERNELS)
 #   make shell    a VM with the module loaded and a formatted disk mounted
 #   make bench    mpagefs against ext2, vfat and the raw device in one VM run,
 #                 and trace decoding against blkparse (~25 min under TCG;
@@ -231,8 +232,13 @@ vm-test: initramfs
 check-long: initramfs
 	@MPAGEFS_HOSTILE_SEEDS=250 $(PYTEST) -ra --durations=15 tests/vm -m "long or hostile" $(PYTEST_ARGS)
 
+# The seed example on every series of DEMO_KERNELS (default: both), one boot
+# each, printed side by side; DEMO_KERNELS=6.1 for one.
+DEMO_KERNELS ?= $(KERNELS)
 demo: all
-	@$(PYTHON) tests/demo.py --build $(BUILD)
+	@for k in $(filter-out $(KERNEL),$(DEMO_KERNELS)); do $(MAKE) all KERNEL=$$k || exit 1; done
+	@$(PYTHON) tests/demo.py --build $(TOPBUILD) \
+		$(foreach k,$(DEMO_KERNELS),--kernel $(k)=$(TOPBUILD)$(if $(filter-out 6.1,$(k)),/k$(k)))
 
 # BENCH_ARGS: e.g. --quick (a 2-minute smoke run), --repeats 5, --skip-vm
 # (re-analyse the last VM run), see tests/bench/bench.py --help.

@@ -45,7 +45,7 @@ import sys
 import tarfile
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -535,16 +535,26 @@ _BATCH_LOG_RE = re.compile(r"mpagevm: batch job (\S+) (start|end)\b")
 
 
 @dataclass
-class Job:
-    """One job of a batch (run_batch): a script written as if it had the VM to
-    itself, its disks appearing to it as /dev/vdc, /dev/vdd, ... in order."""
-    name: str
+class JobSpec:
+    """What a job runs: a script written as if it had the VM to itself, its disks
+    appearing to it as /dev/vdc, /dev/vdd, ... in order, its files in /job."""
     script: str
     disks: list = field(default_factory=list)
     files: dict = field(default_factory=dict)
     timeout: float = 300
     modules: tuple = ()
     mem: str = "1G"
+
+
+@dataclass
+class Job(JobSpec):
+    """One job of a batch (run_batch): a JobSpec with its name."""
+    name: str = ""
+
+    @classmethod
+    def of(cls, name, spec):
+        """The Job NAME running SPEC (a JobSpec or a subclass of it)."""
+        return cls(name=name, **{f.name: getattr(spec, f.name) for f in fields(JobSpec)})
 
 
 @dataclass
@@ -640,6 +650,11 @@ def run_batch(build, jobs, out_dir, boot_allowance=BOOT_ALLOWANCE, gcov=None, sm
     if not jobs:
         raise VmError("run_batch: no jobs")
     names = [j.name for j in jobs]
+    if not all(names):
+        raise VmError("run_batch: every job needs a name (Job(name=..., script=...))")
+    jobs = [Job.of(j.name, j) for j in jobs]      # disks as strings, modules a tuple
+    for j in jobs:
+        j.disks, j.modules = [str(d) for d in j.disks], tuple(j.modules)
     if len(set(names)) != len(names):
         raise VmError(f"job names repeat: {names}")
     for n in names:

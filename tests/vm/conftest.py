@@ -221,9 +221,7 @@ class VmBoots:
             take.append((name, g))
             ndisks += len(g.disks)
         rest = names[len(take):]
-        jobs = [Job(name=n, script=g.script, disks=[str(d) for d in g.disks],
-                    files=g.files, timeout=g.timeout, modules=tuple(g.modules), mem=g.mem)
-                for n, g in take]
+        jobs = [Job.of(n, g) for n, g in take]
         # Named after its first job: what a person looks for, and two pytest
         # sessions running different tests at once do not clobber each other.
         out = self.build / "artefacts" / "boots" / take[0][0]

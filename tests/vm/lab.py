@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from vm import JobSpec  # conftest.py puts qemu/ on sys.path
+
 # Shell functions every guest script starts with.
 GUEST_PRELUDE = r"""
 set -e
@@ -189,19 +191,14 @@ def set_super_field(image, field, value, fix_crc=True):
 # --- jobs that share one boot per test module -----------------------------------
 
 @dataclass
-class GuestJob:
+class GuestJob(JobSpec):
     """What a job factory returns: a guest script written as if it had the VM to
-    itself (its disks are /dev/vdc, /dev/vdd, ... in order), and what the tests
-    that use it need to know (data: returned as attributes of the job's result).
+    itself (its disks are /dev/vdc, /dev/vdd, ... in order; qemu/vm.py's
+    JobSpec), and what the tests that use it need to know (data: returned as
+    attributes of the job's result).
 
     Only the script is rewritten to the VM's disk names: a file in FILES that
     names a disk must take it from the script (an argument, or $DISKS)."""
-    script: str
-    disks: list = field(default_factory=list)
-    files: dict = field(default_factory=dict)
-    timeout: float = 300
-    modules: tuple = ()
-    mem: str = "1G"
     fsck: bool = True          # `mpagectl fsck` every mpagefs disk after the boot
     status: int | None = 0     # the exit status the job must have (None: any)
     data: dict = field(default_factory=dict)

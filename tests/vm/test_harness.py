@@ -289,10 +289,10 @@ def test_a_kernel_problem_fails_the_whole_boot_naming_its_job(build, tmp_path):
     """A WARNING planted by one job spoils every job of the boot, and the
     failure names the job during which it appeared; a job that hangs is killed
     at its own timeout and the jobs after it still run."""
-    jobs = [Job("first", "echo one"),
-            Job("hangs", "echo hanging; sleep 600", timeout=5),
-            Job("warns", 'echo "WARNING: planted in warns" > /dev/kmsg; echo two'),
-            Job("last", "echo three")]
+    jobs = [Job(name="first", script="echo one"),
+            Job(name="hangs", script="echo hanging; sleep 600", timeout=5),
+            Job(name="warns", script='echo "WARNING: planted in warns" > /dev/kmsg; echo two'),
+            Job(name="last", script="echo three")]
     br = run_batch(build, jobs, tmp_path / "boot")
     assert br.error is None
     assert [(j, line.split("] ", 1)[1]) for j, line in br.problems] == \

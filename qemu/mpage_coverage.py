@@ -13,9 +13,10 @@ Getting counters out of the VM, two ways:
     qemu/init zeroes the counters right before the job and run_vm brings them back in
     <out_dir>/gcov/; with MPAGEFS_GCOV_COLLECT=DIR run_vm also copies them to
     DIR/<run name>/.  One run = one "scenario" of the report.
-  * several scenarios in one VM: put GUEST_GCOV in the job script and call
-    `gcov_reset` before each scenario and `gcov_save NAME` after it; the counters land
-    in $OUT/gcov/NAME/, and scenarios_from_out(r.out) returns {NAME: dir} for report().
+  * per job of a shared boot (run_batch, the VM tests' lab.vm_job): qemu/init zeroes
+    the counters before each job and saves them after it; they come back in
+    <boot>/gcov/<job>/ and, with MPAGEFS_GCOV_COLLECT=DIR, in DIR/<boots>__<boot>__<job>/.
+    One job (one mpage.c scenario, say) = one "scenario" of the report.
 
 Host side:
     runs = {"seed": Path(".../gcov"), ...}          # name -> directory of .gcda files
@@ -34,17 +35,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-
-# Guest shell functions for scenarios that share one VM (see the module doc).
-GUEST_GCOV = r"""
-gcov_reset() { echo 0 > /sys/kernel/debug/gcov/reset; }
-gcov_save() {
-	mkdir -p "$OUT/gcov/$1"
-	for f in $(find /sys/kernel/debug/gcov -name '*.gcda'); do
-		cat "$f" > "$OUT/gcov/$1/${f##*/}"
-	done
-}
-"""
 
 # Objects whose counters are reported (fs/<name>.o, profiled by the debug kernel).
 OBJECTS = ("mpage", "buffer")
@@ -69,13 +59,6 @@ class FileCov:
     first: dict = field(default_factory=dict)   # line -> name of the first run reaching it
     branches: dict = field(default_factory=dict)  # line -> [taken count per branch]
     functions: dict = field(default_factory=dict)  # name -> (start, end, hit count)
-
-
-def scenarios_from_out(out):
-    """{name: directory} for $OUT/gcov/NAME/ written by gcov_save in the guest."""
-    root = Path(out) / "gcov"
-    return {d.name: d for d in sorted(root.iterdir()) if d.is_dir() and any(d.glob("*.gcda"))} \
-        if root.is_dir() else {}
 
 
 def runs_from_dir(root):

@@ -291,22 +291,31 @@ def qemu_command(build, job_img, results_img, disks, modules=(), timeout=0, mem=
     return cmd
 
 
-def make_job_disk(path, script, files):
-    """The job disk is a plain tar: run.sh plus the extra files, unpacked to /job."""
-    with tarfile.open(path, "w", format=tarfile.USTAR_FORMAT) as tar:
-        data = script.encode()
-        info = tarfile.TarInfo("run.sh")
-        info.size, info.mode = len(data), 0o755
-        tar.addfile(info, io.BytesIO(data))
-        for name, src in (files or {}).items():
-            if name.startswith("/") or ".." in Path(name).parts:
-                raise VmError(f"extra file name {name!r} must be relative, without '..'")
-            tar.add(str(src), arcname=name)
-    # Padded with zeros (after the tar's end marker) to whole MiB, so the guest's
-    # partition scan sees a disk of ordinary size and logs nothing odd.
+def _add_job(tar, script, files, prefix=""):
+    """PREFIX/run.sh (SCRIPT) and PREFIX/<name> for every extra file into TAR."""
+    data = script.encode()
+    info = tarfile.TarInfo(f"{prefix}run.sh")
+    info.size, info.mode = len(data), 0o755
+    tar.addfile(info, io.BytesIO(data))
+    for name, src in (files or {}).items():
+        if name.startswith("/") or ".." in Path(name).parts:
+            raise VmError(f"extra file name {name!r} must be relative, without '..'")
+        tar.add(str(src), arcname=f"{prefix}{name}")
+
+
+def _pad_to_mib(path):
+    """Pad the job disk with zeros (after the tar's end marker) to whole MiB, so
+    the guest's partition scan sees a disk of ordinary size and logs nothing odd."""
     size = Path(path).stat().st_size
     with open(path, "r+b") as f:
         f.truncate(-(-size // (1 << 20)) * (1 << 20))
+
+
+def make_job_disk(path, script, files):
+    """The job disk is a plain tar: run.sh plus the extra files, unpacked to /job."""
+    with tarfile.open(path, "w", format=tarfile.USTAR_FORMAT) as tar:
+        _add_job(tar, script, files)
+    _pad_to_mib(path)
 
 
 def _reset_out_dir(out_dir):
@@ -688,14 +697,7 @@ def run_batch(build, jobs, out_dir, boot_allowance=BOOT_ALLOWANCE, gcov=None, sm
                 jdir = out_dir / "jobs" / j.name
                 jdir.mkdir(parents=True)
                 (jdir / "job.sh").write_text(script)
-                data = script.encode()
-                info = tarfile.TarInfo(f"jobs/{j.name}/run.sh")
-                info.size, info.mode = len(data), 0o755
-                tar.addfile(info, io.BytesIO(data))
-                for fname, src in (j.files or {}).items():
-                    if fname.startswith("/") or ".." in Path(fname).parts:
-                        raise VmError(f"extra file name {fname!r} must be relative, without '..'")
-                    tar.add(str(src), arcname=f"jobs/{j.name}/{fname}")
+                _add_job(tar, script, j.files, prefix=f"jobs/{j.name}/")
                 devs = " ".join(f"/dev/{vd_name(2 + first + i)}" for i in range(len(j.disks)))
                 lines.append(f"{j.name} {timeouts[j.name]} {devs}".rstrip())
                 first += len(j.disks)
@@ -703,9 +705,7 @@ def run_batch(build, jobs, out_dir, boot_allowance=BOOT_ALLOWANCE, gcov=None, sm
             info = tarfile.TarInfo("batch")
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
-        size = job_img.stat().st_size
-        with open(job_img, "r+b") as f:
-            f.truncate(-(-size // (1 << 20)) * (1 << 20))
+        _pad_to_mib(job_img)
         with open(results_img, "wb") as f:
             f.truncate(RESULTS_DISK_SIZE)
         cmd = qemu_command(build, job_img, results_img, disks, modules=modules, timeout=0,

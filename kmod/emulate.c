@@ -9,6 +9,14 @@
  * does not read the block again: map_buffer_to_folio() records the buffer
  * in the folio (or, with one block per page, marks the folio up to date) and
  * the rest of the page goes through block_read_full_folio().
+ *
+ * truncate_wb=on: a flusher that runs while a truncate is inside
+ * truncate_setsize(), after i_size_write() and before truncate_pagecache().
+ * Dirty pages wholly beyond the new size then meet __mpage_writepage(): the
+ * only way they reach it, and a window too short to hit by chance.  6.12's
+ * mpage.c skips get_block for such a folio ("Whole page beyond EOF? Skip
+ * allocating blocks to avoid leaking space"); 6.1's calls get_block(create)
+ * for each of its blocks first.
  */
 
 #include <linux/bio.h>
@@ -78,4 +86,30 @@ int mpagefs_emulate_get_block(struct inode *inode, sector_t iblock,
 	bh_result->b_size = 1U << blkbits;
 	set_buffer_uptodate(bh_result);
 	return 0;
+}
+
+/**
+ * mpagefs_truncate_setsize() - truncate_setsize(), with truncate_wb=on a
+ *	flusher inside its window
+ * @inode: the file, i_rwsem held
+ * @newsize: its new size
+ *
+ * With the mount option off, or when @newsize does not shrink the file, this
+ * is truncate_setsize().  With it on, the dirty pages past @newsize are
+ * written back (WB_SYNC_ALL, so every one is handed to ->writepages) between
+ * lowering i_size and truncating the page cache.
+ */
+void mpagefs_truncate_setsize(struct inode *inode, loff_t newsize)
+{
+	loff_t oldsize = inode->i_size;
+
+	if (newsize >= oldsize ||
+	    !READ_ONCE(MPAGEFS_SB(inode->i_sb)->s_opts.truncate_wb)) {
+		truncate_setsize(inode, newsize);
+		return;
+	}
+	i_size_write(inode, newsize);
+	filemap_fdatawrite_range(inode->i_mapping,
+				 round_up(newsize, PAGE_SIZE), oldsize - 1);
+	truncate_pagecache(inode, newsize);
 }

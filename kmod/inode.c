@@ -443,7 +443,7 @@ static int mpagefs_setsize(struct inode *inode, loff_t newsize)
 	err = block_truncate_page(inode->i_mapping, newsize, mpagefs_get_block);
 	if (err)
 		return err;
-	truncate_setsize(inode, newsize);
+	mpagefs_truncate_setsize(inode, newsize);
 	mpagefs_truncate_blocks(inode, newsize);
 	inode_set_mtime_to_ts(inode, inode_set_ctime_current(inode));
 	if (inode_needs_sync(inode)) {

@@ -40,6 +40,10 @@
  *	CONFIG_BLK_CGROUP, blk_cgroup_mergeable() never merges a REQ_META
  *	bio with a plain one: an indirect block read between two runs of
  *	file data would cost two extra requests, which ext2 does not pay.
+ * @truncate_wb: a shrinking truncate writes back the dirty pages beyond
+ *	the new size after lowering i_size and before dropping them, as a
+ *	flusher running inside truncate_setsize() would (mount option
+ *	truncate_wb=on|off, default off, emulate.c)
  *
  * All may change on remount while I/O is running, so readers use
  * READ_ONCE() and the remount path WRITE_ONCE().
@@ -50,6 +54,7 @@ struct mpagefs_mount_opts {
 	bool scatter;
 	bool gb_uptodate;
 	bool reqmeta;
+	bool truncate_wb;
 };
 
 /* i_links_count is 16 bits; ext2 stops at 32000 too */
@@ -287,6 +292,7 @@ void mpagefs_unregister_mount(struct super_block *sb);
 /* emulate.c */
 int mpagefs_emulate_get_block(struct inode *inode, sector_t iblock,
 			      struct buffer_head *bh_result);
+void mpagefs_truncate_setsize(struct inode *inode, loff_t newsize);
 
 /* dir.c */
 int mpagefs_find_entry(struct inode *dir, const struct qstr *name, u32 *ino);

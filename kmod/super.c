@@ -324,6 +324,8 @@ static int mpagefs_show_options(struct seq_file *seq, struct dentry *root)
 		seq_puts(seq, ",gb_uptodate=on");
 	if (READ_ONCE(sbi->s_opts.reqmeta))
 		seq_puts(seq, ",reqmeta=on");
+	if (READ_ONCE(sbi->s_opts.truncate_wb))
+		seq_puts(seq, ",truncate_wb=on");
 	return 0;
 }
 
@@ -495,7 +497,10 @@ static loff_t mpagefs_max_size(unsigned int blkbits)
 
 /* --- mount options --------------------------------------------------- */
 
-enum { Opt_boundary, Opt_maxmap, Opt_alloc, Opt_gb_uptodate, Opt_reqmeta };
+enum {
+	Opt_boundary, Opt_maxmap, Opt_alloc, Opt_gb_uptodate, Opt_reqmeta,
+	Opt_truncate_wb
+};
 
 static const struct constant_table mpagefs_param_onoff[] = {
 	{ "off",	0 },
@@ -515,6 +520,7 @@ static const struct fs_parameter_spec mpagefs_param_spec[] = {
 	fsparam_enum("alloc", Opt_alloc, mpagefs_param_alloc),
 	fsparam_enum("gb_uptodate", Opt_gb_uptodate, mpagefs_param_onoff),
 	fsparam_enum("reqmeta", Opt_reqmeta, mpagefs_param_onoff),
+	fsparam_enum("truncate_wb", Opt_truncate_wb, mpagefs_param_onoff),
 	{}
 };
 
@@ -523,6 +529,7 @@ static const struct fs_parameter_spec mpagefs_param_spec[] = {
 #define MPAGEFS_SPEC_ALLOC	BIT(2)
 #define MPAGEFS_SPEC_GB_UPTODATE	BIT(3)
 #define MPAGEFS_SPEC_REQMETA	BIT(4)
+#define MPAGEFS_SPEC_TRUNCATE_WB	BIT(5)
 
 /*
  * The options of one mount or remount.  @spec records which were given,
@@ -568,6 +575,10 @@ static int mpagefs_parse_param(struct fs_context *fc,
 	case Opt_reqmeta:
 		ctx->opts.reqmeta = result.uint_32;
 		ctx->spec |= MPAGEFS_SPEC_REQMETA;
+		break;
+	case Opt_truncate_wb:
+		ctx->opts.truncate_wb = result.uint_32;
+		ctx->spec |= MPAGEFS_SPEC_TRUNCATE_WB;
 		break;
 	default:
 		return invalfc(fc, "unhandled option '%s'", param->key);
@@ -723,6 +734,8 @@ static int mpagefs_reconfigure(struct fs_context *fc)
 		WRITE_ONCE(sbi->s_opts.gb_uptodate, ctx->opts.gb_uptodate);
 	if (ctx->spec & MPAGEFS_SPEC_REQMETA)
 		WRITE_ONCE(sbi->s_opts.reqmeta, ctx->opts.reqmeta);
+	if (ctx->spec & MPAGEFS_SPEC_TRUNCATE_WB)
+		WRITE_ONCE(sbi->s_opts.truncate_wb, ctx->opts.truncate_wb);
 	return 0;
 }
 

@@ -3,6 +3,7 @@
 fsck keeps fsck(8)'s (16: usage).  Runs build/mpagectl on the host, no VM,
 no device, no module.
 """
+import json
 import re
 
 import pytest
@@ -131,6 +132,22 @@ def test_scenario_unknown_name_without_a_device(run, tmp_path):
 
 def test_scenario_run_without_names(run):
     usage_error(run("scenario", "run"))
+
+
+def test_scenario_paths_names_each_kernels_paths(run):
+    """`scenario paths --json`: the paths only 6.1 or only 6.12 has, each with
+    the scenarios of `scenario list` that show it."""
+    p = run("scenario", "paths", "--json")
+    assert p.returncode == OK, p.stderr
+    paths = json.loads(p.stdout)
+    names = {s["name"] for s in json.loads(run("scenario", "list", "--json").stdout)}
+    assert {k for x in paths for k in x["kernels"]} == {"6.1", "6.12"}
+    assert any("bdev_read_page" in x["path"] and x["kernels"] == ["6.1"] for x in paths)
+    skip = [x for x in paths if "beyond EOF skips get_block" in x["path"]]
+    assert skip and skip[0]["kernels"] == ["6.12"] and skip[0]["scenarios"] == ["wb-beyond-eof"]
+    for x in paths:
+        assert set(x["scenarios"]) <= names, x
+    usage_error(run("scenario", "paths", "--bogus"))
 
 
 def test_check_bad_expect_order(run, image, prefix):

@@ -260,3 +260,55 @@ TEST(Scenario, ParseStats) {
   EXPECT_EQ(m.at("holes"), 0);
   EXPECT_EQ(m.size(), 2U);
 }
+
+TEST(Scenario, KernelSeriesOfARelease) {
+  EXPECT_EQ(kernel_series("6.12.117+deb12-amd64"), "6.12");
+  EXPECT_EQ(kernel_series("6.1.0-57-amd64"), "6.1");
+  EXPECT_EQ(kernel_series("6.1.192-mpagefs-debug"), "6.1");
+  EXPECT_EQ(kernel_series("6"), "");
+  EXPECT_EQ(kernel_series("6."), "");
+  EXPECT_EQ(kernel_series("linux"), "");
+}
+
+// wb-beyond-eof's counters differ per kernel: each kernel's expectations are
+// checked on that kernel only, and say so on the other.
+TEST(Scenario, PerKernelExpectationsApplyToTheirKernelOnly) {
+  const auto& s = get("wb-beyond-eof");
+  const Image im(s);
+  Observation o = observe(s, im, {});
+  const std::map<std::string, int64_t> on612 = {
+      {"get_block_create_calls", 0}, {"blocks_allocated", 0}, {"blocks_freed", 0}};
+  const std::map<std::string, int64_t> on61 = {
+      {"get_block_create_calls", 8}, {"blocks_allocated", 9}, {"blocks_freed", 9}};
+
+  o.stats_delta = on612;
+  o.kernel_series = "6.12";
+  auto v = evaluate(s, o);
+  EXPECT_TRUE(failures(v).empty());
+  const auto skipped = std::count_if(v.begin(), v.end(), [](const Verdict& x) {
+    return x.message.find("holds on 6.1 only; not checked on 6.12") != std::string::npos;
+  });
+  EXPECT_EQ(skipped, 3);
+
+  o.kernel_series = "6.1";  // 6.12's counters on 6.1: the three 6.1 checks fail
+  auto f = failures(evaluate(s, o));
+  ASSERT_EQ(f.size(), 3U);
+  EXPECT_EQ(f[0].check, "stat get_block_create_calls (6.1)");
+  EXPECT_NE(f[0].message.find("expected exactly 8, saw 0"), std::string::npos) << f[0].message;
+
+  o.stats_delta = on61;
+  EXPECT_TRUE(failures(evaluate(s, o)).empty());
+  o.kernel_series = "6.12";
+  EXPECT_EQ(failures(evaluate(s, o)).size(), 2U);
+
+}
+
+TEST(Scenario, KernelPathsNameRealScenariosAndKernels) {
+  ASSERT_FALSE(kernel_paths().empty());
+  for (const auto& p : kernel_paths()) {
+    EXPECT_FALSE(p.kernels.empty()) << p.path;
+    for (const auto& k : p.kernels) EXPECT_TRUE(k == "6.1" || k == "6.12") << p.path << ": " << k;
+    for (const auto& n : p.scenarios) EXPECT_NE(find(n), nullptr) << p.path << ": " << n;
+    EXPECT_FALSE(p.why.empty()) << p.path;
+  }
+}

@@ -46,6 +46,23 @@ void run_list(bool json) {
   }
 }
 
+void run_paths(bool json) {
+  if (json) {
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto& p : sc::kernel_paths()) j.push_back(sc::to_json(p));
+    std::cout << j.dump(2) << '\n';
+    return;
+  }
+  for (const auto& p : sc::kernel_paths()) {
+    std::cout << p.path << "\n    only on:";
+    for (const auto& k : p.kernels) std::cout << ' ' << k;
+    std::cout << "\n    shown by:";
+    if (p.scenarios.empty()) std::cout << " (no scenario)";
+    for (const auto& s : p.scenarios) std::cout << ' ' << s;
+    std::cout << "\n    " << p.why << '\n';
+  }
+}
+
 struct RunArgs {
   std::vector<std::string> names;
   bool all = false;
@@ -136,6 +153,13 @@ void register_scenario_commands(CLI::App& app) {
     CLI::App* c = sc_cmd->add_subcommand("list", "list the scenarios, the mpage.c path each targets");
     c->add_flag("--json", *json, "JSON array");
     c->callback([json] { run_list(*json); });
+  }
+  {
+    auto json = std::make_shared<bool>(false);
+    CLI::App* c = sc_cmd->add_subcommand(
+        "paths", "the mpage.c paths only some kernels have (6.1, 6.12), and the scenarios that show them");
+    c->add_flag("--json", *json, "JSON array");
+    c->callback([json] { run_paths(*json); });
   }
   {
     auto args = std::make_shared<RunArgs>();

@@ -103,6 +103,10 @@ struct Expectation {
   uint64_t min = 0;
   uint64_t max = UINT64_MAX;
   std::string stat;
+  // The kernel series ("6.1", "6.12") whose mpage.c the expectation holds
+  // for; empty: every kernel.  On any other series it is not checked (the
+  // verdict says so).
+  std::vector<std::string> kernels = {};
 };
 
 struct Scenario {
@@ -124,6 +128,22 @@ struct Scenario {
   bool io_error = false;
 };
 
+// A path of fs/mpage.c that only some of the kernels the lab runs on have,
+// and the scenarios that show it (`mpagectl scenario paths`).
+struct KernelPath {
+  std::string path;                   // function and what it does
+  std::vector<std::string> kernels;   // the series that have it
+  std::vector<std::string> scenarios; // the scenarios whose runs show it; empty: none can
+  std::string why;                    // what a run shows, or why none reaches it
+};
+
+// Every such path, in source order.
+const std::vector<KernelPath>& kernel_paths();
+
+// "6.12" from a release such as "6.12.117+deb12-amd64" (uname -r); "" if it
+// does not start with MAJOR.MINOR.
+std::string kernel_series(std::string_view release);
+
 // Every scenario, in a stable order; names are unique.
 const std::vector<Scenario>& all();
 // The scenario called `name`, or nullptr.
@@ -144,6 +164,7 @@ struct Observation {
   std::map<std::string, int64_t> stats_delta;    // get_block counters, after - before the action
   std::vector<StepResult> results;               // setup then action
   std::vector<std::string> fsck_findings;        // empty: the image checked clean
+  std::string kernel_series;                     // of the kernel it ran on, e.g. "6.12"
 };
 
 struct Verdict {
@@ -162,6 +183,7 @@ std::vector<Verdict> evaluate(const Scenario& s, const Observation& o);
 std::map<std::string, int64_t> parse_stats(std::string_view text);
 
 nlohmann::json to_json(const Scenario& s);                 // for `scenario list --json`
+nlohmann::json to_json(const KernelPath& p);               // for `scenario paths --json`
 nlohmann::json to_json(const StepResult& r);
 StepResult step_result_from_json(const nlohmann::json& j);
 std::string_view to_string(Op op);

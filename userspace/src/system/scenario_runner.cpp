@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -380,6 +381,8 @@ void run_checked(const Scenario& s, const RunOptions& opts, std::ostream& log, R
   const std::string device = dm ? dm->path() : opts.device;
   const uint32_t original = make_fs(s, device);
   Observation o;
+  struct utsname uts {};
+  if (::uname(&uts) == 0) o.kernel_series = kernel_series(uts.release);
   const std::string prefix = opts.work_dir + "/" + s.name;
   {
     const ReadAheadGuard ra(read_ahead_path(device));

@@ -39,7 +39,7 @@ HERE = Path(__file__).resolve().parent
 # Objects whose counters are reported (fs/<name>.o, profiled by the debug kernel).
 OBJECTS = ("mpage", "buffer")
 
-# fs/buffer.c functions that fs/mpage.c calls or falls back to (6.1): the buffer-head
+# fs/buffer.c functions that fs/mpage.c calls or falls back to (6.1 and 6.12's names): the buffer-head
 # read/write of a "confused" page, the helpers of map_buffer_to_folio and of the
 # boundary submit, and the buffer-head I/O completions.
 BUFFER_FUNCTIONS = (
@@ -48,6 +48,8 @@ BUFFER_FUNCTIONS = (
     "mark_buffer_async_write", "mark_buffer_async_write_endio", "end_buffer_async_write",
     "create_empty_buffers", "alloc_page_buffers", "write_boundary_block",
     "clean_bdev_aliases", "try_to_free_buffers", "submit_bh_wbc", "submit_bh",
+    "block_write_full_folio", "__block_write_full_folio", "folio_create_empty_buffers",
+    "folio_alloc_buffers",
 )
 
 
@@ -151,7 +153,7 @@ def pct(a, b):
     return f"{100.0 * a / b:.1f}%" if b else "n/a"
 
 
-# Why a line of fs/mpage.c (6.1) can stay unreached in this lab: (function, a
+# Why a line of fs/mpage.c (6.1 or 6.12) can stay unreached in this lab: (function, a
 # piece of the line or of the 3 lines before it, reason).  The first match wins.
 UNREACHED_REASONS = [
     ("do_mpage_readpage", "bdev_read_page",
@@ -162,10 +164,9 @@ UNREACHED_REASONS = [
      "allows direct reclaim, so bio_alloc waits on fs_bio_set's mempool and cannot fail"),
     ("__mpage_writepage", "bdev_write_page",
      "bdev_write_page() succeeded: no ->rw_page on virtio-blk (see bdev_read_page)"),
-    ("__mpage_writepage", "end_index || !offset",
-     "a dirty page wholly past EOF at writeback: truncate_setsize() shrinks i_size and then "
-     "drops the pages past it, so writeback meets such a page only when it picks it up in "
-     "between, a race no scenario can time deterministically"),
+    ("__mpage_writepage", "!buffer_mapped(&map_bh)",
+     "get_block(create=1) answered with an unmapped buffer (6.12): mpagefs's get_block maps "
+     "the block or fails, never both succeeds and leaves it unmapped"),
     ("clean_buffers", "try_to_free_buffers",
      "buffer_heads_over_limit: buffer heads would have to take more than 10% of low memory "
      "(max_buffer_heads), millions of them in a 2 GiB guest"),

@@ -1,32 +1,42 @@
 #!/bin/sh
-# build.sh - build (or reuse) the mpagefs debug kernel: Debian's
-# linux-source-6.1, x86_64 defconfig + kvm_guest.config + debug.config (KASAN,
-# lockdep, kmemleak, gcov of fs/mpage.o and fs/buffer.o, ...).
+# build.sh - build (or reuse) the mpagefs debug kernel of a kernel series:
+# Debian's linux-source-<series>, x86_64 defconfig + kvm_guest.config +
+# debug.config (KASAN, lockdep, kmemleak, gcov of fs/mpage.o and fs/buffer.o,
+# ...) + debug-<series>.config if there is one.
 #
 #   qemu/debug-kernel/build.sh          build unless cached, print the tree
 #   qemu/debug-kernel/build.sh --dir    only print the tree's path (no build)
 #
-# The tree lives outside the clone, in
-#   ${MPAGEFS_CACHE:-$HOME/.cache/mpagefs}/debug-kernel/<key>/linux-source-6.1
-# where <key> is the linux-source-6.1 package version and a hash of this
-# script and debug.config: a package upgrade or an edited fragment builds a
+# The series is $MPAGEFS_KERNEL_SERIES (the Makefile's KERNEL=, exported), 6.1
+# by default.  The tree lives outside the clone, in
+#   ${MPAGEFS_CACHE:-$HOME/.cache/mpagefs}/debug-kernel/<key>/linux-source-<series>
+# where <key> is the linux-source-<series> package version and a hash of this
+# script and the fragments: a package upgrade or an edited fragment builds a
 # new tree, anything else reuses the old one (stamp file .built).  The tree
 # is also the KDIR that out-of-tree modules build against (make M=...), and
 # it keeps the .gcno files that gcov needs next to the guest's .gcda files.
 set -eu
 
 HERE=$(cd "$(dirname "$0")" && pwd)
-TARBALL=${TARBALL:-/usr/src/linux-source-6.1.tar.xz}
+SERIES=${MPAGEFS_KERNEL_SERIES:-6.1}
+SRC=linux-source-$SERIES
+TARBALL=${TARBALL:-/usr/src/$SRC.tar.xz}
 CACHE=${MPAGEFS_CACHE:-$HOME/.cache/mpagefs}
-FRAGMENT=$HERE/debug.config
+FRAGMENTS=$HERE/debug.config
+[ ! -f "$HERE/debug-$SERIES.config" ] || FRAGMENTS="$FRAGMENTS $HERE/debug-$SERIES.config"
 
 die() { echo "debug-kernel: $*" >&2; exit 1; }
 
-pkgver=$(dpkg-query -W -f='${Version}' linux-source-6.1 2>/dev/null) ||
-	die "linux-source-6.1 is not installed (make deps)"
-hash=$(cat "$HERE/build.sh" "$FRAGMENT" | sha256sum | cut -c1-12)
+case $SERIES in
+6.1 | 6.12) ;;
+*) die "no debug kernel for series '$SERIES' (6.1 or 6.12)" ;;
+esac
+pkgver=$(dpkg-query -W -f='${Version}' "$SRC" 2>/dev/null) ||
+	die "$SRC is not installed (make deps)"
+# shellcheck disable=SC2086 # FRAGMENTS: paths without spaces
+hash=$(cat "$HERE/build.sh" $FRAGMENTS | sha256sum | cut -c1-12)
 KEYDIR=$CACHE/debug-kernel/$pkgver-$hash
-TREE=$KEYDIR/linux-source-6.1
+TREE=$KEYDIR/$SRC
 STAMP=$KEYDIR/.built
 LOG=$KEYDIR/build.log
 
@@ -35,7 +45,7 @@ if [ "${1:-}" = "--dir" ]; then
 	exit 0
 fi
 
-[ -r "$TARBALL" ] || die "$TARBALL missing (make deps installs linux-source-6.1)"
+[ -r "$TARBALL" ] || die "$TARBALL missing (make deps installs $SRC)"
 mkdir -p "$KEYDIR"
 # One build per key at a time (several checkouts may share the cache).
 exec 9>"$KEYDIR/.lock"
@@ -60,10 +70,10 @@ fail() {
 if [ -f "$KEYDIR/.extracted" ] && [ -d "$TREE" ]; then
 	phase "resuming in the extracted tree $TREE"
 else
-	phase "extracting $TARBALL (linux-source-6.1 $pkgver) into $KEYDIR"
+	phase "extracting $TARBALL ($SRC $pkgver) into $KEYDIR"
 	rm -rf "$TREE" "$STAMP"
 	tar -C "$KEYDIR" -xf "$TARBALL" >>"$LOG" 2>&1 || fail "extract"
-	[ -d "$TREE" ] || die "the tarball has no linux-source-6.1/ directory"
+	[ -d "$TREE" ] || die "the tarball has no $SRC/ directory"
 
 	phase "fs/Makefile: gcov profiling of fs/mpage.o and fs/buffer.o only"
 	printf '\n# mpagefs debug kernel: gcov for the files the lab exercises.\nGCOV_PROFILE_mpage.o := y\nGCOV_PROFILE_buffer.o := y\n' \
@@ -72,11 +82,12 @@ else
 fi
 
 cd "$TREE"
-phase "configuring: defconfig + kvm_guest.config + debug.config"
+phase "configuring: defconfig + kvm_guest.config + $(echo "$FRAGMENTS" | sed "s|$HERE/||g")"
 {
 	make defconfig &&
 	make kvm_guest.config &&
-	scripts/kconfig/merge_config.sh -m .config "$FRAGMENT" &&
+	# shellcheck disable=SC2086
+	scripts/kconfig/merge_config.sh -m .config $FRAGMENTS &&
 	make olddefconfig
 } >>"$LOG" 2>&1 || fail "configuration"
 
@@ -96,7 +107,9 @@ while IFS= read -r line; do
   wanted '$line', .config has: '$(grep -E "^$opt=" .config)'"
 		fi ;;
 	esac
-done <"$FRAGMENT"
+done <<FRAGMENTS
+$(cat $FRAGMENTS)
+FRAGMENTS
 for opt in TRACEPOINTS EVENT_TRACING STACKTRACE KALLSYMS BLK_DEV_INITRD DEVTMPFS; do
 	check "CONFIG_$opt=y" "CONFIG_$opt"
 done

@@ -93,9 +93,13 @@ enum mpagefs_stat {
  *	lock_buffer(@s_sbh), the checksum with it, so that block 0 is
  *	consistent whenever the buffer cache writes it
  * @s_free_blocks: free blocks, under @s_alloc_lock; loaded from @s_es at
- *	every read-write (re)mount and stored into it when the superblock
- *	is written (as ext2_sync_super() stores its counters)
+ *	mount and at a read-write remount that finds block 0 rewritten, and
+ *	stored into it when the superblock is written (as ext2_sync_super()
+ *	stores its counters)
  * @s_free_inodes: free inodes, as @s_free_blocks
+ * @s_sb_csum: the checksum of block 0 as mpagefs last read or wrote it,
+ *	under the lock of @s_sbh: a different one means block 0 was
+ *	rewritten underneath
  * @s_blocks_count: blocks in the filesystem
  * @s_inodes_count: inodes 1 .. @s_inodes_count exist
  * @s_inode_table: first block of the inode table
@@ -129,6 +133,7 @@ struct mpagefs_sb_info {
 	struct mpagefs_super_block *s_es;
 	u32 s_free_blocks;
 	u32 s_free_inodes;
+	u32 s_sb_csum;
 	u32 s_blocks_count;
 	u32 s_inodes_count;
 	u32 s_inode_table;

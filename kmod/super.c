@@ -58,12 +58,18 @@ void mpagefs_msg(struct super_block *sb, const char *level,
 	va_end(args);
 }
 
-/* Seals the superblock: the caller holds the lock of its buffer. */
-static void mpagefs_super_csum_set(struct mpagefs_super_block *es)
+/*
+ * Seals the superblock and remembers the seal: the caller holds the lock of
+ * its buffer.
+ */
+static void mpagefs_super_csum_set(struct mpagefs_sb_info *sbi)
 {
+	struct mpagefs_super_block *es = sbi->s_es;
+
 	/* standard CRC32C: seed ~0, final inversion */
 	es->s_checksum = cpu_to_le32(~__crc32c_le(~0U, (const u8 *)es,
 						  MPAGEFS_SUPER_CSUM_OFFSET));
+	sbi->s_sb_csum = le32_to_cpu(es->s_checksum);
 }
 
 /*
@@ -96,13 +102,13 @@ static void mpagefs_mark_errors(struct super_block *sb)
 	struct mpagefs_super_block *es = sbi->s_es;
 	bool recorded;
 
-	if (!sbi->s_sbh)
+	if (!sbi->s_sbh || !es)
 		return;
 	lock_buffer(sbi->s_sbh);
 	recorded = le32_to_cpu(es->s_state) & MPAGEFS_STATE_ERRORS;
 	if (!recorded) {
 		es->s_state |= cpu_to_le32(MPAGEFS_STATE_ERRORS);
-		mpagefs_super_csum_set(es);
+		mpagefs_super_csum_set(sbi);
 	}
 	unlock_buffer(sbi->s_sbh);
 	if (recorded)
@@ -258,7 +264,7 @@ int mpagefs_sync_super(struct super_block *sb, bool wait)
 	es->s_free_blocks_count = cpu_to_le32(sbi->s_free_blocks);
 	es->s_free_inodes_count = cpu_to_le32(sbi->s_free_inodes);
 	es->s_write_time = cpu_to_le64(ktime_get_real_seconds());
-	mpagefs_super_csum_set(es);
+	mpagefs_super_csum_set(sbi);
 	unlock_buffer(sbi->s_sbh);
 	mutex_unlock(&sbi->s_alloc_lock);
 	mark_buffer_dirty(sbi->s_sbh);
@@ -268,9 +274,11 @@ int mpagefs_sync_super(struct super_block *sb, bool wait)
 }
 
 /*
- * Marks the filesystem in use on disk at a read-write (re)mount.  The free
- * counts are taken from block 0 as it is now: a read-only mount may have
- * seen it repaired underneath.
+ * Marks the filesystem in use on disk at a read-write (re)mount.  When
+ * block 0 is not what mpagefs last read or wrote (its checksum tells), it
+ * was rewritten underneath while read-only (fsck --repair), and the free
+ * counts are taken from it.  Otherwise the in-core counts stay: after
+ * errors=remount-ro they are newer than the last sync stored.
  */
 static int mpagefs_setup_rw(struct super_block *sb)
 {
@@ -293,13 +301,16 @@ static int mpagefs_setup_rw(struct super_block *sb)
 			    "filesystem has errors recorded, running fsck is recommended");
 	mutex_lock(&sbi->s_alloc_lock);
 	lock_buffer(sbi->s_sbh);
-	sbi->s_free_blocks = le32_to_cpu(es->s_free_blocks_count);
-	sbi->s_free_inodes = le32_to_cpu(es->s_free_inodes_count);
+	if (le32_to_cpu(es->s_checksum) != sbi->s_sb_csum) {
+		sbi->s_free_blocks = le32_to_cpu(es->s_free_blocks_count);
+		sbi->s_free_inodes = le32_to_cpu(es->s_free_inodes_count);
+	}
 	state = le32_to_cpu(es->s_state);
 	sbi->s_mount_state = state;
 	es->s_state = cpu_to_le32(state & ~MPAGEFS_STATE_CLEAN);
 	le32_add_cpu(&es->s_mount_count, 1);
 	es->s_mount_time = cpu_to_le64(ktime_get_real_seconds());
+	mpagefs_super_csum_set(sbi);
 	unlock_buffer(sbi->s_sbh);
 	mutex_unlock(&sbi->s_alloc_lock);
 	return mpagefs_sync_super(sb, true);
@@ -315,6 +326,7 @@ static int mpagefs_release_rw(struct super_block *sb)
 	es->s_state = cpu_to_le32(sbi->s_mount_state |
 				  (le32_to_cpu(es->s_state) &
 				   MPAGEFS_STATE_ERRORS));
+	mpagefs_super_csum_set(sbi);
 	unlock_buffer(sbi->s_sbh);
 	return mpagefs_sync_super(sb, true);
 }
@@ -774,6 +786,7 @@ static int __mpagefs_fill_super(struct super_block *sb,
 	sbi->s_next_goal = sbi->s_first_data_block;
 	sbi->s_free_blocks = le32_to_cpu(es->s_free_blocks_count);
 	sbi->s_free_inodes = le32_to_cpu(es->s_free_inodes_count);
+	sbi->s_sb_csum = le32_to_cpu(es->s_checksum);
 
 	sb->s_magic = MPAGEFS_MAGIC;
 	sb->s_op = &mpagefs_sops;

@@ -8,6 +8,11 @@
  * enough to lay files out like ext2 does when the goal is the block after
  * the file's previous one.  Blocks before s_first_data_block (superblock,
  * bitmaps, inode table) are never handed out, whatever the bitmap says.
+ *
+ * Block numbers are 32-bit, but the scan works in 64 bits: with
+ * s_blocks_count near 2^32 the start of the bitmap block after the last
+ * one is 2^32 or more, and a 32-bit cursor would wrap to block 0 (and hand
+ * out metadata, or scan forever).
  */
 
 #include <linux/buffer_head.h>
@@ -16,24 +21,24 @@
 #include "mpagefs.h"
 #include "trace.h"
 
-#define MPAGEFS_BITS_PER_BLOCK(sb)	((u32)(sb)->s_blocksize * 8)
+#define MPAGEFS_BITS_PER_BLOCK(sb)	((u64)(sb)->s_blocksize * 8)
 
 /*
  * Looks for a free block in [@from, @to) and marks it in use.  Called with
  * s_alloc_lock held.  Returns the block, 0 if there is none in the range,
  * or a negative error from reading the bitmap in *@err.
  */
-static u32 mpagefs_take_free_block(struct super_block *sb, u32 from, u32 to,
+static u64 mpagefs_take_free_block(struct super_block *sb, u64 from, u64 to,
 				   int *err)
 {
 	struct mpagefs_sb_info *sbi = MPAGEFS_SB(sb);
-	const u32 per_block = MPAGEFS_BITS_PER_BLOCK(sb);
+	const u64 per_block = MPAGEFS_BITS_PER_BLOCK(sb);
 
 	while (from < to) {
-		u32 first = from - from % per_block;
-		u32 limit = min(to - first, per_block);
+		u64 first = from - from % per_block;
+		unsigned long limit = min(to - first, per_block);
 		struct buffer_head *bh;
-		u32 bit;
+		unsigned long bit;
 
 		bh = mpagefs_read_meta(sb, sbi->s_block_bitmap + from / per_block,
 				       NULL);
@@ -70,8 +75,7 @@ u32 mpagefs_new_block(struct inode *inode, u32 goal, int *err)
 {
 	struct super_block *sb = inode->i_sb;
 	struct mpagefs_sb_info *sbi = MPAGEFS_SB(sb);
-	struct mpagefs_super_block *es = sbi->s_es;
-	u32 blk = 0;
+	u64 blk = 0;
 
 	*err = 0;
 	if (!mpagefs_data_block_valid(sbi, goal))
@@ -82,7 +86,7 @@ u32 mpagefs_new_block(struct inode *inode, u32 goal, int *err)
 		return 0;
 	}
 	mutex_lock(&sbi->s_alloc_lock);
-	if (!le32_to_cpu(es->s_free_blocks_count)) {
+	if (!sbi->s_free_blocks) {
 		*err = -ENOSPC;
 		goto out;
 	}
@@ -93,16 +97,22 @@ u32 mpagefs_new_block(struct inode *inode, u32 goal, int *err)
 	if (!blk) {
 		if (!*err) {
 			/* the count said there was one: the bitmap disagrees */
-			mpagefs_msg(sb, KERN_ERR,
-				    "block bitmap is full but s_free_blocks_count is %u",
-				    le32_to_cpu(es->s_free_blocks_count));
-			es->s_state |= cpu_to_le32(MPAGEFS_STATE_ERRORS);
-			es->s_free_blocks_count = 0;
+			mpagefs_error(sb, "block bitmap is full but s_free_blocks_count is %u",
+				      sbi->s_free_blocks);
+			sbi->s_free_blocks = 0;
 			*err = -ENOSPC;
 		}
 		goto out;
 	}
-	le32_add_cpu(&es->s_free_blocks_count, -1);
+	if (!mpagefs_data_block_valid(sbi, blk)) {
+		/* cannot happen with the scan above: never use such a block */
+		mpagefs_error(sb, "block allocator returned block %llu outside the data area [%u, %u)",
+			      blk, sbi->s_first_data_block, sbi->s_blocks_count);
+		blk = 0;
+		*err = -EUCLEAN;
+		goto out;
+	}
+	sbi->s_free_blocks--;
 	sbi->s_next_goal = blk + 1 + (READ_ONCE(sbi->s_opts.scatter) ? 1 : 0);
 out:
 	mutex_unlock(&sbi->s_alloc_lock);
@@ -129,24 +139,22 @@ void mpagefs_free_blocks(struct inode *inode, u32 block, u32 count)
 {
 	struct super_block *sb = inode->i_sb;
 	struct mpagefs_sb_info *sbi = MPAGEFS_SB(sb);
-	struct mpagefs_super_block *es = sbi->s_es;
-	const u32 per_block = MPAGEFS_BITS_PER_BLOCK(sb);
+	const u64 per_block = MPAGEFS_BITS_PER_BLOCK(sb);
 	u32 freed = 0;
 
 	if (!count)
 		return;
 	if (!mpagefs_data_block_valid(sbi, block) ||
-	    !mpagefs_data_block_valid(sbi, block + count - 1) ||
-	    block + count < block) {
-		mpagefs_inode_error(inode, "freeing blocks %u..%u outside the data area",
-				    block, block + count - 1);
+	    (u64)block + count > sbi->s_blocks_count) {
+		mpagefs_inode_error(inode, "freeing blocks %u..%llu outside the data area",
+				    block, (u64)block + count - 1);
 		return;
 	}
 	trace_mpagefs_free_blocks(inode, block, count);
 	mutex_lock(&sbi->s_alloc_lock);
 	while (count) {
-		u32 first = block - block % per_block;
-		u32 n = min(count, first + per_block - block);
+		u64 first = block - block % per_block;
+		u32 n = min_t(u64, count, first + per_block - block);
 		struct buffer_head *bh;
 		u32 i;
 
@@ -159,7 +167,6 @@ void mpagefs_free_blocks(struct inode *inode, u32 block, u32 count)
 						   bh->b_data)) {
 				mpagefs_inode_error(inode, "freeing block %u, which is already free",
 						    block + i);
-				es->s_state |= cpu_to_le32(MPAGEFS_STATE_ERRORS);
 				continue;
 			}
 			freed++;
@@ -169,7 +176,7 @@ void mpagefs_free_blocks(struct inode *inode, u32 block, u32 count)
 		block += n;
 		count -= n;
 	}
-	le32_add_cpu(&es->s_free_blocks_count, freed);
+	sbi->s_free_blocks += freed;
 	mutex_unlock(&sbi->s_alloc_lock);
 	if (freed) {
 		inode_sub_bytes(inode, (loff_t)freed << sb->s_blocksize_bits);

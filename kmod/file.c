@@ -12,6 +12,33 @@
 #include "mpagefs.h"
 
 /*
+ * Lock ordering of mpagefs, outermost first (as the comment in ext2's
+ * file.c gives ext2's); a lock may be taken while those above it are held,
+ * never the other way round:
+ *
+ *   inode->i_rwsem			VFS: write, truncate, namespace changes
+ *     folio lock of a file's page	fs/mpage.c, block_write_begin(),
+ *					writeback; get_block runs under it
+ *       mpagefs_inode_info->i_map_sem	map.c: shared for lookups, exclusive
+ *					for allocation and truncation
+ *         mpagefs_sb_info->s_alloc_lock	balloc.c, ialloc.c: the bitmaps
+ *					and the in-core free counts
+ *           buffer lock		a metadata block being read or
+ *					changed: bitmap, indirect, inode
+ *					table, block 0 (super.c), with the
+ *					block device's folio lock that
+ *					sb_getblk() takes around it
+ *
+ * Truncation (mpagefs_setattr(), the failed-write path of inode.c) holds
+ * i_rwsem, lets truncate_pagecache() wait for every page under writeback
+ * beyond the new size, and only then takes i_map_sem exclusively to free
+ * blocks: writeback never maps a block that truncation is freeing.
+ * mpagefs_sync_super() takes s_alloc_lock, then the buffer lock of block
+ * 0; mpagefs_error() may be called with any lock above held except that
+ * buffer lock, which it takes to record the error, and writes block 0.
+ */
+
+/*
  * generic_file_fsync() writes the data, the indirect blocks attached to
  * the inode's buffer list and the inode, then flushes the device's cache.
  */

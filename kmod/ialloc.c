@@ -11,19 +11,23 @@
 
 #include "mpagefs.h"
 
-#define MPAGEFS_BITS_PER_BLOCK(sb)	((u32)(sb)->s_blocksize * 8)
+#define MPAGEFS_BITS_PER_BLOCK(sb)	((u64)(sb)->s_blocksize * 8)
 
-/* Takes the first free inode number; s_alloc_lock held.  0 if none. */
+/*
+ * Takes the first free inode number; s_alloc_lock held.  0 if none.  The
+ * scan is 64-bit: with s_inodes_count near 2^32, a 32-bit cursor would
+ * wrap past the last bitmap block to 0 and scan forever.
+ */
 static unsigned long mpagefs_take_inode_nr(struct super_block *sb, int *err)
 {
 	struct mpagefs_sb_info *sbi = MPAGEFS_SB(sb);
-	const u32 per_block = MPAGEFS_BITS_PER_BLOCK(sb);
-	u32 first;
+	const u64 per_block = MPAGEFS_BITS_PER_BLOCK(sb);
+	u64 first;
 
 	for (first = 0; first < sbi->s_inodes_count; first += per_block) {
-		u32 limit = min(sbi->s_inodes_count - first, per_block);
+		unsigned long limit = min(sbi->s_inodes_count - first, per_block);
 		struct buffer_head *bh;
-		u32 bit;
+		unsigned long bit;
 
 		bh = mpagefs_read_meta(sb, sbi->s_inode_bitmap + first / per_block,
 				       NULL);
@@ -46,22 +50,25 @@ static unsigned long mpagefs_take_inode_nr(struct super_block *sb, int *err)
 static unsigned long mpagefs_alloc_inode_nr(struct super_block *sb, int *err)
 {
 	struct mpagefs_sb_info *sbi = MPAGEFS_SB(sb);
-	struct mpagefs_super_block *es = sbi->s_es;
 	unsigned long ino = 0;
 
 	*err = 0;
 	mutex_lock(&sbi->s_alloc_lock);
-	if (le32_to_cpu(es->s_free_inodes_count))
+	if (sbi->s_free_inodes)
 		ino = mpagefs_take_inode_nr(sb, err);
-	if (ino) {
-		le32_add_cpu(&es->s_free_inodes_count, -1);
+	if (ino > sbi->s_inodes_count) {
+		/* cannot happen with the scan above: never use such a number */
+		mpagefs_error(sb, "inode allocator returned inode %lu outside 1..%u",
+			      ino, sbi->s_inodes_count);
+		ino = 0;
+		*err = -EUCLEAN;
+	} else if (ino) {
+		sbi->s_free_inodes--;
 	} else if (!*err) {
-		if (le32_to_cpu(es->s_free_inodes_count)) {
-			mpagefs_msg(sb, KERN_ERR,
-				    "inode bitmap is full but s_free_inodes_count is %u",
-				    le32_to_cpu(es->s_free_inodes_count));
-			es->s_state |= cpu_to_le32(MPAGEFS_STATE_ERRORS);
-			es->s_free_inodes_count = 0;
+		if (sbi->s_free_inodes) {
+			mpagefs_error(sb, "inode bitmap is full but s_free_inodes_count is %u",
+				      sbi->s_free_inodes);
+			sbi->s_free_inodes = 0;
 		}
 		*err = -ENOSPC;
 	}
@@ -79,14 +86,13 @@ static unsigned long mpagefs_alloc_inode_nr(struct super_block *sb, int *err)
 void mpagefs_free_inode_nr(struct super_block *sb, unsigned long ino)
 {
 	struct mpagefs_sb_info *sbi = MPAGEFS_SB(sb);
-	struct mpagefs_super_block *es = sbi->s_es;
-	const u32 per_block = MPAGEFS_BITS_PER_BLOCK(sb);
+	const u64 per_block = MPAGEFS_BITS_PER_BLOCK(sb);
 	struct buffer_head *bh;
 	u32 bit;
 
 	if (ino < 1 || ino > sbi->s_inodes_count || ino == MPAGEFS_ROOT_INO) {
-		mpagefs_msg(sb, KERN_ERR, "freeing reserved or out-of-range inode %lu",
-			    ino);
+		mpagefs_error(sb, "freeing reserved or out-of-range inode %lu",
+			      ino);
 		return;
 	}
 	bit = (ino - 1) % per_block;
@@ -96,12 +102,11 @@ void mpagefs_free_inode_nr(struct super_block *sb, unsigned long ino)
 	if (IS_ERR(bh))
 		goto out;
 	if (test_and_clear_bit_le(bit, bh->b_data)) {
-		le32_add_cpu(&es->s_free_inodes_count, 1);
+		sbi->s_free_inodes++;
 		mpagefs_stat_add(sb, MPAGEFS_STAT_INODES_FREED, 1);
 	} else {
-		mpagefs_msg(sb, KERN_ERR, "freeing inode %lu, which is already free",
-			    ino);
-		es->s_state |= cpu_to_le32(MPAGEFS_STATE_ERRORS);
+		mpagefs_error(sb, "freeing inode %lu, which is already free",
+			      ino);
 	}
 	mark_buffer_dirty(bh);
 	brelse(bh);
@@ -155,8 +160,8 @@ struct inode *mpagefs_new_inode(struct inode *dir, umode_t mode,
 	ei->i_next_alloc_goal = 0;
 	inode->i_generation = get_random_u32();
 	if (insert_inode_locked(inode) < 0) {
-		mpagefs_msg(sb, KERN_ERR, "inode %lu is free in the bitmap but in use",
-			    ino);
+		mpagefs_error(sb, "inode %lu is free in the bitmap but in use",
+			      ino);
 		make_bad_inode(inode);
 		iput(inode);
 		return ERR_PTR(-EUCLEAN);

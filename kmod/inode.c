@@ -295,8 +295,8 @@ struct inode *mpagefs_iget(struct super_block *sb, unsigned long ino)
 	int ret;
 
 	if (ino < 1 || ino > sbi->s_inodes_count) {
-		mpagefs_msg(sb, KERN_ERR, "inode number %lu is outside 1..%u",
-			    ino, sbi->s_inodes_count);
+		mpagefs_error(sb, "inode number %lu is outside 1..%u",
+			      ino, sbi->s_inodes_count);
 		return ERR_PTR(-EUCLEAN);
 	}
 	inode = iget_locked(sb, ino);

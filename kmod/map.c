@@ -466,13 +466,26 @@ int mpagefs_get_block(struct inode *inode, sector_t iblock,
 					    MPAGEFS_RUN_HIST_BUCKETS - 1)]);
 	if (ret > 1)
 		mpagefs_stat_add(sb, MPAGEFS_STAT_MULTI_BLOCK_CALLS, 1);
-	boundary = boundary && READ_ONCE(sbi->s_opts.boundary);
+	if (!create) {
+		int err = mpagefs_emulate_get_block(inode, iblock, bh_result);
+
+		if (err) {
+			ret = err;
+			goto out;
+		}
+	}
+	/*
+	 * BH_Boundary only when the answer ends where the run did: a run
+	 * that emulate.c trimmed to one block ends before the boundary, and
+	 * map_buffer_to_folio() copies b_state into the page's buffer, where
+	 * a later writeback would act on a stale flag.
+	 */
+	boundary = boundary && READ_ONCE(sbi->s_opts.boundary) &&
+		   bh_result->b_size >> inode->i_blkbits == ret;
 	if (boundary) {
 		set_buffer_boundary(bh_result);
 		mpagefs_stat_add(sb, MPAGEFS_STAT_BOUNDARY_SET, 1);
 	}
-	if (!create)
-		ret = mpagefs_emulate_get_block(inode, iblock, bh_result) ?: ret;
 out:
 	/* the answer as the caller sees it (emulate.c may trim the run) */
 	trace_mpagefs_get_block(inode, iblock, asked, create, min(ret, 0),
@@ -565,8 +578,9 @@ static void mpagefs_queue_free(struct inode *inode,
  * @start of the subtree on.  @level is 0 for a data block, else the
  * number of pointer levels below the indirect block *@p points to.  A
  * subtree freed from its first block is freed entirely, its root pointer
- * cleared.  Pointers outside the data area are logged and left alone.
- * Returns true if *@p or anything below changed.
+ * cleared; so is an indirect block left with no pointer at all.  Pointers
+ * outside the data area are logged and left alone.  Returns true if *@p
+ * or anything below changed.
  */
 static bool mpagefs_trunc_tree(struct inode *inode, __le32 *p,
 			       struct buffer_head *pbh, int level, u64 start,
@@ -606,13 +620,18 @@ static bool mpagefs_trunc_tree(struct inode *inode, __le32 *p,
 				       level - 1, child_start, run))
 			changed = true;
 	}
-	if (start) {
+	/*
+	 * A pointer block that still maps something stays.  One that maps
+	 * nothing any more goes, also when it was cut at @start: the
+	 * pointers before @start were holes (ext2_find_shared() and
+	 * all_zeroes() come to the same).
+	 */
+	if (start && memchr_inv(bh->b_data, 0, bh->b_size)) {
 		if (changed)
 			mark_buffer_dirty_inode(bh, inode);
 		brelse(bh);
 		return changed;
 	}
-	/* the whole subtree is gone: so is its pointer block */
 	bforget(bh);
 	mpagefs_queue_free(inode, run, blk);
 	*p = 0;

@@ -44,6 +44,10 @@
  *	the new size after lowering i_size and before dropping them, as a
  *	flusher running inside truncate_setsize() would (mount option
  *	truncate_wb=on|off, default off, emulate.c)
+ * @errors: what mpagefs_error() does after reporting corruption:
+ *	MPAGEFS_ERRORS_CONTINUE, _RO or _PANIC (mount option
+ *	errors=continue|remount-ro|panic; by default the superblock's
+ *	s_errors, as in ext2)
  *
  * All may change on remount while I/O is running, so readers use
  * READ_ONCE() and the remount path WRITE_ONCE().
@@ -55,6 +59,7 @@ struct mpagefs_mount_opts {
 	bool gb_uptodate;
 	bool reqmeta;
 	bool truncate_wb;
+	u32 errors;
 };
 
 /* i_links_count is 16 bits; ext2 stops at 32000 too */
@@ -85,9 +90,21 @@ enum mpagefs_stat {
 
 /**
  * struct mpagefs_sb_info - in-core superblock
- * @s_es: copy of the on-disk superblock, as validated at mount time; its
- *	free counts, state and times are kept current under @s_alloc_lock
- *	and written back by mpagefs_sync_super()
+ * @s_sbh: the buffer of block 0, pinned from mount to unmount (ext2's
+ *	s_sbh): a change made to the device through its page cache while
+ *	the filesystem is mounted read-only (fsck --repair) is what the next
+ *	read-write remount finds, never overwritten by a stale copy
+ * @s_es: the on-disk superblock, in @s_sbh's data.  Changed only under
+ *	lock_buffer(@s_sbh), the checksum with it, so that block 0 is
+ *	consistent whenever the buffer cache writes it
+ * @s_free_blocks: free blocks, under @s_alloc_lock; loaded from @s_es at
+ *	mount and at a read-write remount that finds block 0 rewritten, and
+ *	stored into it when the superblock is written (as ext2_sync_super()
+ *	stores its counters)
+ * @s_free_inodes: free inodes, as @s_free_blocks
+ * @s_sb_csum: the checksum of block 0 as mpagefs last read or wrote it,
+ *	under the lock of @s_sbh: a different one means block 0 was
+ *	rewritten underneath
  * @s_blocks_count: blocks in the filesystem
  * @s_inodes_count: inodes 1 .. @s_inodes_count exist
  * @s_inode_table: first block of the inode table
@@ -102,9 +119,7 @@ enum mpagefs_stat {
  *	back on disk at unmount
  * @s_opts: mount options
  * @s_stats: counters, indexed by enum mpagefs_stat
- * @s_err_ratelimit: limits messages about corrupt inodes and directories
- * @s_errors_seen: bit 0 set when corruption was found on a read-write
- *	mount; mpagefs_sync_super() then records MPAGEFS_STATE_ERRORS on disk
+ * @s_err_ratelimit: limits the messages of mpagefs_error()
  * @s_run_hist: get_block calls that mapped [2^i, 2^(i+1)) blocks in
  *	bucket i, the last bucket open-ended
  * @s_kobj: /sys/fs/mpagefs/<dev>
@@ -119,7 +134,11 @@ enum mpagefs_stat {
  * @s_next_fault_id: the ID the next injected fault gets
  */
 struct mpagefs_sb_info {
+	struct buffer_head *s_sbh;
 	struct mpagefs_super_block *s_es;
+	u32 s_free_blocks;
+	u32 s_free_inodes;
+	u32 s_sb_csum;
 	u32 s_blocks_count;
 	u32 s_inodes_count;
 	u32 s_inode_table;
@@ -134,7 +153,6 @@ struct mpagefs_sb_info {
 	struct mpagefs_mount_opts s_opts;
 	atomic64_t s_stats[MPAGEFS_NR_STATS];
 	struct ratelimit_state s_err_ratelimit;
-	unsigned long s_errors_seen;
 	atomic64_t s_run_hist[MPAGEFS_RUN_HIST_BUCKETS];
 	struct kobject s_kobj;
 	struct completion s_kobj_unregister;
@@ -206,9 +224,17 @@ struct mpagefs_fault_info {
 	u64 hits;
 };
 
+/*
+ * Corruption found in an inode or in the blocks it maps: mpagefs_error()
+ * with "inode <ino>: " before the message.
+ */
+#define mpagefs_inode_error(inode, fmt, ...)				\
+	mpagefs_error((inode)->i_sb, "inode %lu: " fmt, (inode)->i_ino,	\
+		      ##__VA_ARGS__)
+
 /* true if @blk may hold file data, a directory or an indirect block */
 static inline bool mpagefs_data_block_valid(struct mpagefs_sb_info *sbi,
-					    u32 blk)
+					    u64 blk)
 {
 	return blk >= sbi->s_first_data_block && blk < sbi->s_blocks_count;
 }
@@ -218,7 +244,7 @@ __printf(3, 4)
 void mpagefs_msg(struct super_block *sb, const char *level,
 		 const char *fmt, ...);
 __printf(2, 3)
-void mpagefs_inode_error(struct inode *inode, const char *fmt, ...);
+void mpagefs_error(struct super_block *sb, const char *fmt, ...);
 struct buffer_head *mpagefs_read_meta(struct super_block *sb, u32 blocknr,
 				      bool *cached);
 int mpagefs_sync_super(struct super_block *sb, bool wait);

@@ -56,6 +56,18 @@
 #define MPAGEFS_STATE_ERRORS	0x0002	/* errors were detected */
 
 /*
+ * s_errors: what the kernel does when it finds corruption, unless the mount
+ * option errors= says otherwise.  The values and the default are ext2's:
+ * mkfs writes MPAGEFS_ERRORS_CONTINUE (as mke2fs), and a superblock with 0
+ * or an unknown value is mounted with remount-ro (as ext2_fill_super()).
+ */
+#define MPAGEFS_ERRORS_CONTINUE	1	/* log it and go on */
+#define MPAGEFS_ERRORS_RO	2	/* remount read-only */
+#define MPAGEFS_ERRORS_PANIC	3	/* panic the kernel */
+#define MPAGEFS_ERRORS_MKFS	MPAGEFS_ERRORS_CONTINUE	/* what mkfs writes */
+#define MPAGEFS_ERRORS_UNSET	MPAGEFS_ERRORS_RO	/* for 0 or unknown */
+
+/*
  * Feature flags.  An unknown incompat bit refuses the mount, an unknown
  * ro_compat bit refuses a read-write mount, unknown compat bits are ignored.
  */
@@ -96,7 +108,7 @@ struct mpagefs_super_block {
 	__le32	s_first_data_block;	/* first block after the metadata */
 	__le32	s_root_ino;		/* MPAGEFS_ROOT_INO */
 	__le32	s_mount_count;
-	__le32	s_reserved0;
+	__le32	s_errors;		/* MPAGEFS_ERRORS_*, 0 = unset */
 	__le64	s_mkfs_time;		/* seconds since the epoch */
 	__le64	s_mount_time;
 	__le64	s_write_time;

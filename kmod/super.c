@@ -8,6 +8,8 @@
  * As in ext2, a read-write mount clears MPAGEFS_STATE_CLEAN on disk and a
  * clean unmount (or remount read-only) puts back the state found at mount
  * time, so a crash leaves the filesystem marked as not cleanly unmounted.
+ * Corruption goes through mpagefs_error(), which records it on disk and
+ * applies the errors= policy (continue, remount-ro or panic).
  */
 
 #include <linux/blkdev.h>
@@ -56,32 +58,108 @@ void mpagefs_msg(struct super_block *sb, const char *level,
 	va_end(args);
 }
 
-/**
- * mpagefs_inode_error() - log corruption found in an inode or its blocks
- * @inode: the inode
- * @fmt: printf-style message
- *
- * Prints "mpagefs (<dev>): inode <ino>: <message>", rate limited per
- * mount because fs/mpage.c retries a failed mapping buffer by buffer.  On
- * a read-write mount the superblock records MPAGEFS_STATE_ERRORS at its
- * next write, so fsck and the next mount know.
+/*
+ * Seals the superblock and remembers the seal: the caller holds the lock of
+ * its buffer.
  */
-void mpagefs_inode_error(struct inode *inode, const char *fmt, ...)
+static void mpagefs_super_csum_set(struct mpagefs_sb_info *sbi)
 {
+	struct mpagefs_super_block *es = sbi->s_es;
+
+	/* standard CRC32C: seed ~0, final inversion */
+	es->s_checksum = cpu_to_le32(~__crc32c_le(~0U, (const u8 *)es,
+						  MPAGEFS_SUPER_CSUM_OFFSET));
+	sbi->s_sb_csum = le32_to_cpu(es->s_checksum);
+}
+
+/*
+ * Writes the buffer of block 0 now and waits; a failed write is logged and
+ * the buffer kept up to date (its data is still the truth in memory).
+ */
+static int mpagefs_write_sbh(struct super_block *sb, blk_opf_t op_flags)
+{
+	struct buffer_head *sbh = MPAGEFS_SB(sb)->s_sbh;
+
+	__sync_dirty_buffer(sbh, op_flags);
+	if (!buffer_write_io_error(sbh))
+		return 0;
+	mpagefs_msg(sb, KERN_ERR, "I/O error writing the superblock");
+	clear_buffer_write_io_error(sbh);
+	set_buffer_uptodate(sbh);
+	return -EIO;
+}
+
+/*
+ * Records MPAGEFS_STATE_ERRORS in block 0 and writes it at once, as
+ * ext2_error() does, so that fsck and the next mount know even if the
+ * system goes down before the next sync.  Only s_state and the checksum
+ * change: the free counts stay what the last sync stored, which needs no
+ * s_alloc_lock (the caller may hold it).
+ */
+static void mpagefs_mark_errors(struct super_block *sb)
+{
+	struct mpagefs_sb_info *sbi = MPAGEFS_SB(sb);
+	struct mpagefs_super_block *es = sbi->s_es;
+	bool recorded;
+
+	if (!sbi->s_sbh || !es)
+		return;
+	lock_buffer(sbi->s_sbh);
+	recorded = le32_to_cpu(es->s_state) & MPAGEFS_STATE_ERRORS;
+	if (!recorded) {
+		es->s_state |= cpu_to_le32(MPAGEFS_STATE_ERRORS);
+		mpagefs_super_csum_set(sbi);
+	}
+	unlock_buffer(sbi->s_sbh);
+	if (recorded)
+		return;
+	mark_buffer_dirty(sbi->s_sbh);
+	mpagefs_write_sbh(sb, REQ_SYNC);
+}
+
+/**
+ * mpagefs_error() - report corruption and apply the errors= policy
+ * @sb: the filesystem
+ * @fmt: printf-style message; it names the inode, block or field
+ *
+ * The one place that reports corruption, as ext2_error().  On a read-write
+ * mount, MPAGEFS_STATE_ERRORS is recorded in the superblock, which is
+ * written at once.  The message, "mpagefs (<dev>): <message>", is rate
+ * limited per mount, because fs/mpage.c retries a failed mapping buffer
+ * by buffer.  Then the policy of the mount option errors= (by default the
+ * superblock's s_errors): continue returns to the caller, which fails its
+ * operation with -EUCLEAN; remount-ro also makes the filesystem read-only
+ * (as ext2, by setting SB_RDONLY: opening for write, creating and
+ * remounting read-write need CAP_SYS_ADMIN's remount from then on);
+ * panic panics the kernel.
+ *
+ * Context: process context, may sleep (it writes block 0).  Callers may
+ * hold page locks, i_map_sem and s_alloc_lock (the lock order is in
+ * file.c), never the buffer lock of block 0.
+ */
+void mpagefs_error(struct super_block *sb, const char *fmt, ...)
+{
+	struct mpagefs_sb_info *sbi = MPAGEFS_SB(sb);
+	u32 policy = READ_ONCE(sbi->s_opts.errors);
 	struct va_format vaf;
 	va_list args;
 
-	/* as ext2_error(): fsck must learn of it (written at the next sync) */
-	if (!sb_rdonly(inode->i_sb))
-		set_bit(0, &MPAGEFS_SB(inode->i_sb)->s_errors_seen);
-	if (!__ratelimit(&MPAGEFS_SB(inode->i_sb)->s_err_ratelimit))
-		return;
-	va_start(args, fmt);
-	vaf.fmt = fmt;
-	vaf.va = &args;
-	pr_err("mpagefs (%s): inode %lu: %pV\n",
-	       inode->i_sb->s_id, inode->i_ino, &vaf);
-	va_end(args);
+	if (!sb_rdonly(sb))
+		mpagefs_mark_errors(sb);
+	if (__ratelimit(&sbi->s_err_ratelimit)) {
+		va_start(args, fmt);
+		vaf.fmt = fmt;
+		vaf.va = &args;
+		pr_err("mpagefs (%s): %pV\n", sb->s_id, &vaf);
+		va_end(args);
+	}
+	if (policy == MPAGEFS_ERRORS_PANIC)
+		panic("mpagefs (%s): panic forced after error\n", sb->s_id);
+	if (policy == MPAGEFS_ERRORS_RO && !sb_rdonly(sb)) {
+		mpagefs_msg(sb, KERN_CRIT,
+			    "error: remounting filesystem read-only");
+		sb->s_flags |= SB_RDONLY;
+	}
 }
 
 /**
@@ -164,13 +242,14 @@ static void mpagefs_destroy_inodecache(void)
 /* --- writing the superblock ----------------------------------------- */
 
 /**
- * mpagefs_sync_super() - write the in-core superblock to block 0
+ * mpagefs_sync_super() - write the superblock to block 0
  * @sb: the filesystem, mounted read-write
  * @wait: write it now, with a cache flush before and FUA, so that it and
  *	everything written before it are on stable storage when this returns
  *
- * The free counts, state and times kept in sbi->s_es are copied into the
- * buffer with a fresh s_write_time and checksum.
+ * Stores the free counts kept under s_alloc_lock (as ext2_sync_super()
+ * stores its counters), a fresh s_write_time and the checksum into the
+ * pinned buffer of block 0 and marks it dirty.
  *
  * Return: 0 or -EIO.
  */
@@ -178,43 +257,35 @@ int mpagefs_sync_super(struct super_block *sb, bool wait)
 {
 	struct mpagefs_sb_info *sbi = MPAGEFS_SB(sb);
 	struct mpagefs_super_block *es = sbi->s_es;
-	struct buffer_head *bh;
-	int err = 0;
 
-	bh = mpagefs_read_meta(sb, MPAGEFS_SUPER_BLOCKNR, NULL);
-	if (IS_ERR(bh))
-		return PTR_ERR(bh);
+	/* lock order: s_alloc_lock, then the buffer lock */
 	mutex_lock(&sbi->s_alloc_lock);
-	if (test_bit(0, &sbi->s_errors_seen))
-		es->s_state |= cpu_to_le32(MPAGEFS_STATE_ERRORS);
+	lock_buffer(sbi->s_sbh);
+	es->s_free_blocks_count = cpu_to_le32(sbi->s_free_blocks);
+	es->s_free_inodes_count = cpu_to_le32(sbi->s_free_inodes);
 	es->s_write_time = cpu_to_le64(ktime_get_real_seconds());
-	es->s_checksum = cpu_to_le32(~__crc32c_le(~0U, (const u8 *)es,
-						  MPAGEFS_SUPER_CSUM_OFFSET));
-	lock_buffer(bh);
-	memcpy(bh->b_data, es, sizeof(*es));
-	unlock_buffer(bh);
+	mpagefs_super_csum_set(sbi);
+	unlock_buffer(sbi->s_sbh);
 	mutex_unlock(&sbi->s_alloc_lock);
-	mark_buffer_dirty(bh);
-	if (wait) {
-		__sync_dirty_buffer(bh, REQ_SYNC | REQ_PREFLUSH | REQ_FUA);
-		if (buffer_write_io_error(bh)) {
-			mpagefs_msg(sb, KERN_ERR, "I/O error writing the superblock");
-			clear_buffer_write_io_error(bh);
-			set_buffer_uptodate(bh);
-			err = -EIO;
-		}
-	}
-	brelse(bh);
-	return err;
+	mark_buffer_dirty(sbi->s_sbh);
+	if (!wait)
+		return 0;
+	return mpagefs_write_sbh(sb, REQ_SYNC | REQ_PREFLUSH | REQ_FUA);
 }
 
-/* Marks the filesystem in use on disk at a read-write (re)mount. */
+/*
+ * Marks the filesystem in use on disk at a read-write (re)mount.  When
+ * block 0 is not what mpagefs last read or wrote (its checksum tells), it
+ * was rewritten underneath while read-only (fsck --repair), and the free
+ * counts are taken from it.  Otherwise the in-core counts stay: after
+ * errors=remount-ro they are newer than the last sync stored.
+ */
 static int mpagefs_setup_rw(struct super_block *sb)
 {
 	struct mpagefs_sb_info *sbi = MPAGEFS_SB(sb);
 	struct mpagefs_super_block *es = sbi->s_es;
-	u32 state = le32_to_cpu(es->s_state);
-	u32 ro_compat = le32_to_cpu(es->s_feature_ro_compat);
+	u32 state = le32_to_cpu(READ_ONCE(es->s_state));
+	u32 ro_compat = le32_to_cpu(READ_ONCE(es->s_feature_ro_compat));
 
 	if (ro_compat & ~MPAGEFS_FEATURE_RO_COMPAT_SUPP) {
 		mpagefs_msg(sb, KERN_ERR,
@@ -229,10 +300,18 @@ static int mpagefs_setup_rw(struct super_block *sb)
 		mpagefs_msg(sb, KERN_WARNING,
 			    "filesystem has errors recorded, running fsck is recommended");
 	mutex_lock(&sbi->s_alloc_lock);
+	lock_buffer(sbi->s_sbh);
+	if (le32_to_cpu(es->s_checksum) != sbi->s_sb_csum) {
+		sbi->s_free_blocks = le32_to_cpu(es->s_free_blocks_count);
+		sbi->s_free_inodes = le32_to_cpu(es->s_free_inodes_count);
+	}
+	state = le32_to_cpu(es->s_state);
 	sbi->s_mount_state = state;
 	es->s_state = cpu_to_le32(state & ~MPAGEFS_STATE_CLEAN);
 	le32_add_cpu(&es->s_mount_count, 1);
 	es->s_mount_time = cpu_to_le64(ktime_get_real_seconds());
+	mpagefs_super_csum_set(sbi);
+	unlock_buffer(sbi->s_sbh);
 	mutex_unlock(&sbi->s_alloc_lock);
 	return mpagefs_sync_super(sb, true);
 }
@@ -243,11 +322,12 @@ static int mpagefs_release_rw(struct super_block *sb)
 	struct mpagefs_sb_info *sbi = MPAGEFS_SB(sb);
 	struct mpagefs_super_block *es = sbi->s_es;
 
-	mutex_lock(&sbi->s_alloc_lock);
+	lock_buffer(sbi->s_sbh);
 	es->s_state = cpu_to_le32(sbi->s_mount_state |
 				  (le32_to_cpu(es->s_state) &
 				   MPAGEFS_STATE_ERRORS));
-	mutex_unlock(&sbi->s_alloc_lock);
+	mpagefs_super_csum_set(sbi);
+	unlock_buffer(sbi->s_sbh);
 	return mpagefs_sync_super(sb, true);
 }
 
@@ -267,6 +347,8 @@ static void mpagefs_put_super(struct super_block *sb)
 		mpagefs_release_rw(sb);
 	}
 	mpagefs_sysfs_unregister(sb);
+	brelse(MPAGEFS_SB(sb)->s_sbh);
+	MPAGEFS_SB(sb)->s_sbh = NULL;
 }
 
 /*
@@ -298,10 +380,10 @@ static int mpagefs_statfs(struct dentry *dentry, struct kstatfs *buf)
 	buf->f_type = MPAGEFS_MAGIC;
 	buf->f_bsize = sb->s_blocksize;
 	buf->f_blocks = sbi->s_blocks_count;
-	buf->f_bfree = le32_to_cpu(READ_ONCE(es->s_free_blocks_count));
+	buf->f_bfree = READ_ONCE(sbi->s_free_blocks);
 	buf->f_bavail = buf->f_bfree;
 	buf->f_files = sbi->s_inodes_count;
-	buf->f_ffree = le32_to_cpu(READ_ONCE(es->s_free_inodes_count));
+	buf->f_ffree = READ_ONCE(sbi->s_free_inodes);
 	buf->f_namelen = MPAGEFS_NAME_LEN;
 	fsid = get_unaligned_le64(es->s_uuid) ^
 	       get_unaligned_le64(es->s_uuid + sizeof(u64));
@@ -309,10 +391,33 @@ static int mpagefs_statfs(struct dentry *dentry, struct kstatfs *buf)
 	return 0;
 }
 
+/* The policy of a superblock's s_errors: ext2's rule, RO unless 1 or 3. */
+static u32 mpagefs_errors_default(const struct mpagefs_super_block *es)
+{
+	u32 errors = le32_to_cpu(READ_ONCE(es->s_errors));
+
+	if (errors == MPAGEFS_ERRORS_CONTINUE || errors == MPAGEFS_ERRORS_PANIC)
+		return errors;
+	return MPAGEFS_ERRORS_UNSET;
+}
+
+static const char *mpagefs_errors_name(u32 errors)
+{
+	switch (errors) {
+	case MPAGEFS_ERRORS_CONTINUE:
+		return "continue";
+	case MPAGEFS_ERRORS_PANIC:
+		return "panic";
+	default:
+		return "remount-ro";
+	}
+}
+
 static int mpagefs_show_options(struct seq_file *seq, struct dentry *root)
 {
 	struct mpagefs_sb_info *sbi = MPAGEFS_SB(root->d_sb);
 	u32 maxmap = READ_ONCE(sbi->s_opts.maxmap);
+	u32 errors = READ_ONCE(sbi->s_opts.errors);
 
 	if (!READ_ONCE(sbi->s_opts.boundary))
 		seq_puts(seq, ",boundary=off");
@@ -326,6 +431,9 @@ static int mpagefs_show_options(struct seq_file *seq, struct dentry *root)
 		seq_puts(seq, ",reqmeta=on");
 	if (READ_ONCE(sbi->s_opts.truncate_wb))
 		seq_puts(seq, ",truncate_wb=on");
+	/* as ext2: errors= only when it is not the superblock's default */
+	if (errors != mpagefs_errors_default(sbi->s_es))
+		seq_printf(seq, ",errors=%s", mpagefs_errors_name(errors));
 	return 0;
 }
 
@@ -398,12 +506,14 @@ static int mpagefs_check_super(struct super_block *sb,
 
 	if (magic != MPAGEFS_MAGIC) {
 		/*
-		 * Logged even when silent: busybox mount always passes
-		 * MS_SILENT, and this lab wants every refusal explained.
+		 * As ext2: a silent mount (MS_SILENT: mount(8) trying one
+		 * type after another; busybox mount always sets it) says
+		 * nothing about a device that is not an mpagefs.
 		 */
-		mpagefs_msg(sb, silent ? KERN_INFO : KERN_ERR,
-			    "not an mpagefs (magic 0x%08x, expected 0x%08x)",
-			    magic, MPAGEFS_MAGIC);
+		if (!silent)
+			mpagefs_msg(sb, KERN_ERR,
+				    "not an mpagefs (magic 0x%08x, expected 0x%08x)",
+				    magic, MPAGEFS_MAGIC);
 		return -EINVAL;
 	}
 	/* standard CRC32C: seed ~0, final inversion */
@@ -438,16 +548,8 @@ static int mpagefs_check_super(struct super_block *sb,
 	if (blocks > dev_blocks)
 		return mpagefs_bad_super(sb, "s_blocks_count %u is larger than the device (%llu blocks of %u bytes)",
 					 blocks, dev_blocks, bs);
-	if (le32_to_cpu(es->s_free_blocks_count) > blocks)
-		return mpagefs_bad_super(sb, "s_free_blocks_count %u > s_blocks_count %u",
-					 le32_to_cpu(es->s_free_blocks_count),
-					 blocks);
 	if (!inodes)
 		return mpagefs_bad_super(sb, "s_inodes_count is 0");
-	if (le32_to_cpu(es->s_free_inodes_count) > inodes)
-		return mpagefs_bad_super(sb, "s_free_inodes_count %u > s_inodes_count %u",
-					 le32_to_cpu(es->s_free_inodes_count),
-					 inodes);
 
 	err = mpagefs_check_region(sb, "block bitmap",
 				   le32_to_cpu(es->s_block_bitmap),
@@ -478,6 +580,20 @@ static int mpagefs_check_super(struct super_block *sb,
 	if (first_data >= blocks)
 		return mpagefs_bad_super(sb, "no data blocks (s_first_data_block %u, s_blocks_count %u)",
 					 first_data, blocks);
+	/*
+	 * The free counts are capped by what can be free: the data area
+	 * less the root directory's block, every inode but the root.  A
+	 * larger count would send the allocator looking for blocks that
+	 * cannot exist.
+	 */
+	if (le32_to_cpu(es->s_free_blocks_count) > blocks - first_data - 1)
+		return mpagefs_bad_super(sb, "s_free_blocks_count %u > the %u blocks of the data area that can be free",
+					 le32_to_cpu(es->s_free_blocks_count),
+					 blocks - first_data - 1);
+	if (le32_to_cpu(es->s_free_inodes_count) > inodes - 1)
+		return mpagefs_bad_super(sb, "s_free_inodes_count %u > s_inodes_count %u less the root inode",
+					 le32_to_cpu(es->s_free_inodes_count),
+					 inodes);
 	root = le32_to_cpu(es->s_root_ino);
 	if (root != MPAGEFS_ROOT_INO)
 		return mpagefs_bad_super(sb, "bad s_root_ino %u (expected %d)",
@@ -499,7 +615,7 @@ static loff_t mpagefs_max_size(unsigned int blkbits)
 
 enum {
 	Opt_boundary, Opt_maxmap, Opt_alloc, Opt_gb_uptodate, Opt_reqmeta,
-	Opt_truncate_wb
+	Opt_truncate_wb, Opt_errors,
 };
 
 static const struct constant_table mpagefs_param_onoff[] = {
@@ -514,6 +630,13 @@ static const struct constant_table mpagefs_param_alloc[] = {
 	{}
 };
 
+static const struct constant_table mpagefs_param_errors[] = {
+	{ "continue",	MPAGEFS_ERRORS_CONTINUE },
+	{ "panic",	MPAGEFS_ERRORS_PANIC },
+	{ "remount-ro",	MPAGEFS_ERRORS_RO },
+	{}
+};
+
 static const struct fs_parameter_spec mpagefs_param_spec[] = {
 	fsparam_enum("boundary", Opt_boundary, mpagefs_param_onoff),
 	fsparam_u32("maxmap", Opt_maxmap),
@@ -521,6 +644,7 @@ static const struct fs_parameter_spec mpagefs_param_spec[] = {
 	fsparam_enum("gb_uptodate", Opt_gb_uptodate, mpagefs_param_onoff),
 	fsparam_enum("reqmeta", Opt_reqmeta, mpagefs_param_onoff),
 	fsparam_enum("truncate_wb", Opt_truncate_wb, mpagefs_param_onoff),
+	fsparam_enum("errors", Opt_errors, mpagefs_param_errors),
 	{}
 };
 
@@ -530,6 +654,7 @@ static const struct fs_parameter_spec mpagefs_param_spec[] = {
 #define MPAGEFS_SPEC_GB_UPTODATE	BIT(3)
 #define MPAGEFS_SPEC_REQMETA	BIT(4)
 #define MPAGEFS_SPEC_TRUNCATE_WB	BIT(5)
+#define MPAGEFS_SPEC_ERRORS	BIT(6)
 
 /*
  * The options of one mount or remount.  @spec records which were given,
@@ -580,18 +705,23 @@ static int mpagefs_parse_param(struct fs_context *fc,
 		ctx->opts.truncate_wb = result.uint_32;
 		ctx->spec |= MPAGEFS_SPEC_TRUNCATE_WB;
 		break;
+	case Opt_errors:
+		ctx->opts.errors = result.uint_32;
+		ctx->spec |= MPAGEFS_SPEC_ERRORS;
+		break;
 	default:
 		return invalfc(fc, "unhandled option '%s'", param->key);
 	}
 	return 0;
 }
 
-static int mpagefs_fill_super(struct super_block *sb, struct fs_context *fc)
+static int __mpagefs_fill_super(struct super_block *sb,
+				struct fs_context *fc)
 {
 	struct mpagefs_fs_context *ctx = fc->fs_private;
+	bool silent = fc->sb_flags & SB_SILENT;
 	struct mpagefs_sb_info *sbi;
 	struct mpagefs_super_block *es;
-	struct buffer_head *bh;
 	struct inode *root;
 	unsigned int log;
 	int ret;
@@ -611,28 +741,47 @@ static int mpagefs_fill_super(struct super_block *sb, struct fs_context *fc)
 
 	BUILD_BUG_ON(MPAGEFS_SUPER_SIZE > (1 << MPAGEFS_MIN_BLOCK_LOG));
 	if (!sb_min_blocksize(sb, 1 << MPAGEFS_MIN_BLOCK_LOG)) {
-		mpagefs_msg(sb, KERN_ERR, "unable to set the block size");
+		if (!silent)
+			mpagefs_msg(sb, KERN_ERR, "unable to set the block size");
 		return -EINVAL;
 	}
-	bh = mpagefs_read_meta(sb, MPAGEFS_SUPER_BLOCKNR, NULL);
-	if (IS_ERR(bh))
-		return PTR_ERR(bh);
-	es = kmemdup(bh->b_data, sizeof(*es), GFP_KERNEL);
-	brelse(bh);
-	if (!es)
-		return -ENOMEM;
-	sbi->s_es = es;
-
-	ret = mpagefs_check_super(sb, es, fc->sb_flags & SB_SILENT);
+	sbi->s_sbh = mpagefs_read_meta(sb, MPAGEFS_SUPER_BLOCKNR, NULL);
+	if (IS_ERR(sbi->s_sbh)) {
+		ret = PTR_ERR(sbi->s_sbh);
+		sbi->s_sbh = NULL;
+		return ret;
+	}
+	es = (struct mpagefs_super_block *)sbi->s_sbh->b_data;
+	ret = mpagefs_check_super(sb, es, silent);
 	if (ret)
 		return ret;
 	log = le32_to_cpu(es->s_log_block_size);
-	if (sb->s_blocksize != (1UL << log) && !sb_set_blocksize(sb, 1 << log)) {
-		mpagefs_msg(sb, KERN_ERR,
-			    "block size %u is not supported by the device",
-			    1U << log);
-		return -EINVAL;
+	if (sb->s_blocksize != (1UL << log)) {
+		/* as ext2: the buffer of the old size goes, block 0 is re-read */
+		brelse(sbi->s_sbh);
+		sbi->s_sbh = NULL;
+		if (!sb_set_blocksize(sb, 1 << log)) {
+			mpagefs_msg(sb, KERN_ERR,
+				    "block size %u is not supported by the device",
+				    1U << log);
+			return -EINVAL;
+		}
+		sbi->s_sbh = mpagefs_read_meta(sb, MPAGEFS_SUPER_BLOCKNR, NULL);
+		if (IS_ERR(sbi->s_sbh)) {
+			ret = PTR_ERR(sbi->s_sbh);
+			sbi->s_sbh = NULL;
+			return ret;
+		}
+		es = (struct mpagefs_super_block *)sbi->s_sbh->b_data;
+		ret = mpagefs_check_super(sb, es, silent);
+		if (ret)
+			return ret;
+		if (le32_to_cpu(es->s_log_block_size) != log)
+			return mpagefs_bad_super(sb, "s_log_block_size changed while mounting");
 	}
+	sbi->s_es = es;
+	if (!(ctx->spec & MPAGEFS_SPEC_ERRORS))
+		sbi->s_opts.errors = mpagefs_errors_default(es);
 
 	sbi->s_blocks_count = le32_to_cpu(es->s_blocks_count);
 	sbi->s_inodes_count = le32_to_cpu(es->s_inodes_count);
@@ -643,6 +792,9 @@ static int mpagefs_fill_super(struct super_block *sb, struct fs_context *fc)
 	sbi->s_block_bitmap = le32_to_cpu(es->s_block_bitmap);
 	sbi->s_inode_bitmap = le32_to_cpu(es->s_inode_bitmap);
 	sbi->s_next_goal = sbi->s_first_data_block;
+	sbi->s_free_blocks = le32_to_cpu(es->s_free_blocks_count);
+	sbi->s_free_inodes = le32_to_cpu(es->s_free_inodes_count);
+	sbi->s_sb_csum = le32_to_cpu(es->s_checksum);
 
 	sb->s_magic = MPAGEFS_MAGIC;
 	sb->s_op = &mpagefs_sops;
@@ -700,9 +852,54 @@ out_sysfs:
 	return ret;
 }
 
+static int mpagefs_fill_super(struct super_block *sb, struct fs_context *fc)
+{
+	int ret = __mpagefs_fill_super(sb, fc);
+	struct mpagefs_sb_info *sbi = MPAGEFS_SB(sb);
+
+	/* put_super releases it after a mount; kill_sb would be too late */
+	if (ret && sbi) {
+		brelse(sbi->s_sbh);
+		sbi->s_sbh = NULL;
+	}
+	return ret;
+}
+
 static int mpagefs_get_tree(struct fs_context *fc)
 {
 	return get_tree_bdev(fc, mpagefs_fill_super);
+}
+
+/*
+ * Before a read-only mount becomes read-write: block 0 may have been
+ * rewritten underneath (fsck --repair through the block device), which the
+ * pinned buffer shows.  It must still be a valid superblock of the same
+ * layout, or the in-core geometry would lie.
+ */
+static int mpagefs_recheck_super(struct super_block *sb)
+{
+	struct mpagefs_sb_info *sbi = MPAGEFS_SB(sb);
+	struct mpagefs_super_block *es;
+	int ret;
+
+	es = kmalloc(sizeof(*es), GFP_KERNEL);
+	if (!es)
+		return -ENOMEM;
+	lock_buffer(sbi->s_sbh);
+	memcpy(es, sbi->s_es, sizeof(*es));
+	unlock_buffer(sbi->s_sbh);
+	ret = mpagefs_check_super(sb, es, false);
+	if (!ret &&
+	    (le32_to_cpu(es->s_log_block_size) != sb->s_blocksize_bits ||
+	     le32_to_cpu(es->s_blocks_count) != sbi->s_blocks_count ||
+	     le32_to_cpu(es->s_inodes_count) != sbi->s_inodes_count ||
+	     le32_to_cpu(es->s_block_bitmap) != sbi->s_block_bitmap ||
+	     le32_to_cpu(es->s_inode_bitmap) != sbi->s_inode_bitmap ||
+	     le32_to_cpu(es->s_inode_table) != sbi->s_inode_table ||
+	     le32_to_cpu(es->s_first_data_block) != sbi->s_first_data_block))
+		ret = mpagefs_bad_super(sb, "the superblock's layout changed while mounted read-only; unmount and mount again");
+	kfree(es);
+	return ret;
 }
 
 static int mpagefs_reconfigure(struct fs_context *fc)
@@ -720,10 +917,15 @@ static int mpagefs_reconfigure(struct fs_context *fc)
 		if (err)
 			return err;
 	} else if (to_rw) {
+		err = mpagefs_recheck_super(sb);
+		if (err)
+			return err;
 		err = mpagefs_setup_rw(sb);
 		if (err)
 			return err;
 	}
+	if (ctx->spec & MPAGEFS_SPEC_ERRORS)
+		WRITE_ONCE(sbi->s_opts.errors, ctx->opts.errors);
 	if (ctx->spec & MPAGEFS_SPEC_ALLOC)
 		WRITE_ONCE(sbi->s_opts.scatter, ctx->opts.scatter);
 	if (ctx->spec & MPAGEFS_SPEC_BOUNDARY)
@@ -774,7 +976,6 @@ static void mpagefs_kill_sb(struct super_block *sb)
 		/* put_super did both, unless fill_super failed before them */
 		mpagefs_unregister_mount(sb);
 		mpagefs_faults_free(sbi);
-		kfree(sbi->s_es);
 		kfree(sbi);
 	}
 }

@@ -2,8 +2,9 @@
 /*
  * sysfs.c - per-mount counters in /sys/fs/mpagefs/<dev>/, one kobject per
  * superblock as ext4 does.  One file per counter, "stats" with all of them
- * as "name value" lines, a write-only "reset", and the current values of
- * the boundary, maxmap and alloc mount options.  The write path adds
+ * as "name value" lines, a write-only "reset" (CAP_SYS_ADMIN, as netlink's
+ * RESET_STATS), and the current values of the boundary, maxmap and alloc
+ * mount options.  The write path adds
  * counters of get_block calls with create set and of blocks and inodes
  * allocated and freed; the control plane (genl.c) the calls of the
  * address_space operations, of get_block for buffer-head I/O, injected
@@ -11,6 +12,7 @@
  * The same counters are served over netlink (GET_STATS).
  */
 
+#include <linux/capability.h>
 #include <linux/fs.h>
 #include <linux/kobject.h>
 #include <linux/sysfs.h>
@@ -96,9 +98,16 @@ void mpagefs_stats_reset(struct mpagefs_sb_info *sbi)
 		atomic64_set(&sbi->s_run_hist[i], 0);
 }
 
+/*
+ * The file is 0200, so only uid 0 may open it; resetting also needs
+ * CAP_SYS_ADMIN, as netlink's RESET_STATS does (genl.c): a root process
+ * without capabilities (a container's root) changes nothing.
+ */
 static ssize_t mpagefs_reset_store(struct mpagefs_sb_info *sbi,
 				   const char *buf, size_t len)
 {
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
 	mpagefs_stats_reset(sbi);
 	return len;
 }

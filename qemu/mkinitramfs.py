@@ -17,6 +17,7 @@ Contents:
   /etc/mpagevm/boot        the module names /init loads at boot, in order
   /usr/bin/mpagectl        build/mpagectl with the shared libraries and loader ldd names
   /usr/sbin/blktrace, /usr/sbin/dmsetup  Debian's, with their libraries
+  /usr/bin/setpriv         util-linux's (busybox's /bin/setpriv lacks --bounding-set)
 
 Modules the kernel has built in are written as "name =builtin" in /etc/mpagevm/modules,
 which loadmod accepts without loading anything: Debian's 6.12 has the whole virtio stack
@@ -346,6 +347,14 @@ def main():
         add_binary(cpio, dmsetup, "usr/sbin/dmsetup")
     else:
         warn(f"{dmsetup} missing (apt-get install dmsetup)")
+    # util-linux's setpriv (busybox's has no --bounding-set), to run a command
+    # as uid 0 without capabilities: tests/vm/test_reliability.py.  The
+    # busybox applet stays at /bin/setpriv: use the full path.
+    setpriv = Path("/usr/bin/setpriv")
+    if setpriv.exists():
+        add_binary(cpio, setpriv, "usr/bin/setpriv")
+    else:
+        warn(f"{setpriv} missing (apt-get install util-linux)")
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_name(args.out.name + ".tmp")

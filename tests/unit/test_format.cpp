@@ -115,10 +115,45 @@ INSTANTIATE_TEST_SUITE_P(
                   [](SuperBlock& s) { s.blocks_count = s.first_data_block; }, "s_first_data_block"},
         SuperCase{"free_blocks", [](SuperBlock& s) { s.free_blocks_count = s.blocks_count + 1; },
                   "s_free_blocks_count"},
+        // The kernel's caps: no more free blocks than the data area less the
+        // root directory's block, no more free inodes than all but the root.
+        SuperCase{"free_blocks_metadata",
+                  [](SuperBlock& s) { s.free_blocks_count = s.blocks_count - s.first_data_block; },
+                  "s_free_blocks_count"},
         SuperCase{"free_inodes", [](SuperBlock& s) { s.free_inodes_count = s.inodes_count + 1; },
+                  "s_free_inodes_count"},
+        SuperCase{"free_inodes_root", [](SuperBlock& s) { s.free_inodes_count = s.inodes_count; },
                   "s_free_inodes_count"},
         SuperCase{"root_ino", [](SuperBlock& s) { s.root_ino = 2; }, "s_root_ino"}),
     [](const auto& info) { return std::string(info.param.name); });
+
+TEST(Super, FreeCountsAtTheirCapsAreAccepted) {
+  SuperBlock sb = good_super();
+  sb.free_blocks_count = sb.blocks_count - sb.first_data_block - 1;
+  sb.free_inodes_count = sb.inodes_count - 1;
+  EXPECT_NO_THROW(validate_super(encode_super(sb), uint64_t{8} << 20));
+}
+
+TEST(Super, ErrorsFieldIsWhereTheHeaderSays) {
+  SuperBlock sb = good_super();
+  EXPECT_EQ(sb.errors, uint32_t{MPAGEFS_ERRORS_CONTINUE});  // mke2fs's default
+  sb.errors = MPAGEFS_ERRORS_PANIC;
+  const auto raw = encode_super(sb);
+  EXPECT_EQ(offsetof(struct mpagefs_super_block, s_errors), 84U);
+  EXPECT_EQ(get_le32(raw, offsetof(struct mpagefs_super_block, s_errors)), 3U);
+  EXPECT_EQ(decode_super(raw).errors, uint32_t{MPAGEFS_ERRORS_PANIC});
+}
+
+TEST(Super, ErrorsPolicyIsExt2s) {
+  // 1 and 3 stand; 0 (unset), 2 and anything unknown mean remount-ro.
+  EXPECT_EQ(effective_errors_policy(MPAGEFS_ERRORS_CONTINUE), uint32_t{MPAGEFS_ERRORS_CONTINUE});
+  EXPECT_EQ(effective_errors_policy(MPAGEFS_ERRORS_PANIC), uint32_t{MPAGEFS_ERRORS_PANIC});
+  EXPECT_EQ(effective_errors_policy(MPAGEFS_ERRORS_RO), uint32_t{MPAGEFS_ERRORS_RO});
+  EXPECT_EQ(effective_errors_policy(0), uint32_t{MPAGEFS_ERRORS_RO});
+  EXPECT_EQ(effective_errors_policy(77), uint32_t{MPAGEFS_ERRORS_RO});
+  EXPECT_EQ(errors_policy_name(MPAGEFS_ERRORS_RO), "remount-ro");
+  EXPECT_EQ(errors_policy_name(0), "");
+}
 
 TEST(Super, ChecksumMismatchRejected) {
   auto raw = encode_super(good_super());

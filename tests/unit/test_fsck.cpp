@@ -464,6 +464,26 @@ TEST(Fsck, ErrorsFlagIsCleared) {
   EXPECT_EQ(im.super().state, uint32_t{MPAGEFS_STATE_CLEAN});
 }
 
+TEST(Fsck, UnknownErrorsPolicyIsSetToWhatTheKernelApplies) {
+  Image im;
+  SuperBlock sb = im.super();
+  sb.errors = 9;
+  im.put_super(sb);
+  found_then_repaired(im, FindingKind::Superblock);
+  EXPECT_EQ(im.super().errors, uint32_t{MPAGEFS_ERRORS_RO});
+}
+
+TEST(Fsck, EveryErrorsPolicyIsClean) {
+  for (const uint32_t policy : {0U, 1U, 2U, 3U}) {
+    Image im;
+    SuperBlock sb = im.super();
+    sb.errors = policy;
+    im.put_super(sb);
+    const FsckResult r = fsck(im.dev, FsckOptions{false});
+    EXPECT_TRUE(r.findings.empty()) << policy << ": " << kinds(r.findings);
+  }
+}
+
 TEST(Fsck, BadGeometryIsNotRepairable) {
   Image im;
   SuperBlock sb = im.super();

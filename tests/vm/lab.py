@@ -173,8 +173,15 @@ SB_FIELDS = {name: 4 * i for i, name in enumerate([
     "feature_incompat", "feature_ro_compat", "state", "blocks_count",
     "free_blocks_count", "inodes_count", "free_inodes_count", "block_bitmap",
     "block_bitmap_blocks", "inode_bitmap", "inode_bitmap_blocks", "inode_table",
-    "inode_table_blocks", "first_data_block", "root_ino"])}
+    "inode_table_blocks", "first_data_block", "root_ino", "mount_count", "errors"])}
 SB_CSUM_OFFSET = 252
+
+
+def super_field(image, field):
+    """One 32-bit superblock field of an image (or block device)."""
+    with open(image, "rb") as f:
+        f.seek(SB_FIELDS[field])
+        return int.from_bytes(f.read(4), "little")
 
 
 def set_super_field(image, field, value, fix_crc=True):

@@ -44,6 +44,7 @@ std::array<uint8_t, kSuperSize> encode_super(const SuperBlock& sb) {
   put_le32(r, offsetof(SB, s_first_data_block), sb.first_data_block);
   put_le32(r, offsetof(SB, s_root_ino), sb.root_ino);
   put_le32(r, offsetof(SB, s_mount_count), sb.mount_count);
+  put_le32(r, offsetof(SB, s_errors), sb.errors);
   put_le64(r, offsetof(SB, s_mkfs_time), sb.mkfs_time);
   put_le64(r, offsetof(SB, s_mount_time), sb.mount_time);
   put_le64(r, offsetof(SB, s_write_time), sb.write_time);
@@ -77,6 +78,7 @@ SuperBlock decode_super(std::span<const uint8_t> raw) {
   sb.first_data_block = get_le32(raw, offsetof(SB, s_first_data_block));
   sb.root_ino = get_le32(raw, offsetof(SB, s_root_ino));
   sb.mount_count = get_le32(raw, offsetof(SB, s_mount_count));
+  sb.errors = get_le32(raw, offsetof(SB, s_errors));
   sb.mkfs_time = get_le64(raw, offsetof(SB, s_mkfs_time));
   sb.mount_time = get_le64(raw, offsetof(SB, s_mount_time));
   sb.write_time = get_le64(raw, offsetof(SB, s_write_time));
@@ -146,14 +148,30 @@ void validate_super_fields(const SuperBlock& sb, uint64_t device_bytes) {
   if (sb.first_data_block >= sb.blocks_count)
     fail(strformat("s_first_data_block {} not below s_blocks_count {}", sb.first_data_block,
                      sb.blocks_count));
-  if (sb.free_blocks_count > sb.blocks_count)
-    fail(strformat("s_free_blocks_count {} exceeds s_blocks_count {}", sb.free_blocks_count,
-                     sb.blocks_count));
-  if (sb.free_inodes_count > sb.inodes_count)
-    fail(strformat("s_free_inodes_count {} exceeds s_inodes_count {}", sb.free_inodes_count,
-                     sb.inodes_count));
+  // The kernel's caps (check_super): the data area less the root
+  // directory's block, every inode but the root.
+  if (sb.free_blocks_count > sb.blocks_count - sb.first_data_block - 1)
+    fail(strformat("s_free_blocks_count {} exceeds the {} blocks of the data area that can be free",
+                   sb.free_blocks_count, sb.blocks_count - sb.first_data_block - 1));
+  if (sb.free_inodes_count > sb.inodes_count - 1)
+    fail(strformat("s_free_inodes_count {} exceeds s_inodes_count {} less the root inode",
+                   sb.free_inodes_count, sb.inodes_count));
   if (sb.root_ino != MPAGEFS_ROOT_INO)
     fail(strformat("s_root_ino {} (expected {})", sb.root_ino, MPAGEFS_ROOT_INO));
+}
+
+uint32_t effective_errors_policy(uint32_t s_errors) {
+  if (s_errors == MPAGEFS_ERRORS_CONTINUE || s_errors == MPAGEFS_ERRORS_PANIC) return s_errors;
+  return MPAGEFS_ERRORS_UNSET;
+}
+
+std::string_view errors_policy_name(uint32_t s_errors) {
+  switch (s_errors) {
+    case MPAGEFS_ERRORS_CONTINUE: return "continue";
+    case MPAGEFS_ERRORS_RO: return "remount-ro";
+    case MPAGEFS_ERRORS_PANIC: return "panic";
+    default: return "";
+  }
 }
 
 std::array<uint8_t, kInodeSize> encode_inode(const Inode& in) {

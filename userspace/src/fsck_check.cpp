@@ -162,8 +162,18 @@ class Checker {
           strformat("s_feature_ro_compat {:#x} has unknown features (read-only mounts only)",
                     sb_.feature_ro_compat),
           false);
+    // s_errors: 0 (unset) and the three policies are valid; the kernel
+    // applies remount-ro to anything else, which the repair writes down.
+    if (sb_.errors != 0 && errors_policy_name(sb_.errors).empty()) {
+      add(FindingKind::Superblock, 0, 0,
+          strformat("s_errors {} is not an errors policy (the kernel applies remount-ro)",
+                    sb_.errors),
+          true);
+      fixed_sb_.errors = MPAGEFS_ERRORS_RO;
+    }
     fixed_sb_.state = MPAGEFS_STATE_CLEAN;
-    super_dirty_ = csum != sb_.checksum || sb_.state != MPAGEFS_STATE_CLEAN;
+    super_dirty_ = csum != sb_.checksum || sb_.state != MPAGEFS_STATE_CLEAN ||
+                   fixed_sb_.errors != sb_.errors;
     return true;
   }
 

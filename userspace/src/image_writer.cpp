@@ -165,6 +165,7 @@ MkfsResult ImageWriter::finish(MkfsResult r) {
   sb.mkfs_time = static_cast<uint64_t>(opts_.mkfs_time);
   sb.write_time = sb.mkfs_time;
   sb.uuid = opts_.uuid;
+  sb.errors = opts_.errors;
   std::copy(opts_.volume_name.begin(), opts_.volume_name.end(), sb.volume_name.begin());
   std::vector<uint8_t> block0(bs);
   const auto raw = encode_super(sb);

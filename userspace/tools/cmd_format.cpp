@@ -39,6 +39,7 @@ struct MkfsArgs {
   std::optional<int64_t> time;
   std::optional<uint64_t> uuid_seed;
   std::string label;
+  std::string errors = "continue";
 };
 
 std::string hex_uuid(const std::array<uint8_t, 16>& u) {
@@ -89,6 +90,9 @@ void run_mkfs(const MkfsArgs& a) {
   o.mkfs_time = a.time ? *a.time : static_cast<int64_t>(std::time(nullptr));
   o.uuid = a.uuid_seed ? uuid_from_seed(*a.uuid_seed) : random_uuid();
   o.volume_name = a.label;
+  o.errors = a.errors == "panic"        ? MPAGEFS_ERRORS_PANIC
+             : a.errors == "remount-ro" ? MPAGEFS_ERRORS_RO
+                                        : MPAGEFS_ERRORS_CONTINUE;
   const MkfsResult r = make_filesystem(*dev, o, tree ? &*tree : nullptr);
   const Geometry& g = r.geometry;
   std::printf("mpagefs on %s: %u blocks of %u bytes (%llu KiB), %u inodes, uuid %s\n",
@@ -186,6 +190,8 @@ json dump_json(const FsImage& img) {
     j["features"] = {{"compat", sb.feature_compat}, {"incompat", sb.feature_incompat},
                      {"ro_compat", sb.feature_ro_compat}};
     j["mount_count"] = sb.mount_count;
+    j["errors"] = sb.errors;
+    j["errors_policy"] = std::string(errors_policy_name(effective_errors_policy(sb.errors)));
     j["mkfs_time"] = sb.mkfs_time;
     j["write_time"] = sb.write_time;
     j["uuid"] = hex_uuid(sb.uuid);
@@ -256,6 +262,10 @@ void register_format_commands(CLI::App& app) {
             return text.size() <= 16 ? std::string() : std::string("longer than 16 bytes");
           },
           "LABEL"));
+  mkfs->add_option("--errors,-e", args->errors,
+                   "what the kernel does on corruption unless mounted with errors= "
+                   "(s_errors; default continue, as mke2fs)")
+      ->check(CLI::IsMember({"continue", "remount-ro", "panic"}));
   mkfs->add_option("IMAGE", args->image, "image file or block device")->required();
   mkfs->callback([args] { run_mkfs(*args); });
 

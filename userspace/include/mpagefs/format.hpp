@@ -52,6 +52,7 @@ struct SuperBlock {
   uint32_t first_data_block = 0;
   uint32_t root_ino = MPAGEFS_ROOT_INO;
   uint32_t mount_count = 0;
+  uint32_t errors = MPAGEFS_ERRORS_MKFS;  // s_errors: MPAGEFS_ERRORS_*, 0 = unset
   uint64_t mkfs_time = 0;
   uint64_t mount_time = 0;
   uint64_t write_time = 0;
@@ -75,6 +76,13 @@ uint32_t super_checksum(std::span<const uint8_t> raw);
 void validate_super(std::span<const uint8_t> raw, uint64_t device_bytes);
 // Same checks on a decoded superblock, except the checksum.
 void validate_super_fields(const SuperBlock& sb, uint64_t device_bytes);
+// The errors= policy the kernel applies to a superblock without the mount
+// option: s_errors when it is MPAGEFS_ERRORS_CONTINUE or _PANIC, else
+// MPAGEFS_ERRORS_RO (ext2's rule: 0 and unknown values mean remount-ro).
+uint32_t effective_errors_policy(uint32_t s_errors);
+// "continue", "remount-ro", "panic" (the mount option's words), or "" for a
+// value that is none of MPAGEFS_ERRORS_*.
+std::string_view errors_policy_name(uint32_t s_errors);
 
 struct Inode {
   uint16_t mode = 0;

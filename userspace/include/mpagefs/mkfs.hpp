@@ -38,6 +38,7 @@ struct MkfsOptions {
   int64_t mkfs_time = 0;            // s_mkfs_time, s_write_time; root times if not populated
   std::array<uint8_t, 16> uuid{};
   std::string volume_name;          // at most 16 bytes
+  uint32_t errors = MPAGEFS_ERRORS_MKFS;  // s_errors
 };
 
 // One node of a source tree.

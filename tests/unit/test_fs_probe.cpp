@@ -122,7 +122,8 @@ TEST(FindMount, RegularFileByInode) {
   std::ofstream(dir / "b.img") << "x";
   // A hard link is the same file under another name: found by inode.
   ASSERT_EQ(::link(img.c_str(), (dir / "link.img").c_str()), 0);
-  const std::string table = write_table(dir, "proc /proc proc rw 0 0\n" + dir / "link.img" + " /mnt/a mpagefs rw 0 0\n");
+  const std::string table =
+      write_table(dir, "proc /proc proc rw 0 0\n" + dir / "link.img" + " /mnt/a mpagefs rw 0 0\n");
   const auto m = find_mount(img, table);
   ASSERT_TRUE(m.has_value());
   EXPECT_EQ(m->target, "/mnt/a");

@@ -66,7 +66,8 @@ CLI::Validator size_kib() {
     units[std::string(p) + "ib"] = factor;
     factor *= 1024;
   }
-  return digits_then(CLI::AsNumberWithUnit(units, CLI::AsNumberWithUnit::DEFAULT, "K|M|G").description("KiB [K, M, G]"));
+  return digits_then(
+      CLI::AsNumberWithUnit(units, CLI::AsNumberWithUnit::DEFAULT, "K|M|G").description("KiB [K, M, G]"));
 }
 
 }  // namespace mpagefs

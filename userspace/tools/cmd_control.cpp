@@ -224,7 +224,8 @@ void register_control_commands(CLI::App& app) {
   }
   {
     auto mount = std::make_shared<std::string>();
-    CLI::App* c = app.add_subcommand("reset", "zero a mount's get_block and I/O counters and histogram (CAP_SYS_ADMIN)");
+    CLI::App* c =
+        app.add_subcommand("reset", "zero a mount's get_block and I/O counters and histogram (CAP_SYS_ADMIN)");
     c->add_option("MOUNT", *mount, kMountHelp)->required();
     c->callback([mount] { run_reset(*mount); });
   }

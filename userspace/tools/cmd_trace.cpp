@@ -58,7 +58,8 @@ void run_trace(const TraceArgs& a) {
   int status = r.ran_command ? r.command_status : kExitOk;
   if (r.dropped != 0) {
     std::cerr << "mpagectl trace: ERROR: the kernel dropped " << r.dropped
-              << " events (relay buffers full); the trace is incomplete: use a larger -b/--buffer-size or -n/--num-sub-buffers\n";
+              << " events (relay buffers full); the trace is incomplete: use a larger -b/--buffer-size or "
+                 "-n/--num-sub-buffers\n";
     if (status == kExitOk) status = kExitRuntime;
   }
   if (status != kExitOk) throw CliExit{status};

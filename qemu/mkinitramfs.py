@@ -6,7 +6,7 @@ Contents:
   /bin/loadmod             qemu/loadmod (loads a module and its dependencies)
   busybox-static           with every applet linked at its usual path
   /lib/modules/mpagevm/    the .ko files: the virtio stack and our modules (loaded at
-                           boot), plus dm-mod, dm-flakey, fat, vfat and two NLS tables
+                           boot), plus dm-mod, dm-flakey, loop, fat, vfat and two NLS tables
                            that a job loads on request (`loadmod vfat` or run_vm(modules=));
                            compressed modules (6.12's .ko.xz) are shipped decompressed,
                            so busybox's insmod loads them all
@@ -57,7 +57,7 @@ BOOT_KERNEL_MODULES = ["virtio_ring", "virtio", "virtio_pci_modern_dev",
 # Built by this project; loaded at boot after the virtio stack when present.
 BOOT_BUILD_MODULES = ["ext2", "mpagefs"]
 # Shipped but loaded only when a job asks for them.
-ON_REQUEST_MODULES = ["dm-mod", "dm-flakey", "fat", "vfat", "nls_cp437", "nls_iso8859-1"]
+ON_REQUEST_MODULES = ["dm-mod", "dm-flakey", "loop", "fat", "vfat", "nls_cp437", "nls_iso8859-1"]
 
 MOD_DIR = "lib/modules/mpagevm"
 # Module file suffixes: plain, and the compressions kmod knows (Debian's 6.12 uses xz).

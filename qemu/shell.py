@@ -37,7 +37,7 @@ $mounted
 Things to try:
   ls -l /mnt; cat /mnt/README
   echo 3 > /proc/sys/vm/drop_caches          # cold page cache before a read
-  mpagectl trace --dev /dev/vdc --out /tmp/t -- cat /mnt/seventeen-blocks.bin >/dev/null
+  mpagectl trace -d /dev/vdc -o /tmp/t -- cat /mnt/seventeen-blocks.bin >/dev/null
                                              # blktrace through the ioctl interface
   mpagectl --help                            # decode / explain / check the capture
   cat /sys/fs/mpagefs/*/stats                # get_block counters of the mount

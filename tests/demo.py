@@ -116,14 +116,14 @@ def main():
     kernel, (r, out) = next(iter(runs.items()))
     print()
     print(f"  Explained, mpagefs boundary=on on {kernel} (every queued bio, all of the device):")
-    txt = run([mpagectl, "explain", "--image", mp, out / "mpagefs-boundary-on",
+    txt = run([mpagectl, "explain", mp, out / "mpagefs-boundary-on",
                "--actions", "Q"]).stdout
     for line in txt.splitlines():
         print("    " + line)
     for kernel, (r, out) in runs.items():
         for label, img, prefix in rows:
             (demo / f"{kernel}-{prefix}.explain.txt").write_text(
-                run([mpagectl, "explain", "--image", img, out / prefix]).stdout)
+                run([mpagectl, "explain", img, out / prefix]).stdout)
     print()
     print(f"  Artefacts in {demo}:")
     print(f"    traces (blktrace format, blkparse -i <prefix>): {demo}/vm-<kernel>/out/<name>.blktrace.*")

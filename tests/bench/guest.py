@@ -100,7 +100,7 @@ def script(peers, cfg):
             lim = f" --bytes {size}" if p.raw else ""
             add(f"rep {rep} seq-read {p.name}",
                 [p.cold(),
-                 f"mpagectl trace --dev {p.dev} --out $OUT/trace/seq-read.{tag} -- "
+                 f"mpagectl trace -d {p.dev} -o $OUT/trace/seq-read.{tag} -- "
                  f"mpagectl bench-io seq-read {p.path('big')} --block {cfg['read_block']}{direct}{lim} "
                  f"> $OUT/res/seq-read.{tag}.json 2> $OUT/res/seq-read.{tag}.err || "
                  f"traced_failed $OUT/res/seq-read.{tag}",
@@ -112,7 +112,7 @@ def script(peers, cfg):
             direct = " --direct" if p.raw else ""
             add(f"rep {rep} seq-write+fsync {p.name}",
                 [p.cold(),
-                 f"mpagectl trace --dev {p.dev} --out $OUT/trace/seq-write.{tag} -- "
+                 f"mpagectl trace -d {p.dev} -o $OUT/trace/seq-write.{tag} -- "
                  f"mpagectl bench-io seq-write {p.path('w')} --bytes {size} --block {cfg['write_block']}{direct} "
                  f"> $OUT/res/seq-write.{tag}.json 2> $OUT/res/seq-write.{tag}.err || "
                  f"traced_failed $OUT/res/seq-write.{tag}",

@@ -114,7 +114,7 @@ def collect(out, mpagectl, peers, cfg):
                      "scatter": [(round((e["time_ns"] - ev[0]["time_ns"]) / 1e9, 6), e["sector"], e["nr_sectors"])
                                  for e in bios]}
                 if w == "seq-read" and p.fstype in ("mpagefs", "ext2"):
-                    ex = json.loads(_run([mpagectl, "explain", "--image", p.image, prefix, "--json",
+                    ex = json.loads(_run([mpagectl, "explain", p.image, prefix, "--json",
                                           "--actions", "Q", "--file", "/big"]))["events"]
                     data, other = shape.classify_explained(ex, "/big")
                     s["data"] = shape.shape(data)

@@ -50,7 +50,7 @@ def test_sequential_runs_are_traced_on_the_peers_disk_and_raw_uses_o_direct():
         if label.startswith("rep ") and ("seq-read" in label or "seq-write" in label):
             dev = {"mpagefs-4k": "/dev/vdc", "vfat": "/dev/vdd", "raw": "/dev/vde"}[label.split()[-1]]
             tr = [c for c in cmds if c.startswith("mpagectl trace")]
-            assert len(tr) == 1 and f"--dev {dev} " in tr[0], label
+            assert len(tr) == 1 and f"-d {dev} " in tr[0], label
             assert ("--direct" in tr[0]) == label.endswith(" raw"), label
             # a failed capture must not end the run when the command itself ran
             assert tr[0].endswith(f"|| traced_failed $OUT/res/{label.split()[2].replace('+fsync', '')}."

@@ -25,14 +25,14 @@ def run(out, mpagectl, sizes, image=None, log=print):
     blkparse = shutil.which("blkparse")
     for n in sizes:
         prefix = d / f"synth{n}"
-        subprocess.run([str(mpagectl), "trace-synth", str(prefix), "--events", str(n)], check=True,
+        subprocess.run([str(mpagectl), "trace-synth", "-o", str(prefix), "--events", str(n)], check=True,
                        capture_output=True)
         size = sum(f.stat().st_size for f in d.glob(f"synth{n}.blktrace.*"))
         log(f"tools: {n:,} events ({size >> 20} MiB): mpagectl decode, decode --json, blkparse")
         tools = [("mpagectl decode", [mpagectl, "decode", prefix]),
                  ("mpagectl decode --json", [mpagectl, "decode", prefix, "--json"])]
         if image is not None:
-            tools.append(("mpagectl explain", [mpagectl, "explain", "--image", image, prefix, "--actions", "Q"]))
+            tools.append(("mpagectl explain", [mpagectl, "explain", image, prefix, "--actions", "Q"]))
         if blkparse:
             tools.append(("blkparse", [blkparse, "-i", prefix]))
         got = {}

@@ -66,7 +66,7 @@ def test_help(run, args):
 
 
 def test_check_passing_expectation(run, image, prefix):
-    p = run("check", "--image", image, prefix, "--file", "/f17",
+    p = run("check", image, prefix, "--file", "/f17",
             "--expect-order", "data:0-11,IND,data:12-16")
     assert p.returncode == OK, p.stdout + p.stderr
     assert "all checks passed" in p.stdout
@@ -76,7 +76,7 @@ def test_check_passing_expectation(run, image, prefix):
 
 def test_check_failing_expectation(run, image, prefix):
     # The fixture reads the data first, then the IND block (BH_Boundary).
-    p = run("check", "--image", image, prefix, "--file", "/f17",
+    p = run("check", image, prefix, "--file", "/f17",
             "--expect-order", "IND,data:0-11,data:12-16")
     assert p.returncode == CHECK_FAILED, p.stdout + p.stderr
     assert "FAIL order" in p.stdout
@@ -84,7 +84,7 @@ def test_check_failing_expectation(run, image, prefix):
 
 
 def test_check_failing_bio_size(run, image, prefix):
-    p = run("check", "--image", image, prefix, "--file", "/f17", "--max-bio-kib", 1, "--json")
+    p = run("check", image, prefix, "--file", "/f17", "--max-bio-kib", 1, "--json")
     assert p.returncode == CHECK_FAILED, p.stdout + p.stderr
 
 
@@ -99,7 +99,7 @@ def test_no_subcommand(run):
 
 
 @pytest.mark.parametrize("args", [
-    ["check", "--image", "IMG", "PREFIX", "--file", "/f17", "--bogus"],
+    ["check", "IMG", "PREFIX", "--file", "/f17", "--bogus"],
     ["scenario", "run", "ra-boundary", "--bogus"],
     ["scenario", "list", "--bogus"],
     ["decode", "PREFIX", "--bogus"],
@@ -112,7 +112,7 @@ def test_bad_flag(run, args):
 
 @pytest.mark.parametrize("args", [
     ["decode"],                                      # no PREFIX
-    ["check", "PREFIX", "--file", "/f17"],           # no --image
+    ["check", "PREFIX", "--file", "/f17"],           # IMAGE and PREFIX: one missing
     ["mutate", "IMG"],                               # no --seed
     ["mutate", "IMG", "--seed", "1", "--count", "0"],  # out of range
     ["mkfs", "--block-size", "1000", "IMG"],         # not 1024, 2048, 4096
@@ -151,15 +151,15 @@ def test_scenario_paths_names_each_kernels_paths(run):
 
 
 def test_check_bad_expect_order(run, image, prefix):
-    p = run("check", "--image", image, prefix, "--file", "/f17", "--expect-order", "data:0-11,bogus")
+    p = run("check", image, prefix, "--file", "/f17", "--expect-order", "data:0-11,bogus")
     usage_error(p)
     assert p.stderr.startswith("mpagectl: unknown block kind 'bogus'"), p.stderr
 
 
 @pytest.mark.parametrize("cmd", ["decode", "explain", "check"])
 def test_bad_actions(run, image, prefix, cmd):
-    args = {"decode": [prefix], "explain": ["--image", image, prefix],
-            "check": ["--image", image, prefix, "--file", "/f17"]}[cmd]
+    args = {"decode": [prefix], "explain": [image, prefix],
+            "check": [image, prefix, "--file", "/f17"]}[cmd]
     p = run(cmd, *args, "--actions", "QZ")
     usage_error(p)
     assert "unknown action 'Z'" in p.stderr, p.stderr
@@ -168,7 +168,7 @@ def test_bad_actions(run, image, prefix, cmd):
 def test_explain_notation_needs_file(run, tmp_path):
     # A usage error even though the image and trace do not exist: the
     # arguments are checked first.
-    p = run("explain", "--image", tmp_path / "none.img", tmp_path / "none", "--notation")
+    p = run("explain", tmp_path / "none.img", tmp_path / "none", "--notation")
     usage_error(p)
     assert p.stderr.startswith("mpagectl: --notation needs --file PATH\n"), p.stderr
 
@@ -182,7 +182,7 @@ def test_mkfs_new_image_needs_size(run, tmp_path):
     ["set", "/mnt", "maxmap=x"],
     ["inject", "/mnt", "get_block", "--errno", "EIO", "--blocks", "9-3"],
     ["inject", "/mnt", "sometimes"],
-    ["stats", "--reset"],
+    ["reset"],                                       # no MOUNT
 ])
 def test_control_bad_arguments_before_netlink(run, args):
     # Usage errors even without the module: parsed before any netlink.
@@ -204,18 +204,18 @@ def test_bad_values_checked_before_io(run, args, tmp_path):
 # --- 3: runtime errors ------------------------------------------------------
 
 def test_check_missing_trace(run, image, tmp_path):
-    p = run("check", "--image", image, tmp_path / "no-such-trace", "--file", "/f17",
+    p = run("check", image, tmp_path / "no-such-trace", "--file", "/f17",
             "--expect-order", "data:0-11,IND,data:12-16")
     runtime_error(p)
     assert "no trace files" in p.stderr
 
 
 def test_check_missing_image(run, prefix, tmp_path):
-    runtime_error(run("check", "--image", tmp_path / "none.img", prefix, "--file", "/f17"))
+    runtime_error(run("check", tmp_path / "none.img", prefix, "--file", "/f17"))
 
 
 def test_check_file_not_in_image(run, image, prefix):
-    runtime_error(run("check", "--image", image, prefix, "--file", "/no-such-file"))
+    runtime_error(run("check", image, prefix, "--file", "/no-such-file"))
 
 
 def test_decode_missing_file(run, tmp_path):

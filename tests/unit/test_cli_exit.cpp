@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "mpagefs/check.hpp"
 #include "mpagefs/cli.hpp"
 #include "mpagefs/exit_codes.hpp"
 #include "mpagefs/fsck.hpp"
-#include "mpagefs/units.hpp"
 
 using mpagefs::CliExit;
 using mpagefs::ExitStatuses;
@@ -25,7 +25,12 @@ struct Outcome {
   std::string err;
 };
 
-Outcome run(const std::vector<std::string>& args, ExitStatuses statuses = {}) {
+struct Sizes {
+  uint64_t bytes = 0;
+  uint32_t kib = 0;
+};
+
+Outcome run(const std::vector<std::string>& args, ExitStatuses statuses = {}, Sizes* sizes = nullptr) {
   CLI::App app{"test app"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "mpagectl 9.8.7");
@@ -47,10 +52,15 @@ Outcome run(const std::vector<std::string>& args, ExitStatuses statuses = {}) {
   app.add_subcommand("invalid", "std::invalid_argument from the library")->callback([] {
     throw std::invalid_argument("no data or indirect blocks of /f in the image");
   });
-  std::string size;
-  CLI::App* sz = app.add_subcommand("size", "parses SIZE after parsing");
-  sz->add_option("SIZE", size);
-  sz->callback([&size] { (void)mpagefs::parse_arg([&size] { return mpagefs::parse_size(size); }); });
+  std::string order;
+  CLI::App* eo = app.add_subcommand("order", "parses ORDER after parsing");
+  eo->add_option("ORDER", order);
+  eo->callback([&order] { (void)mpagefs::parse_arg([&order] { return mpagefs::check::parse_expect_order(order); }); });
+  Sizes local;
+  Sizes& sz = sizes != nullptr ? *sizes : local;
+  CLI::App* sizes_cmd = app.add_subcommand("sizes", "size options as mpagectl's");
+  sizes_cmd->add_option("--bytes", sz.bytes)->transform(mpagefs::size_bytes());
+  sizes_cmd->add_option("--kib", sz.kib)->transform(mpagefs::size_kib());
 
   std::vector<const char*> argv{"mpagectl"};
   for (const auto& a : args) argv.push_back(a.c_str());
@@ -125,10 +135,41 @@ TEST(RunCli, OtherExceptionsAreRuntimeErrors) {
 }
 
 TEST(RunCli, ParseArgMakesLibraryParseErrorsUsageErrors) {
-  EXPECT_EQ(run({"size", "64K"}).status, mpagefs::kExitOk);
-  const auto r = run({"size", "12X"});
+  EXPECT_EQ(run({"order", "data:0-11,IND"}).status, mpagefs::kExitOk);
+  const auto r = run({"order", "data,bogus"});
   EXPECT_EQ(r.status, mpagefs::kExitUsage);
-  EXPECT_EQ(r.err.rfind("mpagectl: bad size '12X'", 0), 0U) << r.err;
+  EXPECT_EQ(r.err.rfind("mpagectl: unknown block kind 'bogus'", 0), 0U) << r.err;
+}
+
+// size_bytes: a plain number is bytes; K, M, G, T (and KB, KiB, k ...)
+// are powers of 1024.
+TEST(SizeOptions, Bytes) {
+  const std::vector<std::pair<std::string, uint64_t>> good{
+      {"4096", 4096}, {"64K", 64U << 10}, {"16M", 16U << 20}, {"16MiB", 16U << 20},
+      {"2g", 2ULL << 30}, {"1GB", 1ULL << 30}, {"1T", 1ULL << 40}};
+  for (const auto& [text, value] : good) {
+    Sizes s;
+    EXPECT_EQ(run({"sizes", "--bytes", text}, {}, &s).status, mpagefs::kExitOk) << text;
+    EXPECT_EQ(s.bytes, value) << text;
+  }
+  for (const char* bad : {"", "12Q", "K2", "-1", "1.5M", "99999999999999999999", "99999999999T"}) {
+    const auto r = run({"sizes", "--bytes", bad});
+    EXPECT_EQ(r.status, mpagefs::kExitUsage) << bad;
+    EXPECT_NE(r.err.find("Run with --help"), std::string::npos) << bad << r.err;
+  }
+}
+
+// size_kib: a plain number is KiB (blktrace's -b, ftrace's buffer_size_kb).
+TEST(SizeOptions, Kib) {
+  const std::vector<std::pair<std::string, uint32_t>> good{
+      {"512", 512}, {"512K", 512}, {"4M", 4096}, {"4MiB", 4096}, {"1g", 1U << 20}};
+  for (const auto& [text, value] : good) {
+    Sizes s;
+    EXPECT_EQ(run({"sizes", "--kib", text}, {}, &s).status, mpagefs::kExitOk) << text;
+    EXPECT_EQ(s.kib, value) << text;
+  }
+  for (const char* bad : {"512B", "12Q", "-4", "8T"})  // bytes are no unit here; 8T overflows uint32 KiB
+    EXPECT_EQ(run({"sizes", "--kib", bad}).status, mpagefs::kExitUsage) << bad;
 }
 
 TEST(RunCli, FsckStatuses) {
@@ -143,15 +184,15 @@ TEST(RunCli, FsckStatuses) {
 }
 
 TEST(ParseArg, ReturnsTheValue) {
-  EXPECT_EQ(mpagefs::parse_arg([] { return mpagefs::parse_size("4K"); }), 4096U);
+  EXPECT_EQ(mpagefs::parse_arg([] { return 4096; }), 4096);
 }
 
 TEST(ParseArg, InvalidArgumentBecomesUsageError) {
   try {
-    (void)mpagefs::parse_arg([] { return mpagefs::parse_size("4Q"); });
+    (void)mpagefs::parse_arg([] { return mpagefs::check::parse_expect_order("bogus"); });
     FAIL() << "no exception";
   } catch (const UsageError& e) {
-    EXPECT_NE(std::string(e.what()).find("bad size '4Q'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("unknown block kind 'bogus'"), std::string::npos) << e.what();
   }
   EXPECT_THROW(mpagefs::parse_arg([] { throw UsageError("x"); }), UsageError);
 }

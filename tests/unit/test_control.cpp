@@ -18,7 +18,7 @@ TEST(ControlDev, NewEncodeDevRoundTrips) {
     EXPECT_EQ(dev_major(d), ma);
     EXPECT_EQ(dev_minor(d), mi);
   }
-  EXPECT_EQ(format_dev(encode_dev(254, 32)), "254:32");
+  EXPECT_EQ(format_dev(encode_dev(254, 32)), "254,32");
 }
 
 TEST(ControlDev, DeviceNameArguments) {
@@ -82,12 +82,12 @@ TEST(ControlMounts, TableAndJson) {
   const std::string t = format_mounts({m});
   EXPECT_NE(t.find("DEVICE"), std::string::npos);
   EXPECT_NE(t.find("vdc"), std::string::npos);
-  EXPECT_NE(t.find("254:32"), std::string::npos);
+  EXPECT_NE(t.find("254,32"), std::string::npos);
   EXPECT_NE(t.find(" ro "), std::string::npos);
   EXPECT_NE(t.find("boundary=on maxmap=0 alloc=contig"), std::string::npos);
   EXPECT_EQ(format_mounts({}), "no mpagefs mounts\n");
   const auto j = to_json(m);
-  EXPECT_EQ(j["dev"], "254:32");
+  EXPECT_EQ(j["dev"], "254,32");
   EXPECT_EQ(j["dev_num"], m.dev);
   EXPECT_EQ(j["block_size"], 1024);
   EXPECT_EQ(j["readonly"], true);
@@ -126,7 +126,7 @@ TEST(ControlStats, NamesCoverTheEnum) {
 
 TEST(ControlStats, TableShowsCountersAndHistogram) {
   const std::string t = format_stats(sample_stats());
-  EXPECT_EQ(t.rfind("vdc (254:32)\n", 0), 0U);
+  EXPECT_EQ(t.rfind("vdc (254,32)\n", 0), 0U);
   EXPECT_NE(t.find("get_block calls, create=0"), std::string::npos);
   EXPECT_NE(t.find("injected faults that fired"), std::string::npos);
   EXPECT_NE(t.find("blocks per get_block call"), std::string::npos);

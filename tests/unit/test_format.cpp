@@ -9,7 +9,6 @@
 
 #include "mpagefs/format.hpp"
 #include "mpagefs/le.hpp"
-#include "mpagefs/units.hpp"
 
 using namespace mpagefs;
 
@@ -345,20 +344,6 @@ TEST(Geometry, Rejects) {
   EXPECT_THROW(compute_geometry(1 << 20, 3000, 0), FormatError);
   EXPECT_THROW(compute_geometry(4096, 1024, 0), FormatError);  // no room for the root
   EXPECT_THROW(compute_geometry(1 << 20, 1024, 100000), FormatError);
-}
-
-TEST(Units, ParseSize) {
-  EXPECT_EQ(parse_size("4096"), 4096U);
-  EXPECT_EQ(parse_size("64K"), 64U << 10);
-  EXPECT_EQ(parse_size("16M"), 16U << 20);
-  EXPECT_EQ(parse_size("16MiB"), 16U << 20);
-  EXPECT_EQ(parse_size("2g"), 2ULL << 30);
-  EXPECT_EQ(parse_size("1T"), 1ULL << 40);
-  EXPECT_THROW(parse_size(""), std::invalid_argument);
-  EXPECT_THROW(parse_size("M"), std::invalid_argument);
-  EXPECT_THROW(parse_size("12Q"), std::invalid_argument);
-  EXPECT_THROW(parse_size("99999999999999999999"), std::invalid_argument);
-  EXPECT_THROW(parse_size("99999999999T"), std::invalid_argument);
 }
 
 }  // namespace

@@ -22,7 +22,7 @@ set -e
 trace_read() {
 	sync
 	echo 3 > /proc/sys/vm/drop_caches
-	mpagectl trace --dev "$1" --out "$OUT/$3" -- cat "$2" > /dev/null
+	mpagectl trace -d "$1" -o "$OUT/$3" -- cat "$2" > /dev/null
 }
 # start_blktrace DEV DIR NAME: run blktrace(8) on DEV in the background (pid in
 # $bt; stop it with kill -INT $bt, which writes out everything traced) and
@@ -102,18 +102,18 @@ def block_map(mpagectl, image, path):
 
 def check(mpagectl, image, prefix, path, *rules):
     """`mpagectl check`: returns the CompletedProcess (rc 0 pass, 1 fail)."""
-    return run([mpagectl, "check", "--image", image, prefix, "--file", path, *rules],
+    return run([mpagectl, "check", image, prefix, "--file", path, *rules],
                check=False)
 
 
 def notation(mpagectl, image, prefix, path):
     """The mpage.c-comment notation of a file's reads, in submit order."""
-    return run([mpagectl, "explain", "--image", image, prefix, "--file", path,
+    return run([mpagectl, "explain", image, prefix, "--file", path,
                 "--notation"]).stdout.strip()
 
 
 def explain_json(mpagectl, image, prefix, path=None, actions="Q"):
-    cmd = [mpagectl, "explain", "--image", image, prefix, "--json", "--actions", actions]
+    cmd = [mpagectl, "explain", image, prefix, "--json", "--actions", actions]
     if path:
         cmd += ["--file", path]
     return json.loads(run(cmd).stdout)["events"]

@@ -19,8 +19,8 @@ from lab import GUEST_PRELUDE, GuestJob, decode_json, run, vm_job
 # (name, mpagectl trace relay options)
 CAPTURES = [
     ("default", ""),
-    ("small", "--buf-size 4096 --buf-nr 1024"),
-    ("mid", "--buf-size 16384 --buf-nr 256"),
+    ("small", "-b 4 -n 1024"),
+    ("mid", "-b 16 -n 256"),
 ]
 DISK_MB = 96
 
@@ -47,7 +47,7 @@ def captures_job(ctx):
         script += f"""
 sync
 echo 3 > /proc/sys/vm/drop_caches
-mpagectl trace --dev /dev/vdc --out "$OUT/{name}" {opts} -- sh /job/load.sh /dev/vdc 2> "$OUT/{name}.log" || {{
+mpagectl trace -d /dev/vdc -o "$OUT/{name}" {opts} -- sh /job/load.sh /dev/vdc 2> "$OUT/{name}.log" || {{
 	cat "$OUT/{name}.log"; exit 1; }}
 cat "$OUT/{name}.log"
 """

@@ -47,7 +47,7 @@ def scenario_job(ctx, name):
         f.truncate(64 << 20)
     script = GUEST_PRELUDE + f"""
 set +e
-mpagectl scenario run {name} --dev /dev/vdc --json > $OUT/report.json 2> $OUT/stderr
+mpagectl scenario run {name} -d /dev/vdc --json > $OUT/report.json 2> $OUT/stderr
 echo $? > $OUT/rc
 """
     # fsck=False: the runner fsck's every image itself (each scenario's "fsck"

@@ -360,7 +360,7 @@ def wb_order_job(ctx):
     sc = mkfs_mpagefs(ctx.mpagectl, ctx.tmp / "sc.img", None, 1024, "8M")
     e2 = mkfs_ext2(ctx.tmp / "e2.img", {}, 1024, "8M")
     return GuestJob(GUEST_PRELUDE + """
-t() { sync; mpagectl trace --dev "$1" --out "$OUT/$2" -- dd if=/job/f300 of="$3/f300" bs=1024 conv=fsync; }
+t() { sync; mpagectl trace -d "$1" -o "$OUT/$2" -- dd if=/job/f300 of="$3/f300" bs=1024 conv=fsync; }
 mount -t mpagefs /dev/vdc /mnt/a
 mount -t mpagefs -o alloc=scatter /dev/vdd /mnt/b
 mount -t ext2 /dev/vde /mnt/c

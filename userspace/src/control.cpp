@@ -92,7 +92,8 @@ std::string num(uint64_t v) { return std::to_string(v); }
 
 // --- device numbers ----------------------------------------------------------
 
-std::string format_dev(uint32_t dev) { return num(dev_major(dev)) + ":" + num(dev_minor(dev)); }
+// "254,32", as blkparse and the mpagefs tracepoints print a device.
+std::string format_dev(uint32_t dev) { return num(dev_major(dev)) + "," + num(dev_minor(dev)); }
 
 std::optional<std::string> device_name_arg(std::string_view arg) {
   std::string_view s = arg;
@@ -546,7 +547,7 @@ nlohmann::json to_json(const TraceRecord& r) {
                       {"cpu", r.cpu},
                       {"timestamp", r.timestamp},
                       {"event", std::string(to_string(r.event))},
-                      {"dev", num(r.major) + ":" + num(r.minor)},
+                      {"dev", format_dev(encode_dev(r.major, r.minor))},
                       {"ino", r.ino}};
   switch (r.event) {
     case TraceEvent::GetBlock:

@@ -8,7 +8,6 @@
 #include "mpagefs/bench.hpp"
 #include "mpagefs/cli.hpp"
 #include "mpagefs/trace_writer.hpp"
-#include "mpagefs/units.hpp"
 
 namespace mpagefs {
 
@@ -16,15 +15,11 @@ namespace {
 
 struct BenchIoArgs {
   bench::IoParams p;
-  std::string block = "1M";
-  std::string bytes = "0";
   bool no_fsync = false;
 };
 
 void run_bench_io(BenchIoArgs& a) {
   bench::IoParams p = a.p;
-  p.block = parse_arg([&] { return parse_size(a.block); });
-  p.bytes = parse_arg([&] { return parse_size(a.bytes); });
   p.fsync = !a.no_fsync;
   parse_arg([&] { bench::validate(p); });
   std::cout << bench::to_json(bench::run_io(p)).dump() << '\n';
@@ -55,10 +50,14 @@ void register_bench_commands(CLI::App& app) {
         "bench-io", "timed I/O on a file or block device, one JSON line on stdout: seq-read (to EOF or --bytes), "
                     "seq-write (--bytes, then fsync, timed together), rand-read (--ops reads at random "
                     "block-aligned offsets, --threads threads at queue depth 1 each)");
-    c->add_option("op", a->p.op, "seq-read | seq-write | rand-read")->required();
-    c->add_option("path", a->p.path, "file or block device")->required();
-    c->add_option("--block", a->block, "bytes per request")->capture_default_str();
-    c->add_option("--bytes", a->bytes, "bytes to transfer (seq-read: 0 = to end of file)")->capture_default_str();
+    c->add_option("OP", a->p.op, "seq-read | seq-write | rand-read")->required();
+    c->add_option("PATH", a->p.path, "file or block device")->required();
+    c->add_option("--block", a->p.block, "bytes per request (K/M/G suffixes)")
+        ->transform(size_bytes())
+        ->capture_default_str();
+    c->add_option("--bytes", a->p.bytes, "bytes to transfer, K/M/G suffixes (seq-read: 0 = to end of file)")
+        ->transform(size_bytes())
+        ->capture_default_str();
     c->add_option("--ops", a->p.ops, "rand-read: number of reads");
     c->add_option("--threads", a->p.threads, "rand-read: threads")->capture_default_str();
     c->add_flag("--direct", a->p.direct, "O_DIRECT (buffer and requests must suit the device's alignment)");
@@ -72,7 +71,7 @@ void register_bench_commands(CLI::App& app) {
     CLI::App* c = app.add_subcommand(
         "trace-synth", "write a synthetic blktrace capture (Q G I D C per bio of a sequential read, two CPUs) of "
                        "N events in blktrace's file format, for timing decoders (blkparse reads it too)");
-    c->add_option("prefix", a->prefix, "output PREFIX (files PREFIX.blktrace.<cpu>)")->required();
+    c->add_option("-o,--output", a->prefix, "output PREFIX: files PREFIX.blktrace.<cpu> (as trace -o)")->required();
     c->add_option("--events", a->events, "number of events")->capture_default_str();
     c->add_option("--cpus", a->cpus, "per-CPU files")->capture_default_str();
     c->add_option("--bio-sectors", a->bio_sectors, "sectors per bio")->capture_default_str();

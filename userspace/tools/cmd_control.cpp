@@ -1,7 +1,8 @@
 // cmd_control.cpp - mpagectl mounts, stats, reset, set, inject, faults,
-// clear: the control plane (generic netlink family "mpagefs").  Errors are
-// exceptions with the message users see (run_cli prints it): a malformed
-// argument is a UsageError (exit 2), checked before any netlink; netlink
+// clear: the control plane (generic netlink family "mpagefs"); mounts,
+// stats and faults only read, the verbs change.  Errors are exceptions
+// with the message users see (run_cli prints it): a malformed argument is
+// a UsageError (exit 2), checked before any netlink; netlink
 // failures, an unknown mount, the module not loaded, EPERM exit 3.
 #include <cerrno>
 #include <chrono>
@@ -42,7 +43,6 @@ void run_mounts(const MountsArgs& a) {
 struct StatsArgs {
   std::string mount;
   bool json = false;
-  bool reset = false;
   double watch = 0;
   size_t watch_given = 0;
   uint64_t count = 0;  // 0 = forever
@@ -83,15 +83,9 @@ void run_watch(GenlClient& c, const std::optional<MountRef>& m, const StatsArgs&
 }
 
 void run_stats(const StatsArgs& a) {
-  if (a.reset && a.mount.empty()) throw UsageError("stats --reset needs a MOUNT");
   GenlClient c;
   std::optional<MountRef> m;
   if (!a.mount.empty()) m = c.resolve(a.mount);
-  if (a.reset) {
-    c.reset_stats(m.value());  // a.mount is set
-    std::cout << "counters of " << a.mount << " reset\n";
-    return;
-  }
   if (a.watch_given != 0) {
     run_watch(c, m, a);
     return;
@@ -116,6 +110,12 @@ struct SetArgs {
   std::vector<std::string> settings;
   bool json = false;
 };
+
+void run_reset(const std::string& mount) {
+  GenlClient c;
+  c.reset_stats(c.resolve(mount));
+  std::cout << "counters of " << mount << " reset\n";
+}
 
 void run_set(const SetArgs& a) {
   // Bad arguments first, no netlink needed.
@@ -213,9 +213,8 @@ void register_control_commands(CLI::App& app) {
     auto args = std::make_shared<StatsArgs>();
     CLI::App* c = app.add_subcommand(
         "stats", "get_block and I/O counters per mount, with the histogram of blocks mapped per call");
-    c->add_option("mount", args->mount, std::string(kMountHelp) + " (default: every mount)");
+    c->add_option("MOUNT", args->mount, std::string(kMountHelp) + " (default: every mount)");
     c->add_flag("--json", args->json, "JSON output (with --watch: one JSON object per line and interval)");
-    c->add_flag("--reset", args->reset, "zero the counters of MOUNT (needs CAP_SYS_ADMIN)");
     c->add_flag("--watch", args->watch, "print what changed every SECONDS (default 1): --watch or --watch=SECONDS");
     c->add_option("--count", args->count, "with --watch: stop after N intervals");
     c->callback([args, c] {
@@ -224,20 +223,18 @@ void register_control_commands(CLI::App& app) {
     });
   }
   {
-    auto args = std::make_shared<StatsArgs>();
-    CLI::App* c = app.add_subcommand("reset", "zero a mount's counters (the same as stats --reset MOUNT)");
-    c->add_option("mount", args->mount, kMountHelp)->required();
-    c->callback([args] {
-      args->reset = true;
-      run_stats(*args);
-    });
+    auto mount = std::make_shared<std::string>();
+    CLI::App* c =
+        app.add_subcommand("reset", "zero a mount's get_block and I/O counters and histogram (CAP_SYS_ADMIN)");
+    c->add_option("MOUNT", *mount, kMountHelp)->required();
+    c->callback([mount] { run_reset(*mount); });
   }
   {
     auto args = std::make_shared<SetArgs>();
     CLI::App* c = app.add_subcommand(
         "set", "change a mounted filesystem's get_block policy (as the mount options do); prints the policy in force");
-    c->add_option("mount", args->mount, kMountHelp)->required();
-    c->add_option("settings", args->settings, "boundary=on|off maxmap=N alloc=contig|scatter")->required();
+    c->add_option("MOUNT", args->mount, kMountHelp)->required();
+    c->add_option("SETTING", args->settings, "boundary=on|off maxmap=N alloc=contig|scatter")->required();
     c->add_flag("--json", args->json, "print the policy as JSON");
     c->footer("Example: mpagectl set /mnt/a boundary=off maxmap=1");
     c->callback([args] { run_set(*args); });
@@ -245,8 +242,8 @@ void register_control_commands(CLI::App& app) {
   {
     auto args = std::make_shared<InjectArgs>();
     CLI::App* c = app.add_subcommand("inject", "arm a fault: get_block returns an error, or allocation reports ENOSPC");
-    c->add_option("mount", args->mount, kMountHelp)->required();
-    c->add_option("kind", args->kind, "get_block or enospc")->required();
+    c->add_option("MOUNT", args->mount, kMountHelp)->required();
+    c->add_option("KIND", args->kind, "get_block or enospc")->required();
     c->add_option("--errno", args->error, "get_block: the error (EIO, ENOSPC, EUCLEAN, ... or 1..4095)");
     c->add_option("--ino", args->ino, "only this inode (default: every inode)");
     c->add_option("--blocks", args->blocks, "get_block: logical blocks A-B or A (default: all)");
@@ -260,15 +257,15 @@ void register_control_commands(CLI::App& app) {
   {
     auto args = std::make_shared<FaultsArgs>();
     CLI::App* c = app.add_subcommand("faults", "list a mount's armed faults and how often they fired");
-    c->add_option("mount", args->mount, kMountHelp)->required();
+    c->add_option("MOUNT", args->mount, kMountHelp)->required();
     c->add_flag("--json", args->json, "JSON output");
     c->callback([args] { run_faults(*args); });
   }
   {
     auto args = std::make_shared<ClearArgs>();
     CLI::App* c = app.add_subcommand("clear", "disarm one fault (by ID) or all of a mount's faults");
-    c->add_option("mount", args->mount, kMountHelp)->required();
-    c->add_option("id", args->id, "the fault ID inject printed (default: all)");
+    c->add_option("MOUNT", args->mount, kMountHelp)->required();
+    c->add_option("ID", args->id, "the fault ID inject printed (default: all)");
     c->callback([args] { run_clear(*args); });
   }
 }

@@ -15,12 +15,13 @@
 
 #include "mpagefs/cli.hpp"
 #include "mpagefs/ext2.hpp"
+#include "mpagefs/fs_probe.hpp"
 #include "mpagefs/host_tree.hpp"
 #include "mpagefs/image.hpp"
 #include "mpagefs/mkfs.hpp"
+#include "mpagefs/mount_check.hpp"
 #include "mpagefs/mpagefs_image.hpp"
 #include "mpagefs/strformat.hpp"
-#include "mpagefs/units.hpp"
 
 namespace mpagefs {
 
@@ -31,7 +32,8 @@ using nlohmann::json;
 struct MkfsArgs {
   std::string image;
   uint32_t block_size = 1024;
-  std::string size;
+  std::optional<uint64_t> size;
+  bool force = false;
   uint32_t inodes = 0;
   std::string populate;
   std::string layout = "contiguous";
@@ -56,16 +58,29 @@ std::array<uint8_t, 16> random_uuid() {
   return uuid_from_seed((uint64_t{rd()} << 32) | rd());
 }
 
+// mke2fs's checks before writing to an existing device or image: never
+// when it is mounted (-F does not override that: mke2fs's -F -F has no
+// equivalent here), an existing filesystem only with -F.  Both refusals are
+// runtime errors (exit 3) raised before anything is written.
+void refuse_to_overwrite(const MkfsArgs& a, const struct stat& st) {
+  if (const auto m = find_mount(a.image))
+    throw std::runtime_error(a.image + " is mounted on " + m->target + "; will not make a filesystem here");
+  if (a.force || (S_ISREG(st.st_mode) && st.st_size == 0)) return;
+  const FileBlockIo dev(a.image, FileBlockIo::Mode::ReadOnly);
+  if (const auto fs = probe_filesystem(dev))
+    throw std::runtime_error(a.image + " already contains a filesystem (type " + *fs + "); use -F to overwrite it");
+}
+
 void run_mkfs(const MkfsArgs& a) {
   // Scan the source first: a bad tree must not leave a half-made image.
   std::optional<SourceNode> tree;
   if (!a.populate.empty()) tree = scan_host_tree(a.populate);
 
-  std::optional<uint64_t> size;
-  if (!a.size.empty()) size = parse_size(a.size);
+  const std::optional<uint64_t> size = a.size;
   struct stat st {};
   const bool exists = ::stat(a.image.c_str(), &st) == 0;
   if (!exists && errno != ENOENT) throw IoError(a.image + ": " + std::strerror(errno));
+  if (exists) refuse_to_overwrite(a, st);
   std::unique_ptr<FileBlockIo> file;
   const bool blockdev = exists && S_ISBLK(st.st_mode);
   if (size && !blockdev) {
@@ -235,17 +250,10 @@ void register_format_commands(CLI::App& app) {
   mkfs->add_option("--block-size,-b", args->block_size, "block size in bytes")
       ->check(CLI::IsMember({1024, 2048, 4096}));
   mkfs->add_option("--size,-s", args->size,
-                   "filesystem size (K/M/G suffixes); creates or truncates a regular file")
-      ->check(CLI::Validator(
-          [](const std::string& text) {
-            try {
-              parse_size(text);
-              return std::string();
-            } catch (const std::invalid_argument& e) {
-              return std::string(e.what());
-            }
-          },
-          "SIZE"));
+                   "filesystem size in bytes (K/M/G suffixes); creates or truncates a regular file")
+      ->transform(size_bytes());
+  mkfs->add_flag("--force,-F", args->force,
+                 "overwrite an existing filesystem (a mounted device is always refused)");
   mkfs->add_option("--inodes,-N", args->inodes, "number of inodes (default: one per 4 KiB)");
   mkfs->add_option("--populate,-d", args->populate, "copy this host directory in")
       ->check(CLI::ExistingDirectory);
@@ -274,7 +282,7 @@ void register_format_commands(CLI::App& app) {
   auto as_json = std::make_shared<bool>(false);
 
   CLI::App* map = app.add_subcommand("map", "show a file's block map: data runs, holes, indirect blocks");
-  map->add_option("IMAGE", *image, "mpagefs or ext2 image")->required();
+  map->add_option("IMAGE", *image, "image file or block device (mpagefs or ext2)")->required();
   map->add_option("PATH", *path, "path inside the image")->required();
   map->add_flag("--json", *as_json, "JSON output");
   map->callback([image, path, as_json] {
@@ -289,7 +297,7 @@ void register_format_commands(CLI::App& app) {
   });
 
   CLI::App* cat = app.add_subcommand("cat", "write a file's content to stdout");
-  cat->add_option("IMAGE", *image, "mpagefs or ext2 image")->required();
+  cat->add_option("IMAGE", *image, "image file or block device (mpagefs or ext2)")->required();
   cat->add_option("PATH", *path, "path inside the image")->required();
   cat->callback([image, path] {
     FileBlockIo dev(*image, FileBlockIo::Mode::ReadOnly);
@@ -313,7 +321,7 @@ void register_format_commands(CLI::App& app) {
 
   auto ls_path = std::make_shared<std::string>("/");
   CLI::App* ls = app.add_subcommand("ls", "list a directory (inode, mode, links, uid, gid, size, name)");
-  ls->add_option("IMAGE", *image, "mpagefs or ext2 image")->required();
+  ls->add_option("IMAGE", *image, "image file or block device (mpagefs or ext2)")->required();
   ls->add_option("PATH", *ls_path, "directory or file inside the image (default /)");
   ls->callback([image, ls_path] {
     FileBlockIo dev(*image, FileBlockIo::Mode::ReadOnly);
@@ -328,7 +336,7 @@ void register_format_commands(CLI::App& app) {
   });
 
   CLI::App* dump = app.add_subcommand("dump", "show the superblock and geometry");
-  dump->add_option("IMAGE", *image, "mpagefs or ext2 image")->required();
+  dump->add_option("IMAGE", *image, "image file or block device (mpagefs or ext2)")->required();
   dump->add_flag("--json", *as_json, "JSON output");
   dump->callback([image, as_json] {
     FileBlockIo dev(*image, FileBlockIo::Mode::ReadOnly);

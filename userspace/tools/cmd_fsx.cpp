@@ -15,7 +15,6 @@
 #include "mpagefs/exit_codes.hpp"
 #include "mpagefs/fsx.hpp"
 #include "mpagefs/strformat.hpp"
-#include "mpagefs/units.hpp"
 #include "mpagefs/workload.hpp"
 
 namespace mpagefs {
@@ -26,9 +25,7 @@ struct FsxArgs {
   std::string file;
   fsx::Options opts;
   std::optional<uint64_t> seed;
-  std::string maxlen = "64K";
-  std::string file_size_max = "256K";
-  std::optional<std::string> direct_align;
+  std::optional<uint64_t> direct_align;
   bool no_mmap = false;
   bool json = false;
 };
@@ -41,10 +38,8 @@ uint64_t random_seed() {
 void run_fsx(FsxArgs& a) {
   fsx::Options o = a.opts;
   o.seed = a.seed.value_or(random_seed());
-  o.maxlen = parse_arg([&] { return parse_size(a.maxlen); });
-  o.file_size_max = parse_arg([&] { return parse_size(a.file_size_max); });
   o.mmap = !a.no_mmap;
-  const uint64_t direct_align = a.direct_align ? parse_arg([&] { return parse_size(*a.direct_align); }) : 0;
+  const uint64_t direct_align = a.direct_align.value_or(0);
   // The options' own checks (OpGenerator's) are usage errors: those that
   // need no file before it is created, the O_DIRECT alignment after.
   const auto check_options = [](const fsx::Options& opts) {
@@ -87,16 +82,12 @@ void run_fsx(FsxArgs& a) {
 
 struct WorkloadArgs {
   workload::Params p;
-  std::optional<std::string> size;
-  std::string chunk = "64K";
   bool no_fsync = false;
   bool json = false;
 };
 
 void run_workload(WorkloadArgs& a) {
   workload::Params p = a.p;
-  if (a.size) p.size = parse_arg([&] { return parse_size(*a.size); });
-  p.chunk = parse_arg([&] { return parse_size(a.chunk); });
   p.fsync = !a.no_fsync;
   (void)parse_arg([&] { return workload::make_plan(p); });  // an unknown name, a zero chunk: usage errors
   const workload::Report r = workload::run(p);
@@ -115,15 +106,19 @@ void register_fsx_commands(CLI::App& app) {
         "fsx", "randomized file exerciser (after fstests' fsx): read, write, truncate, mmap read/write, fsync, "
                "fdatasync, close/reopen, optional O_DIRECT, every byte checked against a shadow copy; exit 1 on a "
                "mismatch with the op log and a hex dump");
-    c->add_option("file", a->file, "the file to create and exercise (truncated at start)")->required();
+    c->add_option("FILE", a->file, "the file to create and exercise (truncated at start)")->required();
     c->add_option("-N,--ops", a->opts.num_ops, "number of operations")->capture_default_str();
     c->add_option("--seed", a->seed, "PRNG seed (default: random, printed; the same seed replays the run)");
-    c->add_option("--maxlen", a->maxlen, "longest read/write, e.g. 64K")->capture_default_str();
-    c->add_option("--file-size-max", a->file_size_max, "writes and truncates stay below this size")
+    c->add_option("--maxlen", a->opts.maxlen, "longest read/write in bytes, K/M/G suffixes (e.g. 64K)")
+        ->transform(size_bytes())
+        ->capture_default_str();
+    c->add_option("--file-size-max", a->opts.file_size_max, "writes and truncates stay below this size")
+        ->transform(size_bytes())
         ->capture_default_str();
     c->add_flag("--no-mmap", a->no_mmap, "no mapped reads/writes");
     c->add_flag("--direct", a->opts.direct, "also O_DIRECT reads/writes (left out if open gives EINVAL)");
-    c->add_option("--direct-align", a->direct_align, "O_DIRECT alignment (default: the file's st_blksize)");
+    c->add_option("--direct-align", a->direct_align, "O_DIRECT alignment (default: the file's st_blksize)")
+        ->transform(size_bytes());
     c->add_option("--log", a->opts.log_size, "ops kept for the failure report")->capture_default_str();
     c->add_option("--progress", a->opts.progress_every, "a progress line every N ops (0: none)")
         ->capture_default_str();
@@ -140,11 +135,15 @@ void register_fsx_commands(CLI::App& app) {
     CLI::App* c = app.add_subcommand(
         "workload", "run a named workload in DIR and report what was done (files, bytes, ops, fsyncs, elapsed, "
                     "sha256 of each file): " + names);
-    c->add_option("name", a->p.name, "workload: " + names)->required();
-    c->add_option("dir", a->p.dir, "existing directory to work in")->required();
-    c->add_option("--size", a->size, "file size (many-small-files: largest file); default per workload");
+    c->add_option("NAME", a->p.name, "workload: " + names)->required();
+    c->add_option("DIR", a->p.dir, "existing directory to work in")->required();
+    c->add_option("--size", a->p.size, "file size, K/M/G suffixes (many-small-files: largest file); default per "
+                                      "workload")
+        ->transform(size_bytes());
     c->add_option("--count", a->p.count, "number of files (default 1; many-small-files 100)");
-    c->add_option("--chunk", a->chunk, "bytes per write (rand/sparse: the slot size)")->capture_default_str();
+    c->add_option("--chunk", a->p.chunk, "bytes per write, K/M/G suffixes (rand/sparse: the slot size)")
+        ->transform(size_bytes())
+        ->capture_default_str();
     c->add_option("--seed", a->p.seed, "seed of offsets, sizes and data")->capture_default_str();
     c->add_flag("--no-fsync", a->no_fsync, "do not fsync the files and the directory");
     c->add_flag("--json", a->json, "JSON report on stdout");

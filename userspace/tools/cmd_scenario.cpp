@@ -166,13 +166,13 @@ void register_scenario_commands(CLI::App& app) {
     CLI::App* c = sc_cmd->add_subcommand(
         "run", "run scenarios on a scratch disk (formatted, mounted on --mnt, traced); exit 1 if a check fails, 3 if a "
                "scenario could not run");
-    c->add_option("names", args->names, "scenario names");
+    c->add_option("NAME", args->names, "scenario names");
     c->add_flag("--all", args->all, "every scenario");
     c->add_flag("--json", args->json, "JSON report");
-    c->add_option("--dev", args->opts.device, "scratch block device (overwritten)")->capture_default_str();
+    c->add_option("-d,--dev", args->opts.device, "scratch block device (overwritten)")->capture_default_str();
     c->add_option("--mnt", args->opts.mountpoint, "mount point")->capture_default_str();
     c->add_option("--work", args->opts.work_dir, "directory for the traces")->capture_default_str();
-    c->footer("Example: mpagectl scenario run --all --dev /dev/vdc --json");
+    c->footer("Example: mpagectl scenario run --all -d /dev/vdc --json");
     c->callback([args] { run_run(*args); });
   }
   {
@@ -181,7 +181,7 @@ void register_scenario_commands(CLI::App& app) {
     c->group("");
     c->add_option("name", args->name)->required();
     c->add_option("--mnt", args->mnt)->required();
-    c->add_option("--dev", args->dev)->required();
+    c->add_option("-d,--dev", args->dev)->required();
     c->add_option("--result", args->result)->required();
     c->callback([args] { run_exec(*args); });
   }

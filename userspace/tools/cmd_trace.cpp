@@ -29,6 +29,7 @@ namespace bt = blktrace;
 
 struct TraceArgs {
   bt::CaptureOptions opts;
+  uint32_t buffer_kib = bt::CaptureOptions{}.buf_size / 1024;  // -b, blktrace's unit
   std::vector<std::string> command;
   std::string gb_trace;             // --gb-trace FILE: mpagefs tracepoints too
   tracefs::Options gb_opts;
@@ -37,14 +38,16 @@ struct TraceArgs {
 void run_trace(const TraceArgs& a) {
   std::unique_ptr<tracefs::EventTrace> events;
   if (!a.gb_trace.empty()) events = std::make_unique<tracefs::EventTrace>(a.gb_opts);
-  const auto r = bt::capture(a.opts, a.command, std::cerr);
+  bt::CaptureOptions opts = a.opts;
+  opts.buf_size = a.buffer_kib * 1024;  // at most 4 GiB - 1 KiB: the option's range
+  const auto r = bt::capture(opts, a.command, std::cerr);
   if (events) {
     const auto g = events->finish(a.gb_trace);
     std::cerr << "mpagectl trace: " << g.records << " mpagefs events in " << a.gb_trace << " (from "
               << events->root() << "/trace)\n";
     if (g.lost != 0) {
       std::cerr << "mpagectl trace: ERROR: the ftrace ring buffer lost " << g.lost
-                << " events; the get_block trace is incomplete: use a larger --gb-buffer-kb\n";
+                << " events; the get_block trace is incomplete: use a larger --gb-buffer-size\n";
       if (!r.ran_command || r.command_status == 0) throw CliExit{kExitRuntime};
     }
   }
@@ -55,7 +58,8 @@ void run_trace(const TraceArgs& a) {
   int status = r.ran_command ? r.command_status : kExitOk;
   if (r.dropped != 0) {
     std::cerr << "mpagectl trace: ERROR: the kernel dropped " << r.dropped
-              << " events (relay buffers full); the trace is incomplete: use larger --buf-size/--buf-nr\n";
+              << " events (relay buffers full); the trace is incomplete: use a larger -b/--buffer-size or "
+                 "-n/--num-sub-buffers\n";
     if (status == kExitOk) status = kExitRuntime;
   }
   if (status != kExitOk) throw CliExit{status};
@@ -201,24 +205,34 @@ void register_trace_commands(CLI::App& app) {
     CLI::App* c = app.add_subcommand(
         "trace", "capture block events on a device (kernel blktrace ioctls + debugfs relay files) while a "
                  "command runs, or until SIGINT/SIGTERM; writes PREFIX.blktrace.N like blktrace");
-    c->add_option("--dev", args->opts.device, "block device, e.g. /dev/vdc")->required();
-    c->add_option("--out", args->opts.prefix, "output PREFIX (files PREFIX.blktrace.<cpu>)")->required();
-    c->add_option("--buf-size", args->opts.buf_size, "relay sub-buffer size in bytes")->capture_default_str();
-    c->add_option("--buf-nr", args->opts.buf_nr, "relay sub-buffers per CPU")->capture_default_str();
-    c->add_option("--debugfs", args->opts.debugfs, "debugfs mount point")->capture_default_str();
-    c->add_option("command", args->command, "command to trace (after --); if it fails, its exit status is ours");
+    c->add_option("-d,--dev", args->opts.device, "block device to trace, e.g. /dev/vdc (blktrace's -d)")->required();
+    c->add_option("-o,--output", args->opts.prefix, "output PREFIX: files PREFIX.blktrace.<cpu> (blktrace's -o)")
+        ->required();
+    c->add_option("-b,--buffer-size", args->buffer_kib,
+                  "relay sub-buffer size in KiB, or with a K/M/G suffix (blktrace's -b)")
+        ->transform(size_kib())
+        ->check(CLI::Range(1U, UINT32_MAX / 1024))
+        ->capture_default_str();
+    c->add_option("-n,--num-sub-buffers", args->opts.buf_nr, "relay sub-buffers per CPU (blktrace's -n)")
+        ->check(CLI::Range(1U, UINT32_MAX))
+        ->capture_default_str();
+    c->add_option("-r,--debugfs", args->opts.debugfs, "debugfs mount point (blktrace's -r)")->capture_default_str();
+    c->add_option("CMD", args->command, "command to trace (after --); if it fails, its exit status is ours");
     c->add_option("--gb-trace", args->gb_trace,
                   "also record mpagefs's tracepoints (tracefs events/mpagefs) to FILE, as ftrace prints them");
-    c->add_option("--gb-buffer-kb", args->gb_opts.buffer_kb,
-                  "per-CPU ftrace ring buffer size while tracing (default: as configured)");
+    c->add_option("--gb-buffer-size", args->gb_opts.buffer_kb,
+                  "per-CPU ftrace ring buffer size while tracing, in KiB (as ftrace's buffer_size_kb) or with a "
+                  "K/M/G suffix (default: as configured)")
+        ->transform(size_kib())
+        ->check(CLI::Range(1U, UINT32_MAX));
     c->add_option("--tracefs", args->gb_opts.root, "tracefs mount point (default: /sys/kernel/tracing)");
-    c->footer("Example: mpagectl trace --dev /dev/vdc --out /out/f17 --gb-trace /out/f17.gb -- cat /mnt/f17");
+    c->footer("Example: mpagectl trace -d /dev/vdc -o /out/f17 --gb-trace /out/f17.gb -- cat /mnt/f17");
     c->callback([args] { run_trace(*args); });
   }
   {
     auto args = std::make_shared<DecodeArgs>();
     CLI::App* c = app.add_subcommand("decode", "print a blktrace capture one event per line (blkparse's layout) or as JSON lines");
-    c->add_option("prefix", args->prefix, "trace PREFIX (or PREFIX.blktrace.N)")->required();
+    c->add_option("PREFIX", args->prefix, "trace PREFIX (or PREFIX.blktrace.N)")->required();
     c->add_flag("--json", args->json, "JSON lines");
     c->add_option("--actions", args->actions, "only these actions, e.g. QDC or Q,UT (default: all)");
     c->callback([args] { run_decode(*args); });
@@ -226,8 +240,8 @@ void register_trace_commands(CLI::App& app) {
   {
     auto args = std::make_shared<ExplainArgs>();
     CLI::App* c = app.add_subcommand("explain", "map each event's sectors to the image's files and metadata");
-    c->add_option("--image", args->image, "the traced filesystem image (mpagefs or ext2)")->required();
-    c->add_option("prefix", args->prefix, "trace PREFIX")->required();
+    c->add_option("IMAGE", args->image, "the traced filesystem image or device (mpagefs or ext2)")->required();
+    c->add_option("PREFIX", args->prefix, "trace PREFIX (or PREFIX.blktrace.N)")->required();
     c->add_option("--file", args->file, "only bios touching this file, and its notation");
     c->add_option("--gb-trace", args->gb_trace,
                   "mpagefs tracepoint text (mpagectl trace --gb-trace, or tracefs's trace file): show the "
@@ -243,8 +257,8 @@ void register_trace_commands(CLI::App& app) {
     auto args = std::make_shared<CheckArgs>();
     CLI::App* c = app.add_subcommand("check", "assert I/O patterns for one file (exit 0: all pass, 1: failures, 2: usage, 3: cannot read "
                                      "the image or trace)");
-    c->add_option("--image", args->image, "the traced filesystem image")->required();
-    c->add_option("prefix", args->prefix, "trace PREFIX")->required();
+    c->add_option("IMAGE", args->image, "the traced filesystem image or device (mpagefs or ext2)")->required();
+    c->add_option("PREFIX", args->prefix, "trace PREFIX (or PREFIX.blktrace.N)")->required();
     c->add_option("--file", args->file, "the file whose bios are checked")->required();
     c->add_option("--actions", args->actions, "actions to check")->capture_default_str();
     c->add_option("--expect-order", args->expect_order,

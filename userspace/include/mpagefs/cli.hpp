@@ -30,7 +30,7 @@ class UsageError : public std::invalid_argument {
 };
 
 // Returns fn(), turning the std::invalid_argument the library's parsers throw
-// for malformed text (parse_size, parse_action_filter, parse_expect_order,
+// for malformed text (parse_action_filter, parse_expect_order,
 // control's ArgError ...) into a UsageError.  Only around the parsing of
 // command-line values: elsewhere std::invalid_argument is a runtime error.
 template <class F>
@@ -41,6 +41,15 @@ decltype(auto) parse_arg(F&& fn) {
     throw UsageError(e.what());
   }
 }
+
+// Size options (the convention of README.md, "Command line"): a number with
+// an optional K, M, G, T suffix (KiB, MiB, GiB, TiB; "KB", "KiB", "k" alike),
+// through CLI11's AsSizeValue, so a malformed size is a parse error (exit 2).
+// size_bytes(): a plain number is bytes (mkfs --size, fsx --maxlen ...).
+// size_kib(): a plain number is KiB, as blktrace's -b and ftrace's
+// buffer_size_kb; the value is in KiB, a suffix scales it ("4M" = 4096).
+CLI::Validator size_bytes();
+CLI::Validator size_kib();
 
 // The statuses run_cli gives usage and runtime errors: kExitUsage and
 // kExitRuntime, except for fsck (fsck(8)'s 16 and 8).

@@ -39,7 +39,7 @@ constexpr uint32_t encode_dev(uint32_t major, uint32_t minor) {
 }
 constexpr uint32_t dev_major(uint32_t dev) { return (dev & 0xfff00U) >> 8; }
 constexpr uint32_t dev_minor(uint32_t dev) { return (dev & 0xffU) | ((dev >> 12) & 0xfff00U); }
-// "253:32".
+// "253,32": MAJOR,MINOR as blkparse prints a device (decode does too).
 std::string format_dev(uint32_t dev);
 // A MOUNT argument that names a device rather than a path: "vdc" or
 // "/dev/vdc" -> "vdc"; nullopt for anything else ("/mnt/a", "./x").

@@ -76,6 +76,8 @@ def test_image_option_is_gone(run, image, prefix, cmd):
     (["-d", "DEV", "-o", "P", "-b", "0"], "--buffer-size"),
     (["-d", "DEV", "-o", "P", "-b", "4T"], "--buffer-size"),      # over 32 bits of bytes
     (["-d", "DEV", "-o", "P", "-n", "0"], "--num-sub-buffers"),
+    (["-d", "DEV", "-o", "P", "-w", "0"], "--stopwatch"),
+    (["-d", "DEV", "-o", "P", "-w", "2s"], "--stopwatch"),
     (["-d", "DEV", "-o", "P", "--gb-buffer-size", "1Q"], "--gb-buffer-size"),
     # The old names are gone (one name per option).
     (["--dev", "DEV", "--out", "P"], "--out"),
@@ -92,7 +94,8 @@ def test_trace_usage_errors_before_the_device(run, tmp_path, args, word):
 def test_trace_help_names_blktrace_short_options(run):
     p = run("trace", "--help")
     assert p.returncode == OK
-    for opt in ("-d,--dev", "-o,--output", "-b,--buffer-size", "-n,--num-sub-buffers", "-r,--debugfs"):
+    for opt in ("-d,--dev", "-o,--output", "-b,--buffer-size", "-n,--num-sub-buffers", "-r,--debugfs",
+                "-w,--stopwatch"):
         assert opt in p.stdout, opt
     assert "in KiB" in p.stdout
 

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 #include "mpagefs/blockio.hpp"
@@ -151,6 +152,29 @@ TEST(FindMount, BlockDeviceByDeviceNumber) {
   ASSERT_TRUE(m.has_value());
   EXPECT_EQ(m->target, "/mnt/d");
   EXPECT_EQ(find_mount(alias, write_table(dir, "/dev/null /mnt/n none rw 0 0\n")), std::nullopt);
+}
+
+// The root filesystem as the kernel lists it when mounted from root=:
+// "/dev/root", a name without a node; found by its mount point's device.
+// Uses a block-device mount of this machine (stat() only), if it has one.
+TEST(FindMount, DevRootByTheMountPointsDevice) {
+  std::ifstream in("/proc/self/mounts");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (const MountEntry& m : parse_mount_table(text)) {
+    struct stat src {};
+    struct stat mnt {};
+    if (::stat(m.source.c_str(), &src) != 0 || !S_ISBLK(src.st_mode) || ::stat(m.target.c_str(), &mnt) != 0 ||
+        mnt.st_dev != src.st_rdev)
+      continue;
+    mpagefs::testing::TempDir dir;
+    const std::string table = write_table(dir, "/dev/root " + m.target + " ext4 rw 0 0\n");
+    const auto found = find_mount(m.source, table);
+    ASSERT_TRUE(found.has_value()) << m.source;
+    EXPECT_EQ(found->target, m.target);
+    EXPECT_EQ(find_mount(m.source, write_table(dir, "/dev/root /proc proc rw 0 0\n")), std::nullopt);
+    return;
+  }
+  GTEST_SKIP() << "no block device mounted here";
 }
 
 }  // namespace

@@ -57,6 +57,27 @@ cat "$OUT/{name}.log"
 
 capture_job = vm_job(captures_job, "capture_job")
 
+# -w SECONDS (blktrace's stopwatch): without a command the trace ends by
+# itself; with one, the command gets SIGINT and its status (130) is ours.  A
+# stopwatch that never fires hangs the job until its timeout.
+STOPWATCH = GUEST_PRELUDE + r"""
+set +e
+dd if=/dev/vdc of=/dev/null bs=4k count=256 iflag=direct 2>/dev/null &
+mpagectl trace -d /dev/vdc -o "$OUT/sw" -w 2 2> "$OUT/sw.log"; echo "rc_sw $?"
+wait
+mpagectl trace -d /dev/vdc -o "$OUT/swcmd" -w 1 -- sleep 600 2> "$OUT/swcmd.log"; echo "rc_swcmd $?"
+"""
+
+
+def stopwatch_job(ctx):
+    disk = ctx.tmp / "sw.img"
+    with open(disk, "wb") as f:
+        f.truncate(4 << 20)
+    return GuestJob(STOPWATCH, disks=[disk], timeout=120)
+
+
+stopwatch = vm_job(stopwatch_job, "stopwatch")
+
 
 @pytest.fixture
 def captures(capture_job):
@@ -83,3 +104,15 @@ def test_capture_is_complete_and_sound(captures, mpagectl, name):
     # Both CPUs' files hold records: the readers ran while tracing on each.
     sizes = [f.stat().st_size for f in sorted(captures.glob(f"{name}.blktrace.*"))]
     assert len(sizes) == 2 and all(s > 0 for s in sizes), sizes
+
+
+def test_stopwatch_stops_the_trace(stopwatch, mpagectl):
+    r = stopwatch.r
+    assert "rc_sw 0" in r.stdout, r.stdout
+    log = (stopwatch.out / "sw.log").read_text()
+    assert "stopwatch expired after 2 s, stopping" in log, log
+    assert run([mpagectl, "decode", stopwatch.out / "sw"], check=False).returncode == 0
+    assert "rc_swcmd 130" in r.stdout, r.stdout
+    log = (stopwatch.out / "swcmd.log").read_text()
+    assert "stopwatch expired, sending SIGINT to the command" in log, log
+    assert run([mpagectl, "decode", stopwatch.out / "swcmd"], check=False).returncode == 0

@@ -16,6 +16,8 @@ set +e
 r() { "$@" > /tmp/out 2> /tmp/err; echo "rc=$? $*"; cat /tmp/err; }
 label() { mpagectl dump "$1" --json | sed -n 's/.*"volume_name": "\(.*\)".*/label \1/p'; }
 
+# The VM's name of the job's disk (vdc when the job has the VM to itself).
+echo "DEV /dev/vdc"
 echo "== mounted"
 mount -t mpagefs /dev/vdc /mnt/a || exit 1
 sum_before=$(sha256sum /mnt/a/f | cut -d' ' -f1)
@@ -60,6 +62,10 @@ def refusals_job(ctx):
 mkfs_refusals = vm_job(refusals_job, "mkfs_refusals")
 
 
+def dev(stdout):
+    return re.search(r"^DEV (\S+)$", stdout, re.M).group(1)
+
+
 def sections(stdout):
     out, name = {}, None
     for line in stdout.splitlines():
@@ -74,7 +80,7 @@ def sections(stdout):
 
 def test_mounted_device_is_refused_by_any_name_even_with_force(mkfs_refusals):
     s = sections(mkfs_refusals.r.stdout)["mounted"]
-    for name in ("/dev/vdc", "/tmp/alias"):
+    for name in (dev(mkfs_refusals.r.stdout), "/tmp/alias"):
         assert re.search(rf"^rc=3 mpagectl mkfs (-F )?-L bad (-s 1M )?{re.escape(name)}\n"
                          rf"mpagectl: {re.escape(name)} is mounted on /mnt/a; "
                          r"will not make a filesystem here\n", s, re.M), s
@@ -85,10 +91,11 @@ def test_mounted_device_is_refused_by_any_name_even_with_force(mkfs_refusals):
 
 def test_unmounted_filesystem_needs_force(mkfs_refusals, mpagectl):
     s = sections(mkfs_refusals.r.stdout)["unmounted"]
-    assert ("rc=3 mpagectl mkfs -L bad /dev/vdc\n"
-            "mpagectl: /dev/vdc already contains a filesystem (type mpagefs); use -F to overwrite it\n"
+    d = dev(mkfs_refusals.r.stdout)
+    assert (f"rc=3 mpagectl mkfs -L bad {d}\n"
+            f"mpagectl: {d} already contains a filesystem (type mpagefs); use -F to overwrite it\n"
             "label orig\n"
-            "rc=0 mpagectl mkfs -F -L fresh /dev/vdc\n"
+            f"rc=0 mpagectl mkfs -F -L fresh {d}\n"
             "label fresh\n") == s, s
     # The disk as the host finds it after the boot (fsck-clean: vm_job checks).
     dump = json.loads(run([mpagectl, "dump", mkfs_refusals.img, "--json"]).stdout)

@@ -217,6 +217,9 @@ void register_trace_commands(CLI::App& app) {
         ->check(CLI::Range(1U, UINT32_MAX))
         ->capture_default_str();
     c->add_option("-r,--debugfs", args->opts.debugfs, "debugfs mount point (blktrace's -r)")->capture_default_str();
+    c->add_option("-w,--stopwatch", args->opts.stopwatch_s,
+                  "stop after SECONDS (blktrace's -w); with CMD, CMD gets SIGINT then and its status is ours")
+        ->check(CLI::Range(1U, UINT32_MAX));
     c->add_option("CMD", args->command, "command to trace (after --); if it fails, its exit status is ours");
     c->add_option("--gb-trace", args->gb_trace,
                   "also record mpagefs's tracepoints (tracefs events/mpagefs) to FILE, as ftrace prints them");

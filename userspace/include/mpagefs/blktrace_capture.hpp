@@ -25,6 +25,7 @@ struct CaptureOptions {
   std::string debugfs = "/sys/kernel/debug";
   uint32_t buf_size = 512 * 1024;         // relay sub-buffer size (blktrace's default)
   uint32_t buf_nr = 8;                    // sub-buffers per CPU
+  uint32_t stopwatch_s = 0;               // stop after this many seconds (blktrace's -w); 0: no limit
 };
 
 struct CaptureResult {
@@ -94,7 +95,10 @@ std::vector<uint32_t> parse_cpu_list(const std::string& text);
 
 // Traces `opts.device` while `command` runs (started after tracing is on;
 // tracing stops when it exits), or, when `command` is empty, until SIGINT or
-// SIGTERM.  A SIGINT/SIGTERM during a command is passed on to it.  The
+// SIGTERM.  A SIGINT/SIGTERM during a command is passed on to it.  With
+// opts.stopwatch_s, tracing also stops that many seconds after it started:
+// without a command at once, with one by sending it SIGINT (its status is
+// reported as ever: 130 when SIGINT ends it).  The
 // kernel trace is always stopped and torn down (also on errors and
 // signals); a trace left set up by someone else (EBUSY) is torn down and
 // setup retried once.  Progress goes to `log`.  Throws CaptureError.

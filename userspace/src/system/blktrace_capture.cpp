@@ -19,10 +19,12 @@
 #include <atomic>
 #include <cctype>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <sstream>
 #include <thread>
@@ -242,13 +244,21 @@ class SignalScope {
     ::sigaction(SIGTERM, &old_term_, nullptr);
     ::sigaction(SIGCHLD, &old_chld_, nullptr);
   }
-  // Sleeps until one of our signals arrives (atomically unblocking them).
-  void wait() const {
+  // Sleeps until one of our signals arrives (atomically unblocking them),
+  // or until `deadline` when one is given.
+  void wait(std::optional<std::chrono::steady_clock::time_point> deadline = std::nullopt) const {
     sigset_t m = old_mask_;
     sigdelset(&m, SIGINT);
     sigdelset(&m, SIGTERM);
     sigdelset(&m, SIGCHLD);
-    ::sigsuspend(&m);
+    if (!deadline) {
+      ::sigsuspend(&m);
+      return;
+    }
+    const auto left = std::max(*deadline - std::chrono::steady_clock::now(), std::chrono::steady_clock::duration{});
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+    const timespec ts{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
+    ::ppoll(nullptr, 0, &ts, &m);  // like sigsuspend, with a timeout
   }
   [[nodiscard]] const sigset_t& old_mask() const { return old_mask_; }
 
@@ -283,20 +293,27 @@ pid_t spawn(const std::vector<std::string>& command) {
   return pid;
 }
 
-// Waits for the child, passing SIGINT/SIGTERM on to it; returns its status
-// as a shell would (128 + signal when killed).
-int wait_child(pid_t pid, const SignalScope& sigs) {
+// Waits for the child, passing SIGINT/SIGTERM on to it, and sending it
+// SIGINT at `deadline` (the stopwatch); returns its status as a shell would
+// (128 + signal when killed).
+int wait_child(pid_t pid, const SignalScope& sigs, std::optional<std::chrono::steady_clock::time_point> deadline,
+               std::ostream& log) {
   bool forwarded = false;
   while (true) {
     int status = 0;
     const pid_t r = ::waitpid(pid, &status, WNOHANG);
     if (r == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     if (r < 0 && errno != EINTR) throw CaptureError(errno_text("waitpid"));
+    if (!forwarded && deadline && std::chrono::steady_clock::now() >= *deadline) {
+      log << "mpagectl trace: stopwatch expired, sending SIGINT to the command\n";
+      ::kill(pid, SIGINT);
+      forwarded = true;
+    }
     if (g_stop_signal != 0 && !forwarded) {
       ::kill(pid, g_stop_signal);
       forwarded = true;
     }
-    sigs.wait();
+    sigs.wait(forwarded ? std::nullopt : deadline);
   }
 }
 
@@ -368,15 +385,21 @@ CaptureResult capture(const CaptureOptions& opts, const std::vector<std::string>
   trace.start();
   log << "mpagectl trace: tracing " << opts.device << " (" << dir << ") on " << cpus.size() << " CPUs, "
       << opts.buf_nr << " x " << opts.buf_size / 1024 << " KiB buffers"
-      << (command.empty() ? "; stop with SIGINT or SIGTERM\n" : "\n");
+      << (command.empty() ? "; stop with SIGINT or SIGTERM" : "")
+      << (opts.stopwatch_s != 0 ? "; stopwatch " + std::to_string(opts.stopwatch_s) + " s\n" : "\n");
 
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+  if (opts.stopwatch_s != 0) deadline = std::chrono::steady_clock::now() + std::chrono::seconds(opts.stopwatch_s);
   if (command.empty()) {
-    while (g_stop_signal == 0) sigs.wait();
-    log << "mpagectl trace: got signal " << g_stop_signal << ", stopping\n";
+    while (g_stop_signal == 0 && (!deadline || std::chrono::steady_clock::now() < *deadline)) sigs.wait(deadline);
+    if (g_stop_signal != 0)
+      log << "mpagectl trace: got signal " << g_stop_signal << ", stopping\n";
+    else
+      log << "mpagectl trace: stopwatch expired after " << opts.stopwatch_s << " s, stopping\n";
   } else {
     const pid_t pid = spawn(command);
     result.ran_command = true;
-    result.command_status = wait_child(pid, sigs);
+    result.command_status = wait_child(pid, sigs, deadline, log);
   }
 
   trace.stop();  // flushes the relay sub-buffers

@@ -44,8 +44,14 @@ std::optional<MountEntry> find_mount(const std::string& path, const std::string&
   if (::stat(path.c_str(), &want) != 0) throw IoError("stat " + path + ": " + std::strerror(errno));
   const bool blockdev = S_ISBLK(want.st_mode);
   for (const MountEntry& m : parse_mount_table(read_text(table))) {
-    // Sources that are no file ("tmpfs", "proc", a missing device) cannot
-    // be ours.
+    // The kernel names the root filesystem mounted from root= "/dev/root",
+    // a node that rarely exists: its device is that of the mount point, as
+    // mke2fs's check_mntent_file also asks.
+    struct stat mnt {};
+    if (blockdev && m.source == "/dev/root" && ::stat(m.target.c_str(), &mnt) == 0 && mnt.st_dev == want.st_rdev)
+      return m;
+    // Other sources that are no file ("tmpfs", "proc", a missing device)
+    // cannot be ours.
     struct stat src {};
     if (m.source.empty() || m.source.front() != '/' || ::stat(m.source.c_str(), &src) != 0) continue;
     if (blockdev) {

@@ -7,6 +7,9 @@ One boot runs every job of this module (lab.vm_job):
   block (a block-bitmap block) marked free below s_first_data_block.  A
   32-bit bitmap scan wrapped from 2^32 to block 0 and handed that metadata
   block out as file data.
+- full_inodes: a crafted sparse image of 2^32 - 1 inodes, inode bitmap full,
+  free count 1: creating a file must fail with ENOSPC; the 32-bit inode
+  scan wrapped and looped forever.
 - ro_repair: mounted read-only, block 0 repaired underneath with
   `mpagectl fsck --repair` (its free count had been 5 off), remounted
   read-write, a file written: fsck must then be clean.  The in-memory copy of
@@ -160,6 +163,93 @@ def test_allocation_near_2_32_blocks_stays_in_the_data_area(wrap, mpagectl):
     i_blocks = int.from_bytes(im.read(im.inode_off(wrap.f) + I_BLOCKS_OFF, 4), "little")
     assert i_blocks == 3, f"i_blocks {i_blocks} for 3 blocks"
     assert super_field(wrap.img, "state") == 1
+
+
+def craft_full_inode_bitmap(path):
+    """An image (4 KiB blocks, about 550 GB sparse) of 2^32 - 1 inodes whose
+    inode bitmap is full while s_free_inodes_count says 1: mkfs cannot make
+    it (its inode table is 512 GiB), so it is written here field by field.
+    Returns (blocks_count, first_data_block)."""
+    bs, inodes, data = 4096, 2**32 - 1, 64
+    per = 8 * bs
+    ibb = -(-inodes // per)
+    itb = -(-inodes * INODE_SIZE // bs)
+    bbb = 1
+    while True:
+        blocks = 1 + bbb + ibb + itb + data
+        if -(-blocks // per) == bbb:
+            break
+        bbb = -(-blocks // per)
+    ibitmap, itable = 1 + bbb, 1 + bbb + ibb
+    first_data = itable + itb
+    used = first_data + 1                       # metadata and the root directory
+    with open(path, "wb") as f:
+        f.truncate(blocks * bs)
+        # block bitmap: blocks 0 .. first_data, and the padding past the end
+        f.seek(bs)
+        f.write(b"\xff" * (used // 8) + bytes([(1 << (used % 8)) - 1]))
+        f.seek(bs + blocks // 8)
+        f.write(bytes([0xff & ~((1 << (blocks % 8)) - 1)]) + b"\xff" * (bbb * bs - blocks // 8 - 1))
+        # inode bitmap: every bit set
+        f.seek(ibitmap * bs)
+        chunk = b"\xff" * (1 << 20)
+        for _ in range(ibb * bs // len(chunk)):
+            f.write(chunk)
+        # the root inode and its directory block
+        root = bytearray(INODE_SIZE)
+        root[0:2] = (0o40755).to_bytes(2, "little")
+        root[2:4] = (2).to_bytes(2, "little")
+        root[16:24] = bs.to_bytes(8, "little")
+        root[I_BLOCKS_OFF:I_BLOCKS_OFF + 4] = (1).to_bytes(4, "little")
+        root[I_BLOCK_OFF:I_BLOCK_OFF + 4] = first_data.to_bytes(4, "little")
+        f.seek(itable * bs)
+        f.write(root)
+        dot = (1).to_bytes(4, "little") + (12).to_bytes(2, "little") + bytes([1, 2]) + b".\0\0\0"
+        dotdot = (1).to_bytes(4, "little") + (bs - 12).to_bytes(2, "little") + bytes([2, 2]) + b".."
+        f.seek(first_data * bs)
+        f.write(dot + dotdot)
+        # the superblock, sealed by set_super_field
+        sb = [0x4D504746, 1, 12, INODE_SIZE, 0, 0, 0, 1, blocks, blocks - used, inodes, 1,
+              1, bbb, ibitmap, ibb, itable, itb, first_data, 1, 0, 1]
+        f.seek(0)
+        f.write(b"".join(v.to_bytes(4, "little") for v in sb))
+    set_super_field(path, "errors", 1)
+    return blocks, first_data
+
+
+def full_inodes_job(ctx):
+    img = ctx.tmp / "inodes.img"
+    craft_full_inode_bitmap(img)
+    script = GUEST_PRELUDE + """
+mount -t mpagefs /dev/vdc /mnt/a
+set +e
+touch /mnt/a/x 2> $OUT/touch.err
+echo "touch rc $?"
+set -e
+umount /mnt/a
+dmesg | grep 'mpagefs (' > $OUT/dmesg.txt || true
+"""
+    # No fsck: it would read 2^32 inodes.  A hang is what this tests against:
+    # the timeout ends the job (and fails the boot) if the scan never returns.
+    return GuestJob(script, disks=[img], timeout=300, fsck=False, data=dict(img=img))
+
+
+full_inodes = vm_job(full_inodes_job, "full_inodes")
+
+
+def test_full_inode_bitmap_near_2_32_inodes_is_enospc(full_inodes):
+    """With s_inodes_count 2^32 - 1 and every bit of the inode bitmap set,
+    creating a file scans the bitmap once and fails with ENOSPC (a 32-bit
+    cursor wrapped past the last bitmap block to 0 and scanned forever,
+    holding s_alloc_lock); the disagreement with the free count is reported
+    and recorded, and the count written back is 0."""
+    out = full_inodes.r.stdout
+    assert re.search(r"^touch rc [1-9]", out, re.M), out
+    assert "No space left on device" in (full_inodes.out / "touch.err").read_text()
+    dmesg = (full_inodes.out / "dmesg.txt").read_text()
+    assert "inode bitmap is full but s_free_inodes_count is 1" in dmesg, dmesg
+    assert super_field(full_inodes.img, "free_inodes_count") == 0
+    assert super_field(full_inodes.img, "state") == 1 | STATE_ERRORS
 
 
 # --- 2. a repair made under a read-only mount ------------------------------------

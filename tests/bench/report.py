@@ -24,6 +24,12 @@ def decode(mpagectl, prefix):
     return [json.loads(l) for l in _run([mpagectl, "decode", prefix, "--json"]).splitlines() if l.strip()]
 
 
+def explained(mpagectl, image, prefix, path):
+    """The Q events of `explain --json` (JSON Lines: events, then a summary) touching `path`."""
+    out = _run([mpagectl, "explain", "--image", image, prefix, "--json", "--actions", "Q", "--file", path])
+    return [e for e in map(json.loads, filter(str.strip, out.splitlines())) if e["type"] == "event"]
+
+
 def read_kv(path):
     out = {}
     if Path(path).exists():
@@ -114,8 +120,7 @@ def collect(out, mpagectl, peers, cfg):
                      "scatter": [(round((e["time_ns"] - ev[0]["time_ns"]) / 1e9, 6), e["sector"], e["nr_sectors"])
                                  for e in bios]}
                 if w == "seq-read" and p.fstype in ("mpagefs", "ext2"):
-                    ex = json.loads(_run([mpagectl, "explain", "--image", p.image, prefix, "--json",
-                                          "--actions", "Q", "--file", "/big"]))["events"]
+                    ex = explained(mpagectl, p.image, prefix, "/big")
                     data, other = shape.classify_explained(ex, "/big")
                     s["data"] = shape.shape(data)
                     s["other_bios"] = len(other)

@@ -65,7 +65,7 @@ MAKEFLAGS += --no-print-directory
 
 .PHONY: all deps kernel userspace module ext2 initramfs check check-long unit-test style vm-test demo shell clean \
 	install install-module debug-kernel module-debug initramfs-debug check-debug coverage \
-	coverage-report bench bench-unit cli-test kmod-style check-kernel
+	coverage-report bench bench-decode bench-unit cli-test kmod-style check-kernel
 
 all: deps userspace module ext2 initramfs
 
@@ -240,6 +240,12 @@ demo: all
 # (re-analyse the last VM run), see tests/bench/bench.py --help.
 bench: all
 	@$(PYTHON) tests/bench/bench.py --build $(BUILD) $(BENCH_ARGS)
+
+# The host decode part of make bench on its own (tests/bench/tools.py):
+# mpagectl decode/explain and blkparse on synthetic captures of 1M and 10M
+# events, 3 rounds (BENCH_DECODE_ARGS, e.g. --events 1000000 --repeats 1).
+bench-decode: userspace
+	@$(PYTHON) tests/bench/tools.py --build $(BUILD) $(BENCH_DECODE_ARGS)
 
 shell: all
 	@$(PYTHON) qemu/shell.py --build $(BUILD)

@@ -5,6 +5,7 @@ import subprocess
 from pathlib import Path
 
 import shape
+import tools
 
 WORKLOADS = [  # name, unit, what the figure is
     ("seq-read", "MiB/s", "sequential cold read of the big file, 1 MiB read() calls"),
@@ -22,6 +23,12 @@ def _run(cmd):
 
 def decode(mpagectl, prefix):
     return [json.loads(l) for l in _run([mpagectl, "decode", prefix, "--json"]).splitlines() if l.strip()]
+
+
+def explained(mpagectl, image, prefix, path):
+    """The Q events of `explain --json` (JSON Lines: events, then a summary) touching `path`."""
+    out = _run([mpagectl, "explain", image, prefix, "--json", "--actions", "Q", "--file", path])
+    return [e for e in map(json.loads, filter(str.strip, out.splitlines())) if e["type"] == "event"]
 
 
 def read_kv(path):
@@ -114,8 +121,7 @@ def collect(out, mpagectl, peers, cfg):
                      "scatter": [(round((e["time_ns"] - ev[0]["time_ns"]) / 1e9, 6), e["sector"], e["nr_sectors"])
                                  for e in bios]}
                 if w == "seq-read" and p.fstype in ("mpagefs", "ext2"):
-                    ex = json.loads(_run([mpagectl, "explain", p.image, prefix, "--json",
-                                          "--actions", "Q", "--file", "/big"]))["events"]
+                    ex = explained(mpagectl, p.image, prefix, "/big")
                     data, other = shape.classify_explained(ex, "/big")
                     s["data"] = shape.shape(data)
                     s["other_bios"] = len(other)
@@ -228,19 +234,7 @@ def markdown(results):
     t = results.get("tools")
     if t:
         L.append("")
-        L.append("Trace decoding on the host (synthetic captures, text output to /dev/null; "
-                 "peak memory = max RSS from /usr/bin/time -v):")
-        L.append("")
-        L.append("| events | tool | seconds | events/s | max RSS MiB |")
-        L.append("|---|---|---|---|---|")
-        for row in t["runs"]:
-            L.append(f"| {row['events']:,} | {row['tool']} | {row['seconds']:.2f} | {row['events_per_s']:,.0f} "
-                     f"| {row['max_rss_kib'] / 1024:.1f} |")
-        L.append("")
-        L.append("| ratio | events | speed (events/s) | memory |")
-        L.append("|---|---|---|---|")
-        for r in t["ratios"]:
-            L.append(f"| {r['label']} | {r['events']:,} | {r['speed']:.2f}x | {r['memory']:.3f}x |")
+        L.append(tools.markdown(t).rstrip())
     return "\n".join(L) + "\n"
 
 
@@ -375,14 +369,7 @@ def aims(results):
                 rows.append((f"{name}: mpagefs-{bs} >= 1.0x ext2-{bs}", _fmt(r, "x"), verdict(r >= 1.0)))
     t = results.get("tools")
     if t:
-        for r in t["ratios"]:
-            if r["label"] == "mpagectl decode / blkparse":
-                rows.append((f"decode >= 10x blkparse ({r['events']:,} events)", f"{r['speed']:.2f}x",
-                             verdict(r["speed"] >= 10)))
-        for r in t["ratios"]:
-            if r["label"].startswith("mpagectl decode:") or r["label"].startswith("mpagectl explain:"):
-                rows.append((f"{r['label'].split(':')[0]}: memory flat from 1M to 10M events",
-                             f"{r['memory']:.2f}x max RSS", verdict(r["memory"] <= 1.2)))
+        rows += [(a, m, verdict(ok)) for a, m, ok in tools.aims(t)]
     return rows
 
 

@@ -112,11 +112,19 @@ def notation(mpagectl, image, prefix, path):
                 "--notation"]).stdout.strip()
 
 
+def explain_lines(stdout: str):
+    """`mpagectl explain --json` (JSON Lines): (event objects, the summary
+    object that ends the output)."""
+    lines = [json.loads(line) for line in stdout.splitlines() if line.strip()]
+    assert lines and lines[-1]["type"] == "summary", "explain --json must end with its summary line"
+    return [e for e in lines if e["type"] == "event"], lines[-1]
+
+
 def explain_json(mpagectl, image, prefix, path=None, actions="Q"):
     cmd = [mpagectl, "explain", image, prefix, "--json", "--actions", actions]
     if path:
         cmd += ["--file", path]
-    return json.loads(run(cmd).stdout)["events"]
+    return explain_lines(run(cmd).stdout)[0]
 
 
 def decode_json(mpagectl, prefix, actions=None):

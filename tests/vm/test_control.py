@@ -28,7 +28,7 @@ import subprocess
 
 import pytest
 
-from lab import (GUEST_PRELUDE, GuestJob, block_map, decode_json, explain_json, mkfs_mpagefs,
+from lab import (GUEST_PRELUDE, GuestJob, block_map, decode_json, explain_json, explain_lines, mkfs_mpagefs,
                  notation, rand_bytes, run, sha256, vm_job)
 
 BIG = 2 << 20          # the contiguous file of the read checks
@@ -203,11 +203,11 @@ def test_gb_trace_join_attributes_every_data_bio(readvm, mpagectl, maxmap):
     as many get_block calls as the counter."""
     prefix = readvm["out"] / f"big{maxmap}"
     gb = readvm["out"] / f"big{maxmap}.gb"
-    j = json.loads(run([mpagectl, "explain", readvm["img"], prefix, "--file", "/big",
-                        "--gb-trace", gb, "--json"]).stdout)
+    events, summary = explain_lines(run([mpagectl, "explain", readvm["img"], prefix, "--file", "/big",
+                                         "--gb-trace", gb, "--json"]).stdout)
     s = first_json(readvm["sec"][f"stats maxmap={maxmap}"])["stats"]
-    g = j["gb_trace"]
-    bios = [e for e in j["events"] if e["data"]]
+    g = summary["gb_trace"]
+    bios = [e for e in events if e["data"]]
     print(f"maxmap={maxmap}: {g}")
     assert g["get_block_calls"] == s["get_block_read"]
     assert g["data_bios"] == len(bios) > 0

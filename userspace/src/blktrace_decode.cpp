@@ -1,14 +1,17 @@
 // blktrace_decode.cpp - struct blk_io_trace records: byte order, headers,
 // per-stream record reading and the time-ordered merge of per-CPU streams.
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <istream>
 
 #include "mpagefs/blktrace.hpp"
+#include "system/unique_fd.hpp"
 
 namespace mpagefs::blktrace {
 
@@ -107,36 +110,48 @@ std::optional<uint16_t> action_code_for(std::string_view letters) {
   return std::nullopt;
 }
 
-// NOLINTNEXTLINE(bugprone-easily-swappable-parameters): blkparse fill_rwbs(action, bytes)
-std::string rwbs(uint32_t action, uint32_t bytes) {
-  const uint32_t tc = action >> BLK_TC_SHIFT;
-  std::string s;
-  if (tc & BLK_TC_FLUSH) s += 'F';
-  if (tc & BLK_TC_DISCARD)
-    s += 'D';
-  else if (tc & BLK_TC_WRITE)
-    s += 'W';
-  else if (bytes != 0)
-    s += 'R';
-  else
-    s += 'N';
-  if (tc & BLK_TC_FUA) s += 'F';
-  if (tc & BLK_TC_AHEAD) s += 'A';
-  if (tc & BLK_TC_SYNC) s += 'S';
-  if (tc & BLK_TC_META) s += 'M';
-  return s;
-}
-
-std::string Event::message() const {
+std::string_view EventView::message() const {
   const auto* p = reinterpret_cast<const char*>(pdu.data());
   return {p, strnlen(p, pdu.size())};
 }
 
-uint64_t Event::pdu_u64() const {
+uint64_t EventView::pdu_u64() const {
   if (pdu.size() < sizeof(uint64_t)) return 0;
   uint64_t v = 0;
   for (size_t i = 0; i < sizeof(uint64_t); ++i) v = (v << 8) | pdu[i];  // big-endian
   return v;
+}
+
+EventView Event::view() const {
+  EventView v;
+  v.sequence = sequence;
+  v.time_ns = time_ns;
+  v.cpu = cpu;
+  v.pid = pid;
+  v.comm = comm;
+  v.action = action;
+  v.sector = sector;
+  v.bytes = bytes;
+  v.error = error;
+  v.device = device;
+  v.cgroup = cgroup;
+  v.pdu = pdu;
+  return v;
+}
+
+void Event::assign(const EventView& v) {
+  sequence = v.sequence;
+  time_ns = v.time_ns;
+  cpu = v.cpu;
+  pid = v.pid;
+  comm.assign(v.comm);
+  action = v.action;
+  sector = v.sector;
+  bytes = v.bytes;
+  error = v.error;
+  device = v.device;
+  cgroup = v.cgroup;
+  pdu.assign(v.pdu.begin(), v.pdu.end());
 }
 
 RecordReader::RecordReader(std::istream& in, std::string name) : in_(in), name_(std::move(name)) {}
@@ -146,23 +161,23 @@ bool RecordReader::next(Record& out) {
   in_.read(reinterpret_cast<char*>(raw.data()), raw.size());
   const auto got = static_cast<size_t>(in_.gcount());
   if (got == 0) return false;
-  const std::string where = name_ + " at offset " + std::to_string(offset_);
+  auto where = [&] { return name_ + " at offset " + std::to_string(offset_); };
   if (got < raw.size())
-    throw TraceError(where + ": record cut short (" + std::to_string(got) + " of 48 bytes)");
+    throw TraceError(where() + ": record cut short (" + std::to_string(got) + " of 48 bytes)");
   if (!order_) {
     order_ = detect_byte_order(raw);
-    if (!order_) throw TraceError(where + ": bad magic " + hex32(load_u32(raw)) + " (not a blktrace file)");
+    if (!order_) throw TraceError(where() + ": bad magic " + hex32(load_u32(raw)) + " (not a blktrace file)");
   }
   try {
     out.hdr = decode_header(raw, *order_);
   } catch (const TraceError& e) {
-    throw TraceError(where + ": " + e.what());
+    throw TraceError(where() + ": " + e.what());
   }
   out.pdu.resize(out.hdr.pdu_len);
   if (out.hdr.pdu_len != 0) {
     in_.read(reinterpret_cast<char*>(out.pdu.data()), out.hdr.pdu_len);
     if (static_cast<size_t>(in_.gcount()) != out.hdr.pdu_len)
-      throw TraceError(where + ": payload cut short (" + std::to_string(in_.gcount()) + " of " +
+      throw TraceError(where() + ": payload cut short (" + std::to_string(in_.gcount()) + " of " +
                        std::to_string(out.hdr.pdu_len) + " bytes)");
   }
   offset_ += kRecordSize + out.hdr.pdu_len;
@@ -194,30 +209,12 @@ Event to_event(const RecordReader::Record& rec, uint32_t cpu) {
 
 // ---- the merge ----------------------------------------------------------
 
-struct TraceReader::Source {
-  Source(std::unique_ptr<std::istream> s, std::string name, uint32_t cpu_)
-      : stream(std::move(s)), reader(*stream, std::move(name)), cpu(cpu_) {}
-  std::unique_ptr<std::istream> stream;
-  RecordReader reader;
-  RecordReader::Record pending;
-  bool has = false;
-  uint32_t cpu;
-};
-
 namespace {
 
-// A file stream with a large buffer: the merge reads 48 bytes at a time.
-class BufferedFile : public std::ifstream {
- public:
-  explicit BufferedFile(const std::string& path) : buf_(kBufSize) {
-    rdbuf()->pubsetbuf(buf_.data(), static_cast<std::streamsize>(buf_.size()));
-    open(path, std::ios::binary);
-  }
-
- private:
-  static constexpr size_t kBufSize = 1 << 16;
-  std::vector<char> buf_;
-};
+// Bytes read from a per-CPU file at a time; at least one record of the
+// largest payload (48 + 65535 bytes) must fit.
+constexpr size_t kChunk = size_t{128} << 10;
+static_assert(kChunk >= kRecordSize + 0xffff);
 
 bool file_exists(const std::string& path) {
   struct stat st {};
@@ -225,6 +222,68 @@ bool file_exists(const std::string& path) {
 }
 
 }  // namespace
+
+// One per-CPU stream: a buffer of raw bytes read in chunks, the decoded
+// header of the record at the head, and the comm looked up last.
+struct TraceReader::Source {
+  std::string name;
+  uint32_t cpu = 0;
+  UniqueFd fd;                            // a file, or
+  std::unique_ptr<std::istream> stream;   // a stream (tests)
+  std::unique_ptr<uint8_t[]> buf = std::make_unique_for_overwrite<uint8_t[]>(kChunk);  // NOLINT(*-avoid-c-arrays)
+  size_t pos = 0;                         // next unread byte in buf
+  size_t len = 0;                         // bytes in buf
+  uint64_t base = 0;                      // file offset of buf[0]
+  bool eof = false;
+  std::optional<ByteOrder> order;
+  blk_io_trace hdr{};                     // the head record, native order
+  const uint8_t* pdu = nullptr;           // its payload (cgroup id included), in buf
+  bool has = false;                       // hdr is an event not yet returned
+  uint32_t cache_pid = 0;                 // comm_for's last answer, valid while
+  uint64_t cache_notes = UINT64_MAX;      // no process note added a name
+  std::string_view cache_comm;
+
+  size_t read_some(uint8_t* dst, size_t n) {
+    if (stream) {
+      stream->read(reinterpret_cast<char*>(dst), static_cast<std::streamsize>(n));
+      return static_cast<size_t>(stream->gcount());
+    }
+    for (;;) {
+      const ssize_t got = ::read(fd.get(), dst, n);
+      if (got >= 0) return static_cast<size_t>(got);
+      if (errno != EINTR) throw TraceError("cannot read " + name + ": " + std::strerror(errno));
+    }
+  }
+  // Makes `want` bytes available at pos when the file has them; returns
+  // how many are.
+  size_t fill(size_t want) {
+    if (len - pos >= want) return len - pos;
+    if (pos != 0) {
+      std::memmove(buf.get(), buf.get() + pos, len - pos);
+      base += pos;
+      len -= pos;
+      pos = 0;
+    }
+    while (len < want && !eof) {
+      const size_t got = read_some(buf.get() + len, kChunk - len);
+      if (got == 0) eof = true;
+      len += got;
+    }
+    return len;
+  }
+  [[nodiscard]] std::string where(uint64_t offset) const { return name + " at offset " + std::to_string(offset); }
+};
+
+namespace {
+
+}  // namespace
+
+// Whether a's head comes before b's: time, then sequence, then CPU.
+bool TraceReader::before(const Source& a, const Source& b) {
+  if (a.hdr.time != b.hdr.time) return a.hdr.time < b.hdr.time;
+  if (a.hdr.sequence != b.hdr.sequence) return a.hdr.sequence < b.hdr.sequence;
+  return a.cpu < b.cpu;
+}
 
 std::string cpu_file_name(const std::string& prefix, uint32_t cpu) {
   return prefix + ".blktrace." + std::to_string(cpu);
@@ -238,53 +297,112 @@ std::string normalize_prefix(const std::string& prefix) {
 TraceReader::TraceReader(const std::string& prefix) {
   const std::string p = normalize_prefix(prefix);
   for (uint32_t cpu = 0;; ++cpu) {
-    const std::string name = cpu_file_name(p, cpu);
+    std::string name = cpu_file_name(p, cpu);
     if (!file_exists(name)) break;
-    auto f = std::make_unique<BufferedFile>(name);
-    if (!f->is_open()) throw TraceError("cannot open " + name + ": " + std::strerror(errno));
-    sources_.push_back(std::make_unique<Source>(std::move(f), name, cpu));
+    auto s = std::make_unique<Source>();
+    s->fd = UniqueFd(::open(name.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!s->fd.valid()) throw TraceError("cannot open " + name + ": " + std::strerror(errno));
+    (void)::posix_fadvise(s->fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+    s->name = std::move(name);
+    s->cpu = cpu;
+    sources_.push_back(std::move(s));
   }
   if (sources_.empty()) throw TraceError("no trace files " + p + ".blktrace.0, ... found");
-  for (size_t i = 0; i < sources_.size(); ++i) advance(i);
+  start();
 }
 
 TraceReader::TraceReader(std::vector<std::unique_ptr<std::istream>> streams) {
   uint32_t cpu = 0;
-  for (auto& s : streams) {
-    const std::string name = "stream " + std::to_string(cpu);
-    sources_.push_back(std::make_unique<Source>(std::move(s), name, cpu));
+  for (auto& in : streams) {
+    auto s = std::make_unique<Source>();
+    s->stream = std::move(in);
+    s->name = "stream " + std::to_string(cpu);
+    s->cpu = cpu;
+    sources_.push_back(std::move(s));
     ++cpu;
   }
-  for (size_t i = 0; i < sources_.size(); ++i) advance(i);
+  start();
+}
+
+// Every source read up to its first event; the heap holds those that have one.
+void TraceReader::start() {
+  for (auto& s : sources_) {
+    advance(*s);
+    if (s->has) heap_.push_back(s.get());
+  }
+  std::make_heap(heap_.begin(), heap_.end(), later);
 }
 
 TraceReader::~TraceReader() = default;
 
-// Heap order: a min-heap on (time, sequence, cpu).
-bool TraceReader::later(size_t a, size_t b) const {
-  const auto& x = sources_[a]->pending.hdr;
-  const auto& y = sources_[b]->pending.hdr;
-  if (x.time != y.time) return x.time > y.time;
-  if (x.sequence != y.sequence) return x.sequence > y.sequence;
-  return sources_[a]->cpu > sources_[b]->cpu;
+// The next raw record of `s` into s.hdr/s.pdu; false at a clean end.
+bool TraceReader::read_record(Source& s) {
+  size_t avail = s.fill(kRecordSize);
+  if (avail == 0) return false;
+  const uint64_t offset = s.base + s.pos;
+  if (avail < kRecordSize)
+    throw TraceError(s.where(offset) + ": record cut short (" + std::to_string(avail) + " of 48 bytes)");
+  const uint8_t* p = s.buf.get() + s.pos;
+  if (!s.order) {
+    s.order = detect_byte_order({p, kRecordSize});
+    if (!s.order)
+      throw TraceError(s.where(offset) + ": bad magic " + hex32(load_u32({p, kRecordSize})) +
+                       " (not a blktrace file)");
+  }
+  std::memcpy(&s.hdr, p, kRecordSize);
+  if (*s.order == ByteOrder::Swapped) swap_header(s.hdr);
+  if (s.hdr.magic != (BLK_IO_TRACE_MAGIC | BLK_IO_TRACE_VERSION)) {
+    try {
+      (void)decode_header({p, kRecordSize}, *s.order);  // throws the precise error
+    } catch (const TraceError& e) {
+      throw TraceError(s.where(offset) + ": " + e.what());
+    }
+  }
+  const size_t total = kRecordSize + s.hdr.pdu_len;
+  if (avail < total) {
+    avail = s.fill(total);
+    if (avail < total)
+      throw TraceError(s.where(offset) + ": payload cut short (" + std::to_string(avail - kRecordSize) + " of " +
+                       std::to_string(s.hdr.pdu_len) + " bytes)");
+  }
+  s.pdu = s.buf.get() + s.pos + kRecordSize;
+  s.pos += total;
+  return true;
 }
 
-void TraceReader::handle_notify(const RecordReader::Record& rec, uint32_t cpu) {
-  const Event ev = to_event(rec, cpu);
-  switch (ev.code()) {
+std::string_view TraceReader::intern(std::string_view name) {
+  return *names_.emplace(name).first;
+}
+
+void TraceReader::handle_notify(Source& s) {
+  std::span<const uint8_t> pdu(s.pdu, s.hdr.pdu_len);
+  // The kernel puts a 64-bit cgroup id before the payload when it sets
+  // __BLK_TN_CGROUP (the same bit as __BLK_TA_CGROUP).
+  if ((s.hdr.action & __BLK_TA_CGROUP) != 0 && pdu.size() >= sizeof(uint64_t)) pdu = pdu.subspan(sizeof(uint64_t));
+  switch (action_code(s.hdr.action)) {
     case __BLK_TN_PROCESS: {
-      const auto* p = reinterpret_cast<const char*>(ev.pdu.data());
-      std::string name(p, strnlen(p, ev.pdu.size()));
-      cpu_comms_.try_emplace(cpu_pid(cpu, ev.pid), name);
-      comms_.try_emplace(ev.pid, std::move(name));
+      const auto* p = reinterpret_cast<const char*>(pdu.data());
+      const std::string_view name(p, strnlen(p, pdu.size()));
+      const uint32_t pid = s.hdr.pid;
+      // The first name noted wins, per (cpu, pid) and per pid.
+      bool added = false;
+      if (const uint64_t key = cpu_pid(s.cpu, pid); !cpu_comms_.contains(key)) {
+        cpu_comms_.emplace(key, intern(name));
+        added = true;
+      }
+      if (!comms_.contains(pid)) {
+        comms_.emplace(pid, intern(name));
+        added = true;
+      }
+      if (added) ++notes_;
       break;
     }
     case __BLK_TN_TIMESTAMP:
-      if (ev.pdu.size() == 2 * sizeof(uint32_t)) {
+      if (pdu.size() == 2 * sizeof(uint32_t)) {
         std::array<uint32_t, 2> w{};
-        std::memcpy(w.data(), ev.pdu.data(), sizeof(w));
+        std::memcpy(w.data(), pdu.data(), sizeof(w));
         // The words are in the file's byte order like the header.
-        if (sources_.front()->reader.order() == ByteOrder::Swapped)
+        if (s.order == ByteOrder::Swapped)
           for (auto& x : w) x = __builtin_bswap32(x);
         wall_clock_ = std::make_pair(w[0], w[1]);
       }
@@ -294,44 +412,95 @@ void TraceReader::handle_notify(const RecordReader::Record& rec, uint32_t cpu) {
   }
 }
 
-void TraceReader::advance(size_t idx) {
-  Source& s = *sources_[idx];
+// Reads `s` up to its next event, folding the notify records on the way
+// into the reader's state.
+void TraceReader::advance(Source& s) {
   s.has = false;
-  while (s.reader.next(s.pending)) {
-    const uint32_t action = s.pending.hdr.action;
+  while (read_record(s)) {
+    const uint32_t action = s.hdr.action;
     if (is_notify(action) && action_code(action) != __BLK_TN_MESSAGE) {
-      handle_notify(s.pending, s.cpu);
+      handle_notify(s);
       continue;
     }
     s.has = true;
-    break;
+    return;
   }
-  if (!s.has) return;
-  heap_.push_back(idx);
-  auto later = [this](size_t a, size_t b) { return this->later(a, b); };
-  std::push_heap(heap_.begin(), heap_.end(), later);
+}
+
+// The name noted on the event's own CPU first: pid 0 is a different idle
+// task ("swapper/N") on every CPU.  Otherwise the first name seen for the
+// pid: the kernel notes a task once, on the CPU where it first did I/O.
+std::string_view TraceReader::comm_for(Source& s, uint32_t pid) {
+  if (s.cache_notes == notes_ && s.cache_pid == pid) return s.cache_comm;
+  std::string_view comm;
+  if (auto it = cpu_comms_.find(cpu_pid(s.cpu, pid)); it != cpu_comms_.end())
+    comm = it->second;
+  else if (auto g = comms_.find(pid); g != comms_.end())
+    comm = g->second;
+  s.cache_pid = pid;
+  s.cache_notes = notes_;
+  s.cache_comm = comm;
+  return comm;
+}
+
+// Chooses cur_: the source with the earliest head.  The current source
+// keeps the turn while its new head comes before every other head, so a
+// run of one CPU's records costs one comparison each and no heap operation.
+void TraceReader::pick_next() {
+  if (cur_ != nullptr) {
+    if (cur_->has && (heap_.empty() || before(*cur_, *heap_.front()))) return;
+    if (cur_->has) {
+      heap_.push_back(cur_);
+      std::push_heap(heap_.begin(), heap_.end(), later);
+    }
+    cur_ = nullptr;
+  }
+  if (heap_.empty()) return;
+  std::pop_heap(heap_.begin(), heap_.end(), later);
+  cur_ = heap_.back();
+  heap_.pop_back();
+}
+
+const EventView* TraceReader::next_view() {
+  if (cur_emitted_) {
+    advance(*cur_);
+    cur_emitted_ = false;
+  }
+  pick_next();
+  if (cur_ == nullptr) return nullptr;
+  const blk_io_trace& t = cur_->hdr;
+  view_.sequence = t.sequence;
+  view_.time_ns = t.time;
+  view_.cpu = cur_->cpu;
+  view_.pid = t.pid;
+  view_.action = t.action;
+  view_.sector = t.sector;
+  view_.bytes = t.bytes;
+  view_.error = t.error;
+  view_.device = t.device;
+  std::span<const uint8_t> pdu(cur_->pdu, t.pdu_len);
+  view_.cgroup = 0;
+  // The kernel puts a 64-bit cgroup id before the payload when it sets
+  // __BLK_TA_CGROUP, in the byte order of the header.
+  if ((t.action & __BLK_TA_CGROUP) != 0 && pdu.size() >= sizeof(uint64_t)) {
+    std::memcpy(&view_.cgroup, pdu.data(), sizeof(uint64_t));
+    if (cur_->order == ByteOrder::Swapped) view_.cgroup = __builtin_bswap64(view_.cgroup);
+    pdu = pdu.subspan(sizeof(uint64_t));
+  }
+  view_.pdu = pdu;
+  view_.comm = comm_for(*cur_, t.pid);
+  if (!have_genesis_) {
+    genesis_ = t.time;
+    have_genesis_ = true;
+  }
+  cur_emitted_ = true;
+  return &view_;
 }
 
 bool TraceReader::next(Event& out) {
-  if (heap_.empty()) return false;
-  auto later = [this](size_t a, size_t b) { return this->later(a, b); };
-  std::pop_heap(heap_.begin(), heap_.end(), later);
-  const size_t idx = heap_.back();
-  heap_.pop_back();
-  Source& s = *sources_[idx];
-  out = to_event(s.pending, s.cpu);
-  // The name noted on the event's own CPU first: pid 0 is a different idle
-  // task ("swapper/N") on every CPU.  Otherwise the first name seen for the
-  // pid: the kernel notes a task once, on the CPU where it first did I/O.
-  if (auto it = cpu_comms_.find(cpu_pid(out.cpu, out.pid)); it != cpu_comms_.end())
-    out.comm = it->second;
-  else if (auto g = comms_.find(out.pid); g != comms_.end())
-    out.comm = g->second;
-  if (!have_genesis_) {
-    genesis_ = out.time_ns;
-    have_genesis_ = true;
-  }
-  advance(idx);
+  const EventView* v = next_view();
+  if (v == nullptr) return false;
+  out.assign(*v);
   return true;
 }
 
@@ -370,10 +539,34 @@ std::vector<uint16_t> parse_action_filter(std::string_view spec) {
   return codes;
 }
 
-bool action_selected(const Event& ev, const std::vector<uint16_t>& codes) {
+bool action_selected(const EventView& ev, const std::vector<uint16_t>& codes) {
   if (codes.empty()) return true;
   if (ev.is_message()) return false;
   return std::find(codes.begin(), codes.end(), ev.code()) != codes.end();
+}
+
+bool action_selected(const Event& ev, const std::vector<uint16_t>& codes) { return action_selected(ev.view(), codes); }
+
+uint64_t decode(const std::string& prefix, const std::vector<uint16_t>& codes, bool json, FdWriter& out) {
+  TraceReader reader(prefix);
+  uint64_t n = 0;
+  // Two loops rather than a test per event.
+  if (json) {
+    while (const EventView* ev = reader.next_view()) {
+      if (!action_selected(*ev, codes)) continue;
+      append_json(out, *ev, reader.genesis_ns());
+      out.put('\n');
+      ++n;
+    }
+  } else {
+    while (const EventView* ev = reader.next_view()) {
+      if (!action_selected(*ev, codes)) continue;
+      append_text(out, *ev, reader.genesis_ns());
+      out.put('\n');
+      ++n;
+    }
+  }
+  return n;
 }
 
 }  // namespace mpagefs::blktrace

@@ -1,8 +1,14 @@
 // blktrace_format.cpp - events as text (blkparse's default line layout, so
 // people can diff our output against blkparse's) and as JSON lines.
+//
+// Both are written straight into the caller's buffer: each line's size is
+// bounded first (fixed fields + comm + payload), then every field is
+// formatted in place with std::to_chars.  No allocation per event.
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cstdio>
+#include <cstring>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -13,145 +19,179 @@ namespace mpagefs::blktrace {
 
 namespace {
 
-std::string printf_string(const char* fmt, auto... args) {
-  std::array<char, 512> buf{};
-  const int n = std::snprintf(buf.data(), buf.size(), fmt, args...);
-  if (n < 0) return {};
-  if (static_cast<size_t>(n) < buf.size()) return {buf.data(), static_cast<size_t>(n)};
-  std::string big(static_cast<size_t>(n) + 1, '\0');
-  std::snprintf(big.data(), big.size(), fmt, args...);
-  big.resize(static_cast<size_t>(n));
-  return big;
-}
-
-std::string pdu_hex(const std::vector<uint8_t>& pdu) {
-  // blkparse's dump_pdu: bytes in hex, stop with " .." when the rest is zero.
-  std::string s;
-  for (size_t i = 0; i < pdu.size(); ++i) {
-    if (i) s += ' ';
-    s += printf_string("%02x", pdu[i]);
-    bool rest_zero = pdu[i] == 0;
-    for (size_t j = i; rest_zero && j < pdu.size(); ++j) rest_zero = pdu[j] == 0;
-    if (rest_zero) {
-      s += " ..";
-      break;
-    }
-  }
-  return s;
-}
-
-// printf's "%<width>u" / "%-<width>u" / "%0<width>u" appended to `out`
-// without a temporary string.
-void put_uint(std::string& out, unsigned long long v, int width, char pad = ' ', bool left = false) {
-  std::array<char, 24> d{};
+// printf's "%<width>llu" with `pad` ('0' or ' ') at p; returns the end.
+char* put_uint(char* p, uint64_t v, int width = 0, char pad = ' ') {
+  std::array<char, 20> d{};
   const auto r = std::to_chars(d.data(), d.data() + d.size(), v);
   const auto len = static_cast<int>(r.ptr - d.data());
-  if (!left && len < width) out.append(static_cast<size_t>(width - len), pad);
-  out.append(d.data(), static_cast<size_t>(len));
-  if (left && len < width) out.append(static_cast<size_t>(width - len), ' ');
+  for (int i = len; i < width; ++i) *p++ = pad;
+  std::memcpy(p, d.data(), static_cast<size_t>(len));
+  return p + len;
 }
-// printf's "%<width>s" appended to `out`.
-void put_str(std::string& out, std::string_view s, size_t width) {
-  if (s.size() < width) out.append(width - s.size(), ' ');
-  out.append(s);
+// printf's "%-<width>llu".
+char* put_uint_left(char* p, uint64_t v, int width) {
+  char* e = std::to_chars(p, p + 20, v).ptr;
+  while (e - p < width) *e++ = ' ';
+  return e;
+}
+// printf's "%<width>s".
+char* put_str(char* p, std::string_view s, size_t width = 0) {
+  for (size_t i = s.size(); i < width; ++i) *p++ = ' ';
+  if (!s.empty()) std::memcpy(p, s.data(), s.size());
+  return p + s.size();
 }
 
-}  // namespace
+// RWBS into `out` (at most 6 letters); returns the length.
+size_t rwbs_chars(uint32_t action, uint32_t bytes, std::array<char, 8>& out) {
+  const uint32_t tc = action >> BLK_TC_SHIFT;
+  size_t n = 0;
+  if (tc & BLK_TC_FLUSH) out[n++] = 'F';
+  if (tc & BLK_TC_DISCARD)
+    out[n++] = 'D';
+  else if (tc & BLK_TC_WRITE)
+    out[n++] = 'W';
+  else if (bytes != 0)
+    out[n++] = 'R';
+  else
+    out[n++] = 'N';
+  if (tc & BLK_TC_FUA) out[n++] = 'F';
+  if (tc & BLK_TC_AHEAD) out[n++] = 'A';
+  if (tc & BLK_TC_SYNC) out[n++] = 'S';
+  if (tc & BLK_TC_META) out[n++] = 'M';
+  return n;
+}
 
-std::string format_text(const Event& ev, uint64_t genesis_ns) {
-  const uint64_t rel = ev.time_ns >= genesis_ns ? ev.time_ns - genesis_ns : 0;
-  const auto secs = static_cast<int>(rel / 1000000000ULL);
-  const auto nsecs = static_cast<unsigned long>(rel % 1000000000ULL);
-  const unsigned maj = dev_major(ev.device);
-  const unsigned min = dev_minor(ev.device);
-  if (ev.is_message())
-    return printf_string("%3u,%-3u %2u %8s %5d.%09lu %5u %2s %3s %s", maj, min, ev.cpu, "0", secs,
-                         nsecs, 0U, "m", "N", ev.message().c_str());
-
-  const std::string_view act = ev.letters();
-  std::string line;
-  line.reserve(128);
-  // "%3u,%-3u %2u %8u %5d.%09lu %5u %2s %3s "
-  put_uint(line, maj, 3);
-  line += ',';
-  put_uint(line, min, 3, ' ', true);
-  line += ' ';
-  put_uint(line, ev.cpu, 2);
-  line += ' ';
-  put_uint(line, ev.sequence, 8);
-  line += ' ';
-  if (secs < 0) {
-    line += printf_string("%5d", secs);
-  } else {
-    put_uint(line, static_cast<unsigned>(secs), 5);
+// blkparse's dump_pdu: bytes in hex, stopping with " .." where the rest is
+// zero (at most 3 * size + 3 bytes).
+char* put_pdu_hex(char* p, std::span<const uint8_t> pdu) {
+  static constexpr std::string_view kHex = "0123456789abcdef";
+  size_t nonzero_end = pdu.size();  // one past the last non-zero byte
+  while (nonzero_end > 0 && pdu[nonzero_end - 1] == 0) --nonzero_end;
+  for (size_t i = 0; i < pdu.size(); ++i) {
+    if (i) *p++ = ' ';
+    *p++ = kHex[pdu[i] >> 4];
+    *p++ = kHex[pdu[i] & 0xf];
+    if (i >= nonzero_end) return put_str(p, " ..");
   }
-  line += '.';
-  put_uint(line, nsecs, 9, '0');
-  line += ' ';
-  put_uint(line, ev.pid, 5);
-  line += ' ';
-  put_str(line, act.empty() ? std::string_view("?") : act, 2);
-  line += ' ';
-  put_str(line, ev.rwbs(), 3);
-  line += ' ';
-  const std::string_view comm = ev.comm.empty() ? std::string_view("?") : std::string_view(ev.comm);
+  return p;
+}
+
+// An upper bound of the text line of `ev`.
+size_t text_bound(const EventView& ev) { return 192 + ev.comm.size() + 3 * ev.pdu.size(); }
+
+// "%3u,%-3u %2u " (device, cpu) and the time "%5d.%09lu ".
+char* put_head(char* p, const EventView& ev) {
+  p = put_uint(p, dev_major(ev.device), 3);
+  *p++ = ',';
+  p = put_uint_left(p, dev_minor(ev.device), 3);
+  *p++ = ' ';
+  p = put_uint(p, ev.cpu, 2);
+  *p++ = ' ';
+  return p;
+}
+char* put_time(char* p, uint64_t rel) {
+  const auto secs = static_cast<int>(rel / 1000000000ULL);
+  const auto nsecs = rel % 1000000000ULL;
+  if (secs < 0) {
+    std::array<char, 16> b{};
+    const int n = std::snprintf(b.data(), b.size(), "%5d", secs);
+    p = put_str(p, std::string_view(b.data(), static_cast<size_t>(n)));
+  } else {
+    p = put_uint(p, static_cast<unsigned>(secs), 5);
+  }
+  *p++ = '.';
+  p = put_uint(p, nsecs, 9, '0');
+  *p++ = ' ';
+  return p;
+}
+
+char* put_text(char* p, const EventView& ev, uint64_t genesis_ns) {
+  const uint64_t rel = ev.time_ns >= genesis_ns ? ev.time_ns - genesis_ns : 0;
+  p = put_head(p, ev);
+  if (ev.is_message()) {
+    // "%8s %5d.%09lu %5u %2s %3s %s" with "0", 0, "m", "N", the message
+    p = put_str(p, "0", 8);
+    *p++ = ' ';
+    p = put_time(p, rel);
+    return put_str(put_str(p, "    0  m   N "), ev.message());
+  }
+  p = put_uint(p, ev.sequence, 8);
+  *p++ = ' ';
+  p = put_time(p, rel);
+  p = put_uint(p, ev.pid, 5);
+  *p++ = ' ';
+  const std::string_view act = ev.letters();
+  p = put_str(p, act.empty() ? std::string_view("?") : act, 2);
+  *p++ = ' ';
+  std::array<char, 8> rw{};
+  p = put_str(p, std::string_view(rw.data(), rwbs_chars(ev.action, ev.bytes, rw)), 3);
+  *p++ = ' ';
+  const std::string_view comm = ev.comm.empty() ? std::string_view("?") : ev.comm;
   const bool pc = (ev.action & BLK_TC_ACT(BLK_TC_PC)) != 0;
-  const auto sector = static_cast<unsigned long long>(ev.sector);
   // blkparse 1.2 leaves "sector + n" out when the event has no whole sector
   // (flushes, tiny payloads).
-  auto add_span = [&] {
-    if (ev.nr_sectors() == 0) return;
-    put_uint(line, sector, 0);
-    line += " + ";
-    put_uint(line, ev.nr_sectors(), 0);
-    line += ' ';
+  auto put_span = [&](char* q) {
+    if (ev.nr_sectors() == 0) return q;
+    q = put_uint(q, ev.sector);
+    q = put_str(q, " + ");
+    q = put_uint(q, ev.nr_sectors());
+    *q++ = ' ';
+    return q;
   };
-  auto add_comm = [&] {
-    line += '[';
-    line += comm;
-    line += ']';
+  auto put_comm = [&](char* q) {
+    *q++ = '[';
+    q = put_str(q, comm);
+    *q++ = ']';
+    return q;
+  };
+  auto put_pdu = [&](char* q) {  // "(hex) " when there is a payload
+    if (ev.pdu.empty()) return q;
+    *q++ = '(';
+    q = put_pdu_hex(q, ev.pdu);
+    return put_str(q, ") ");
   };
   switch (ev.code()) {
     case __BLK_TA_REQUEUE:
     case __BLK_TA_COMPLETE:
-      if (pc)
-        line += (ev.pdu.empty() ? "" : "(" + pdu_hex(ev.pdu) + ") ") + printf_string("[%u]", ev.error);
-      else {
-        add_span();
-        line += '[';
-        put_uint(line, ev.error, 0);
-        line += ']';
-      }
+      p = pc ? put_pdu(p) : put_span(p);
+      *p++ = '[';
+      p = put_uint(p, ev.error);
+      *p++ = ']';
       break;
     case __BLK_TA_ISSUE:
     case __BLK_TA_INSERT:
     case __BLK_TA_QUEUE:
     case __BLK_TA_BOUNCE:
-      if (pc)
-        line += printf_string("%u ", ev.bytes) + (ev.pdu.empty() ? "" : "(" + pdu_hex(ev.pdu) + ") ") +
-                "[" + std::string(comm) + "]";
-      else {
-        add_span();
-        add_comm();
+      if (pc) {
+        p = put_uint(p, ev.bytes);
+        *p++ = ' ';
+        p = put_pdu(p);
+      } else {
+        p = put_span(p);
       }
+      p = put_comm(p);
       break;
     case __BLK_TA_BACKMERGE:
     case __BLK_TA_FRONTMERGE:
     case __BLK_TA_GETRQ:
     case __BLK_TA_SLEEPRQ:
-      add_span();
-      add_comm();
+      p = put_comm(put_span(p));
       break;
     case __BLK_TA_PLUG:
-      add_comm();
+      p = put_comm(p);
       break;
     case __BLK_TA_UNPLUG_IO:
-    case __BLK_TA_UNPLUG_TIMER:
-      line += printf_string("[%s] %llu", std::string(comm).c_str(), static_cast<unsigned long long>(ev.pdu_u64()));
+    case __BLK_TA_UNPLUG_TIMER:  // "[comm] depth"
+      p = put_comm(p);
+      *p++ = ' ';
+      p = put_uint(p, ev.pdu_u64());
       break;
-    case __BLK_TA_SPLIT:
-      line += printf_string("%llu / %llu [%s]", sector, static_cast<unsigned long long>(ev.pdu_u64()),
-                            std::string(comm).c_str());
+    case __BLK_TA_SPLIT:  // "sector / new sector [comm]"
+      p = put_uint(p, ev.sector);
+      p = put_str(p, " / ");
+      p = put_uint(p, ev.pdu_u64());
+      *p++ = ' ';
+      p = put_comm(p);
       break;
     case __BLK_TA_REMAP: {
       // struct blk_io_trace_remap: be32 device_from, be32 device_to, be64 sector_from.
@@ -161,39 +201,151 @@ std::string format_text(const Event& ev, uint64_t genesis_ns) {
         for (size_t i = 0; i < 4; ++i) from = (from << 8) | ev.pdu[i];
         for (size_t i = 8; i < 16; ++i) from_sector = (from_sector << 8) | ev.pdu[i];
       }
-      line += printf_string("%llu + %u <- (%u,%u) %llu", sector, ev.nr_sectors(), dev_major(from),
-                            dev_minor(from), static_cast<unsigned long long>(from_sector));
+      // "sector + n <- (major,minor) from_sector"
+      p = put_uint(p, ev.sector);
+      p = put_str(p, " + ");
+      p = put_uint(p, ev.nr_sectors());
+      p = put_str(p, " <- (");
+      p = put_uint(p, dev_major(from));
+      *p++ = ',';
+      p = put_uint(p, dev_minor(from));
+      p = put_str(p, ") ");
+      p = put_uint(p, from_sector);
       break;
     }
     default:
-      add_span();
-      add_comm();
+      p = put_comm(put_span(p));
       break;
   }
-  return line;
+  return p;
+}
+
+// --- JSON ----------------------------------------------------------------
+
+// Whether `s` needs no escaping in a JSON string (printable ASCII, no quote
+// or backslash): the common case, copied as it is.
+bool json_plain(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u >= 0x20 && u < 0x7f && c != '"' && c != '\\';
+  });
+}
+
+// `s` as a JSON string at p (at most 6 * size + 2 bytes).
+char* put_json_string(char* p, std::string_view s) {
+  if (json_plain(s)) {
+    *p++ = '"';
+    p = put_str(p, s);
+    *p++ = '"';
+    return p;
+  }
+  // The rare case (control characters, quotes, UTF-8 or bytes that are not)
+  // escaped by nlohmann::json itself: the same escapes as a DOM's dump().
+  const std::string esc =
+      nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return put_str(p, esc);
+}
+
+size_t json_bound(const EventView& ev) { return 320 + 6 * (ev.comm.size() + ev.pdu.size()); }
+
+// The members in nlohmann::json's (sorted) key order, so that the lines are
+// what a DOM per event printed before.
+char* put_json_members(char* p, const EventView& ev, uint64_t genesis_ns) {
+  const uint64_t rel = ev.time_ns >= genesis_ns ? ev.time_ns - genesis_ns : 0;
+  auto key = [](char* q, std::string_view k) {
+    *q++ = '"';
+    q = put_str(q, k);
+    *q++ = '"';
+    *q++ = ':';
+    return q;
+  };
+  const bool msg = ev.is_message();
+  p = key(p, "action");
+  p = put_json_string(p, ev.letters());
+  if (!msg) {
+    p = put_str(p, ",\"bytes\":");
+    p = put_uint(p, ev.bytes);
+  }
+  p = put_str(p, ",\"code\":");
+  p = put_uint(p, ev.code());
+  p = put_str(p, ",\"comm\":");
+  p = put_json_string(p, ev.comm);
+  p = put_str(p, ",\"cpu\":");
+  p = put_uint(p, ev.cpu);
+  p = put_str(p, R"(,"dev":")");
+  p = put_uint(p, dev_major(ev.device));
+  *p++ = ',';
+  p = put_uint(p, dev_minor(ev.device));
+  *p++ = '"';
+  if (msg) {
+    p = put_str(p, ",\"message\":");
+    p = put_json_string(p, ev.message());
+  } else {
+    p = put_str(p, ",\"error\":");
+    p = put_uint(p, ev.error);
+    p = put_str(p, ",\"nr_sectors\":");
+    p = put_uint(p, ev.nr_sectors());
+  }
+  p = put_str(p, ",\"pid\":");
+  p = put_uint(p, ev.pid);
+  p = put_str(p, ",\"rel_ns\":");
+  p = put_uint(p, rel);
+  if (!msg) {
+    std::array<char, 8> rw{};
+    p = put_str(p, R"(,"rwbs":")");
+    p = put_str(p, std::string_view(rw.data(), rwbs_chars(ev.action, ev.bytes, rw)));
+    p = put_str(p, R"(","sector":)");
+    p = put_uint(p, ev.sector);
+  }
+  p = put_str(p, ",\"seq\":");
+  p = put_uint(p, ev.sequence);
+  p = put_str(p, ",\"time_ns\":");
+  return put_uint(p, ev.time_ns);
+}
+
+}  // namespace
+
+std::string rwbs(uint32_t action, uint32_t bytes) {  // NOLINT(bugprone-easily-swappable-parameters)
+  std::array<char, 8> rw{};
+  return {rw.data(), rwbs_chars(action, bytes, rw)};
+}
+
+std::string format_text(const Event& ev, uint64_t genesis_ns) {
+  const EventView v = ev.view();
+  std::string s(text_bound(v), '\0');
+  s.resize(static_cast<size_t>(put_text(s.data(), v, genesis_ns) - s.data()));
+  return s;
 }
 
 std::string format_json(const Event& ev, uint64_t genesis_ns) {
-  nlohmann::json j;
-  j["dev"] = std::to_string(dev_major(ev.device)) + "," + std::to_string(dev_minor(ev.device));
-  j["cpu"] = ev.cpu;
-  j["seq"] = ev.sequence;
-  j["time_ns"] = ev.time_ns;
-  j["rel_ns"] = ev.time_ns >= genesis_ns ? ev.time_ns - genesis_ns : 0;
-  j["pid"] = ev.pid;
-  j["comm"] = ev.comm;
-  j["action"] = std::string(ev.letters());
-  j["code"] = ev.code();
-  if (ev.is_message()) {
-    j["message"] = ev.message();
-    return j.dump();
-  }
-  j["rwbs"] = ev.rwbs();
-  j["sector"] = ev.sector;
-  j["nr_sectors"] = ev.nr_sectors();
-  j["bytes"] = ev.bytes;
-  j["error"] = ev.error;
-  return j.dump();
+  const EventView v = ev.view();
+  std::string s(json_bound(v), '\0');
+  char* p = s.data();
+  *p++ = '{';
+  p = put_json_members(p, v, genesis_ns);
+  *p++ = '}';
+  s.resize(static_cast<size_t>(p - s.data()));
+  return s;
+}
+
+void append_text(FdWriter& out, const EventView& ev, uint64_t genesis_ns) {
+  out.commit(put_text(out.reserve(text_bound(ev)), ev, genesis_ns));
+}
+
+void append_json(FdWriter& out, const EventView& ev, uint64_t genesis_ns) {
+  char* p = out.reserve(json_bound(ev));
+  *p++ = '{';
+  p = put_json_members(p, ev, genesis_ns);
+  *p++ = '}';
+  out.commit(p);
+}
+
+void append_json_members(FdWriter& out, const EventView& ev, uint64_t genesis_ns) {
+  out.commit(put_json_members(out.reserve(json_bound(ev)), ev, genesis_ns));
+}
+
+void append_json_string(FdWriter& out, std::string_view s) {
+  out.commit(put_json_string(out.reserve(6 * s.size() + 2), s));
 }
 
 }  // namespace mpagefs::blktrace

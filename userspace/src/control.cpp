@@ -580,51 +580,50 @@ bool is_data_bio(const explain::ExplainedEvent& e) {
                      [](const explain::Segment& s) { return s.kind() == BlockKind::Data; });
 }
 
-std::vector<BioMapping> join_get_block(const std::vector<explain::ExplainedEvent>& events,
-                                       const std::vector<TraceRecord>& records) {
-  // Disk block -> the get_block calls that mapped it, in trace order, per
-  // device (major, minor).
-  using Key = std::pair<uint64_t, uint64_t>;  // (device key, block)
-  struct KeyHash {
-    size_t operator()(const Key& k) const { return std::hash<uint64_t>()(k.first * 1000003U ^ k.second); }
-  };
-  std::unordered_map<Key, std::vector<size_t>, KeyHash> by_block;
-  std::unordered_map<uint64_t, bool> devices;
+GetBlockJoin::GetBlockJoin(const std::vector<TraceRecord>& records) {
   auto dev_key = [](uint64_t major, uint64_t minor) { return (major << 32) | minor; };
   for (size_t i = 0; i < records.size(); ++i) {
     const auto& r = records[i];
     if (r.event != TraceEvent::GetBlock || r.ret != 0 || r.len == 0) continue;
     const uint64_t d = dev_key(r.major, r.minor);
-    devices[d] = true;
-    for (uint64_t b = r.pblk; b < r.pblk + r.len; ++b) by_block[{d, b}].push_back(i);
+    devices_[d] = true;
+    for (uint64_t b = r.pblk; b < r.pblk + r.len; ++b) by_block_[{d, b}].push_back(i);
   }
+}
+
+BioMapping GetBlockJoin::map(const explain::ExplainedEvent& e) {
+  BioMapping m;
+  // blktrace's device (MINORBITS 20); 0 (unknown) matches the only
+  // traced device, if there is exactly one.
+  uint64_t d = 0;
+  if (e.event.device != 0)
+    d = (uint64_t{blktrace::dev_major(e.event.device)} << 32) | blktrace::dev_minor(e.event.device);
+  else if (devices_.size() == 1)
+    d = devices_.begin()->first;
+  size_t lowest = SIZE_MAX;
+  for (uint64_t b = e.first_block; b < e.first_block + e.block_count; ++b) {
+    const auto it = by_block_.find({d, b});
+    if (it == by_block_.end()) {
+      m.unmapped.push_back(b);
+      continue;
+    }
+    const auto& calls = it->second;
+    const auto at = std::lower_bound(calls.begin(), calls.end(), cursor_);
+    const size_t call = at != calls.end() ? *at : calls.back();
+    lowest = std::min(lowest, call);
+    if (std::find(m.calls.begin(), m.calls.end(), call) == m.calls.end()) m.calls.push_back(call);
+  }
+  std::sort(m.calls.begin(), m.calls.end());
+  if (lowest != SIZE_MAX) cursor_ = std::max(cursor_, lowest);
+  return m;
+}
+
+std::vector<BioMapping> join_get_block(const std::vector<explain::ExplainedEvent>& events,
+                                       const std::vector<TraceRecord>& records) {
+  GetBlockJoin join(records);
   std::vector<BioMapping> out;
   out.reserve(events.size());
-  size_t cursor = 0;
-  for (const auto& e : events) {
-    BioMapping m;
-    // blktrace's device (MINORBITS 20); 0 (unknown) matches the only
-    // traced device, if there is exactly one.
-    uint64_t d = 0;
-    if (e.event.device != 0) d = dev_key(blktrace::dev_major(e.event.device), blktrace::dev_minor(e.event.device));
-    else if (devices.size() == 1) d = devices.begin()->first;
-    size_t lowest = SIZE_MAX;
-    for (uint64_t b = e.first_block; b < e.first_block + e.block_count; ++b) {
-      const auto it = by_block.find({d, b});
-      if (it == by_block.end()) {
-        m.unmapped.push_back(b);
-        continue;
-      }
-      const auto& calls = it->second;
-      const auto at = std::lower_bound(calls.begin(), calls.end(), cursor);
-      const size_t call = at != calls.end() ? *at : calls.back();
-      lowest = std::min(lowest, call);
-      if (std::find(m.calls.begin(), m.calls.end(), call) == m.calls.end()) m.calls.push_back(call);
-    }
-    std::sort(m.calls.begin(), m.calls.end());
-    if (lowest != SIZE_MAX) cursor = std::max(cursor, lowest);
-    out.push_back(std::move(m));
-  }
+  for (const auto& e : events) out.push_back(join.map(e));
   return out;
 }
 
@@ -639,29 +638,34 @@ std::vector<uint64_t> data_blocks_among(const explain::ExplainedEvent& e, const 
   return out;
 }
 
+JoinSummary::JoinSummary(const std::vector<TraceRecord>& records) : records_(records), used_(records.size()) {}
+
+void JoinSummary::add(const explain::ExplainedEvent& e, const BioMapping& m) {
+  for (const size_t c : m.calls) used_.at(c) = true;
+  if (!is_data_bio(e)) return;
+  ++data_;
+  const auto missing = data_blocks_among(e, m.unmapped);
+  unmapped_ += missing.size();
+  if (missing.empty()) ++attributed_;
+}
+
+nlohmann::json JoinSummary::json() const {
+  uint64_t calls = 0;
+  for (const auto& r : records_)
+    if (r.event == TraceEvent::GetBlock) ++calls;
+  return {{"records", records_.size()},
+          {"get_block_calls", calls},
+          {"get_block_calls_used", static_cast<uint64_t>(std::count(used_.begin(), used_.end(), true))},
+          {"data_bios", data_},
+          {"data_bios_attributed", attributed_},
+          {"unmapped_data_blocks", unmapped_}};
+}
+
 nlohmann::json join_summary(const std::vector<explain::ExplainedEvent>& events, const std::vector<BioMapping>& joined,
                             const std::vector<TraceRecord>& records) {
-  uint64_t calls = 0;
-  for (const auto& r : records)
-    if (r.event == TraceEvent::GetBlock) ++calls;
-  std::vector<bool> used(records.size());
-  uint64_t data = 0;
-  uint64_t attributed = 0;
-  uint64_t unmapped = 0;
-  for (size_t i = 0; i < events.size() && i < joined.size(); ++i) {
-    for (const size_t c : joined[i].calls) used.at(c) = true;
-    if (!is_data_bio(events[i])) continue;
-    ++data;
-    const auto missing = data_blocks_among(events[i], joined[i].unmapped);
-    unmapped += missing.size();
-    if (missing.empty()) ++attributed;
-  }
-  return {{"records", records.size()},
-          {"get_block_calls", calls},
-          {"get_block_calls_used", static_cast<uint64_t>(std::count(used.begin(), used.end(), true))},
-          {"data_bios", data},
-          {"data_bios_attributed", attributed},
-          {"unmapped_data_blocks", unmapped}};
+  JoinSummary sum(records);
+  for (size_t i = 0; i < events.size() && i < joined.size(); ++i) sum.add(events[i], joined[i]);
+  return sum.json();
 }
 
 std::string format_ranges(const std::vector<uint64_t>& blocks) {

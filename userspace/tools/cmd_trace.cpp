@@ -3,6 +3,8 @@
 // filesystem terms.  Errors propagate as exceptions (run_cli prints them:
 // UsageError exit 2, others exit 3); check ends with CliExit{1} when a rule
 // fails; trace -- CMD exits with CMD's status when CMD fails.
+#include <unistd.h>
+
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -18,6 +20,8 @@
 #include "mpagefs/control.hpp"
 #include "mpagefs/exit_codes.hpp"
 #include "mpagefs/explain.hpp"
+#include "mpagefs/explain_stream.hpp"
+#include "mpagefs/fd_writer.hpp"
 #include "mpagefs/image.hpp"
 #include "mpagefs/tracefs.hpp"
 
@@ -73,14 +77,9 @@ struct DecodeArgs {
 
 void run_decode(const DecodeArgs& a) {
   const auto codes = parse_arg([&] { return bt::parse_action_filter(a.actions); });
-  bt::TraceReader reader(a.prefix);
-  uint64_t n = 0;
-  for (bt::Event ev; reader.next(ev);) {
-    if (!bt::action_selected(ev, codes)) continue;
-    std::cout << (a.json ? bt::format_json(ev, reader.genesis_ns()) : bt::format_text(ev, reader.genesis_ns()))
-              << '\n';
-    ++n;
-  }
+  FdWriter out(STDOUT_FILENO);
+  const uint64_t n = bt::decode(a.prefix, codes, a.json, out);
+  out.flush();
   if (!a.json) std::cerr << "mpagectl decode: " << n << " events\n";
 }
 
@@ -99,72 +98,19 @@ void run_explain(const ExplainArgs& a) {
   if (a.notation && file.empty()) throw UsageError("--notation needs --file PATH");
   const auto codes = parse_arg([&] { return bt::parse_action_filter(a.actions); });
   const BlockOwnerMap map = load_owner_map(a.image);
-  const auto events = bt::read_events(a.prefix, codes);
-  const uint64_t genesis = events.empty() ? 0 : events.front().time_ns;
-  const auto explained = explain::explain_events(events, map);
-  if (!file.empty()) (void)explain::file_blocks(map, file);  // a clear error for an unknown file
-
-  auto shown = [&](const explain::ExplainedEvent& e) { return file.empty() || explain::touches_file(e, file); };
   // --gb-trace: which get_block calls mapped each bio's blocks.
   std::vector<control::TraceRecord> records;
-  std::vector<control::BioMapping> joined;
   if (!a.gb_trace.empty()) {
     std::ifstream in(a.gb_trace, std::ios::binary);
     if (!in) throw std::runtime_error("cannot read " + a.gb_trace);
     std::stringstream ss;
     ss << in.rdbuf();
     records = control::parse_trace(ss.str());
-    joined = control::join_get_block(explained, records);
   }
-  if (a.json) {
-    nlohmann::json j;
-    j["block_size"] = map.block_size();
-    j["events"] = nlohmann::json::array();
-    for (size_t i = 0; i < explained.size(); ++i) {
-      const auto& e = explained[i];
-      if (!shown(e)) continue;
-      nlohmann::json ej = explain::to_json(e, genesis);
-      if (!joined.empty()) {
-        ej["data"] = control::is_data_bio(e);
-        ej["get_block"] = nlohmann::json::array();
-        for (const size_t c : joined[i].calls) ej["get_block"].push_back(control::call_json(records[c], c));
-        ej["unmapped_blocks"] = joined[i].unmapped;
-      }
-      j["events"].push_back(std::move(ej));
-    }
-    if (!a.gb_trace.empty()) j["gb_trace"] = control::join_summary(explained, joined, records);
-    if (!file.empty()) {
-      j["file"] = file;
-      j["notation"] = explain::notation(explained, map, file);
-      j["base_block"] = explain::file_blocks(map, file).front();
-    }
-    std::cout << j.dump(2) << '\n';
-    return;
-  }
-  if (a.notation) {
-    std::cout << explain::notation(explained, map, file) << '\n';
-    return;
-  }
-  for (size_t i = 0; i < explained.size(); ++i) {
-    const auto& e = explained[i];
-    if (!shown(e)) continue;
-    std::cout << explain::format_line(e) << '\n';
-    if (joined.empty()) continue;
-    for (const size_t c : joined[i].calls) std::cout << "    <- " << control::format_call(records[c]) << '\n';
-    if (control::is_data_bio(e) && !joined[i].unmapped.empty())
-      std::cout << "    !! data blocks no traced get_block mapped: " << control::format_ranges(joined[i].unmapped)
-                << '\n';
-  }
-  if (!a.gb_trace.empty()) {
-    const auto sum = control::join_summary(explained, joined, records);
-    std::cout << "get_block join: " << sum["data_bios"].get<uint64_t>() << " data bios, "
-              << sum["data_bios_attributed"].get<uint64_t>() << " fully attributed; "
-              << sum["get_block_calls_used"].get<uint64_t>() << " of " << sum["get_block_calls"].get<uint64_t>()
-              << " get_block calls matched\n";
-  }
-  if (!file.empty())
-    std::cout << "notation (blocks relative to disk block " << explain::file_blocks(map, file).front()
-              << ", one [] per bio): " << explain::notation(explained, map, file) << '\n';
+  explain::StreamOptions o{a.prefix, codes, file, a.json, a.notation, a.gb_trace.empty() ? nullptr : &records};
+  FdWriter out(STDOUT_FILENO);
+  explain::explain_trace(map, o, out);
+  out.flush();
 }
 
 struct CheckArgs {
@@ -250,7 +196,7 @@ void register_trace_commands(CLI::App& app) {
                   "mpagefs tracepoint text (mpagectl trace --gb-trace, or tracefs's trace file): show the "
                   "get_block calls that mapped each bio's blocks (joined by disk block and order)");
     c->add_option("--actions", args->actions, "actions to explain")->capture_default_str();
-    c->add_flag("--json", args->json, "JSON output");
+    c->add_flag("--json", args->json, "JSON Lines: one object per event, then a summary object");
     c->add_flag("--notation", args->notation,
                 "print only the mpage.c comment notation for --file: the file's blocks numbered from its "
                 "lowest disk block, one [] per bio in submission order");

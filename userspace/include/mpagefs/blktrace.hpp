@@ -4,8 +4,9 @@
 // record a 48-byte header followed by pdu_len bytes of payload.
 //
 // Everything here is pure (streams in, events out) except TraceReader's
-// constructor taking a prefix, which opens the files.  Readers are
-// incremental: memory does not grow with the number of records.
+// constructor taking a prefix, which opens the files, and decode(), which
+// writes to a file descriptor.  Readers are incremental: memory does not
+// grow with the number of records.
 #pragma once
 
 #include <linux/blktrace_api.h>
@@ -19,7 +20,10 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
+
+#include "mpagefs/fd_writer.hpp"
 
 namespace mpagefs::blktrace {
 
@@ -78,8 +82,36 @@ std::optional<uint16_t> action_code_for(std::string_view letters);
 // (no data), then F (FUA), A (readahead), S (sync), M (metadata).
 std::string rwbs(uint32_t action, uint32_t bytes);  // NOLINT(bugprone-easily-swappable-parameters)
 
-// One decoded trace record (notify records are folded into the reader's
-// state and not returned, except messages).
+// One trace record decoded in place: the header in native order, the
+// payload (after the cgroup id) and the interned comm are views into the
+// reader's buffers, valid until the reader moves on.
+struct EventView {
+  uint32_t sequence = 0;      // per-CPU event number from the kernel
+  uint64_t time_ns = 0;       // ktime when it happened (ns since boot)
+  uint32_t cpu = 0;           // CPU (the per-CPU file it came from)
+  uint32_t pid = 0;
+  std::string_view comm;      // from the BLK_TN_PROCESS notify, "" if none
+  uint32_t action = 0;        // raw action word: category bits << 16 | code
+  uint64_t sector = 0;        // 512-byte sectors
+  uint32_t bytes = 0;
+  uint16_t error = 0;
+  uint32_t device = 0;        // dev_major/dev_minor
+  uint64_t cgroup = 0;        // cgroup id when the record carried one
+  std::span<const uint8_t> pdu;  // payload after the cgroup id
+
+  [[nodiscard]] uint16_t code() const { return action_code(action); }
+  [[nodiscard]] std::string_view letters() const { return action_letters(action); }
+  [[nodiscard]] uint32_t nr_sectors() const { return bytes >> 9; }
+  [[nodiscard]] bool is_message() const { return action_code(action) == __BLK_TN_MESSAGE && is_notify(action); }
+  // The text of a message event (up to the first NUL).
+  [[nodiscard]] std::string_view message() const;
+  // The big-endian 64-bit integer some actions carry (unplug depth, split
+  // sector), 0 when the payload is shorter.
+  [[nodiscard]] uint64_t pdu_u64() const;
+};
+
+// One decoded trace record that owns its comm and payload (notify records
+// are folded into the reader's state and not returned, except messages).
 struct Event {
   uint32_t sequence = 0;      // per-CPU event number from the kernel
   uint64_t time_ns = 0;       // ktime when it happened (ns since boot)
@@ -100,10 +132,14 @@ struct Event {
   [[nodiscard]] uint32_t nr_sectors() const { return bytes >> 9; }
   [[nodiscard]] bool is_message() const { return action_code(action) == __BLK_TN_MESSAGE && is_notify(action); }
   // The text of a message event.
-  [[nodiscard]] std::string message() const;
+  [[nodiscard]] std::string message() const { return std::string(view().message()); }
   // The big-endian 64-bit integer some actions carry (unplug depth, split
   // sector), 0 when the payload is shorter.
-  [[nodiscard]] uint64_t pdu_u64() const;
+  [[nodiscard]] uint64_t pdu_u64() const { return view().pdu_u64(); }
+  // A view of this event (valid while it lives and is not changed).
+  [[nodiscard]] EventView view() const;
+  // Copies a view, reusing this event's string and vector storage.
+  void assign(const EventView& v);
 };
 
 // Reads raw records from one stream, in file order.  The byte order is
@@ -132,11 +168,16 @@ class RecordReader {
 Event to_event(const RecordReader::Record& rec, uint32_t cpu);
 
 // Merges per-CPU record streams into one event stream ordered by time (ties:
-// sequence, then CPU), like blkparse: each stream is read in file order, only
-// the head of each stream is held.  Process notify records fill in comm (the
-// name noted on the event's CPU, else the first name seen for the pid; for
-// pid 0, whose name differs per CPU, blkparse may pick another), timestamp notify records
-// set wall_clock(); messages are returned as events (letters() == "m").
+// sequence, then CPU), like blkparse.  Each per-CPU file is read in large
+// chunks with read(2) and its records are decoded in place; only the head
+// record of each stream is decoded, so memory does not grow with the trace.
+// The merge emits runs: the CPU with the earliest head keeps the turn, with
+// no heap operation, while its records come before the best head of the
+// other CPUs.  Process notify records fill in comm (the name noted on the
+// event's CPU, else the first name seen for the pid; for pid 0, whose name
+// differs per CPU, blkparse may pick another); names are interned, so an
+// event's comm is a view.  Timestamp notify records set wall_clock();
+// messages are returned as events (letters() == "m").
 class TraceReader {
  public:
   // Opens PREFIX.blktrace.0, .1, ... up to the first missing one (as
@@ -151,7 +192,10 @@ class TraceReader {
   TraceReader& operator=(TraceReader&&) = delete;
   ~TraceReader();
 
-  // The next event in time order; false at the end of every stream.
+  // The next event in time order, or nullptr at the end of every stream.
+  // The view (and what it points to) is valid until the next call.
+  const EventView* next_view();
+  // The same, copied into `out` (its storage reused); false at the end.
   bool next(Event& out);
   // Time of the first event returned (blkparse prints times relative to it).
   uint64_t genesis_ns() const { return genesis_; }
@@ -162,17 +206,29 @@ class TraceReader {
 
  private:
   struct Source;
-  void advance(size_t idx);
-  bool later(size_t a, size_t b) const;
-  void handle_notify(const RecordReader::Record& rec, uint32_t cpu);
+  static bool before(const Source& a, const Source& b);
+  // Heap order: a min-heap on before().
+  static bool later(const Source* a, const Source* b) { return before(*b, *a); }
+  void start();
+  bool read_record(Source& s);
+  void advance(Source& s);
+  void handle_notify(Source& s);
+  std::string_view comm_for(Source& s, uint32_t pid);
+  std::string_view intern(std::string_view name);
+  void pick_next();
   static uint64_t cpu_pid(uint32_t cpu, uint32_t pid) { return (uint64_t{cpu} << 32) | pid; }
 
   std::vector<std::unique_ptr<Source>> sources_;
-  std::vector<size_t> heap_;  // indices of sources with a pending record
-  std::unordered_map<uint32_t, std::string> comms_;       // pid -> first name
-  std::unordered_map<uint64_t, std::string> cpu_comms_;   // (cpu, pid) -> name
+  std::vector<Source*> heap_;       // sources with a pending record, except cur_
+  Source* cur_ = nullptr;           // the source whose run is being emitted
+  bool cur_emitted_ = false;        // cur_'s head was returned: advance first
+  std::unordered_set<std::string> names_;                       // interned comms
+  std::unordered_map<uint32_t, std::string_view> comms_;        // pid -> first name
+  std::unordered_map<uint64_t, std::string_view> cpu_comms_;    // (cpu, pid) -> name
+  uint64_t notes_ = 0;              // process notes that added a name
   uint64_t genesis_ = 0;
   bool have_genesis_ = false;
+  EventView view_;
   std::optional<std::pair<uint32_t, uint32_t>> wall_clock_;
 };
 
@@ -187,12 +243,26 @@ std::vector<Event> read_events(const std::string& prefix, const std::vector<uint
 // Parses an --actions value: "QDC", "Q,D,UT" (T means UT).  Throws
 // std::invalid_argument for an unknown letter.
 std::vector<uint16_t> parse_action_filter(std::string_view spec);
+bool action_selected(const EventView& ev, const std::vector<uint16_t>& codes);
 bool action_selected(const Event& ev, const std::vector<uint16_t>& codes);
 
 // One line in blkparse's default format (time relative to genesis_ns):
 //   "254,32   1        7     0.000105000   143  Q  RA 1316 + 24 [cat]"
 std::string format_text(const Event& ev, uint64_t genesis_ns);
-// One JSON object (a single line).
+// One JSON object on a single line (the schema is in Documentation/tracing.rst).
 std::string format_json(const Event& ev, uint64_t genesis_ns);
+// The same, appended to `out` without a newline.
+void append_text(FdWriter& out, const EventView& ev, uint64_t genesis_ns);
+void append_json(FdWriter& out, const EventView& ev, uint64_t genesis_ns);
+// The JSON object's members without the braces (explain adds its own).
+void append_json_members(FdWriter& out, const EventView& ev, uint64_t genesis_ns);
+// `s` as a JSON string (quoted, escaped; bytes that are no UTF-8 become
+// U+FFFD, as nlohmann::json's dump with error_handler_t::replace does).
+void append_json_string(FdWriter& out, std::string_view s);
+
+// mpagectl decode: every event of the trace at `prefix` matching `codes`,
+// one line each (text or JSON), in time order, to `out`.  Returns the
+// number of lines.
+uint64_t decode(const std::string& prefix, const std::vector<uint16_t>& codes, bool json, FdWriter& out);
 
 }  // namespace mpagefs::blktrace

@@ -15,6 +15,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -214,6 +215,23 @@ struct BioMapping {
 std::vector<BioMapping> join_get_block(const std::vector<explain::ExplainedEvent>& events,
                                        const std::vector<TraceRecord>& records);
 
+// The same join one bio at a time (bios in submission order), for a
+// streamed trace: it holds the records' index, not the bios.
+class GetBlockJoin {
+ public:
+  explicit GetBlockJoin(const std::vector<TraceRecord>& records);
+  BioMapping map(const explain::ExplainedEvent& e);
+
+ private:
+  using Key = std::pair<uint64_t, uint64_t>;  // (device key, block)
+  struct KeyHash {
+    size_t operator()(const Key& k) const { return std::hash<uint64_t>()(k.first * 1000003U ^ k.second); }
+  };
+  std::unordered_map<Key, std::vector<size_t>, KeyHash> by_block_;  // calls mapping it, in trace order
+  std::unordered_map<uint64_t, bool> devices_;
+  size_t cursor_ = 0;
+};
+
 // Whether an explained event reads or writes file data (a data segment).
 bool is_data_bio(const explain::ExplainedEvent& e);
 // The data-segment blocks of `e` among `blocks`.
@@ -223,6 +241,20 @@ std::vector<uint64_t> data_blocks_among(const explain::ExplainedEvent& e, const 
 //  "unmapped_data_blocks"}.
 nlohmann::json join_summary(const std::vector<explain::ExplainedEvent>& events, const std::vector<BioMapping>& joined,
                             const std::vector<TraceRecord>& records);
+// The same summary counted one bio at a time.
+class JoinSummary {
+ public:
+  explicit JoinSummary(const std::vector<TraceRecord>& records);
+  void add(const explain::ExplainedEvent& e, const BioMapping& m);
+  [[nodiscard]] nlohmann::json json() const;
+
+ private:
+  const std::vector<TraceRecord>& records_;
+  std::vector<bool> used_;
+  uint64_t data_ = 0;
+  uint64_t attributed_ = 0;
+  uint64_t unmapped_ = 0;
+};
 // [1,2,3,7] -> "1-3 7".
 std::string format_ranges(const std::vector<uint64_t>& blocks);
 // "  <- get_block ino 12 lblk 0 max 32 -> pblk 658 len 12 boundary [cat-143 12.000001]"

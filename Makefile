@@ -116,7 +116,8 @@ initramfs: userspace module ext2
 # initramfs has everything else built into the kernel.  KERNEL= picks the
 # series (linux-source-6.1 or linux-source-6.12); CI runs 6.12's.
 DEBUG_BUILD := $(BUILD)/debug
-DEBUG_TREE   = $(shell $(TOP)/qemu/debug-kernel/build.sh --dir)
+# $(shell) does not see make's exports (make 4.3): the series goes in by hand.
+DEBUG_TREE   = $(shell MPAGEFS_KERNEL_SERIES=$(KERNEL) $(TOP)/qemu/debug-kernel/build.sh --dir)
 COVERAGE     := $(BUILD)/coverage
 # The debug subset: 5,000 fsx ops per block size instead of make check's 10,000 (KASAN and
 # lockdep under TCG run about 3-5x slower).

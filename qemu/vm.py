@@ -178,17 +178,18 @@ def debug_tree():
 def kernel_and_initrd(build):
     """(kernel image, initramfs) of the selected kernel flavour: the debug kernel, or
     Debian's kernel of kernel_series()."""
+    # make KERNEL=6.1 builds into build/, another series into build/k<series>/;
+    # BUILD may be either (make passes build/k<series> to demo, bench, shell).
+    # The debug kernel's initramfs is in <that>/debug/.
+    series, build = kernel_series(), Path(build)
+    if series != "6.1" and build.name != f"k{series}":
+        build = build / f"k{series}"
     if kernel_flavour() == "debug":
         tree = debug_tree()
         kernel = tree / "arch/x86/boot/bzImage"
         if not kernel.exists():
-            raise VmError(f"{kernel} missing (run: make debug-kernel)")
-        return kernel, Path(build) / "debug" / "initramfs.cpio.gz"
-    # make KERNEL=6.1 builds into build/, another series into build/k<series>/;
-    # BUILD may be either (make passes build/k<series> to demo, bench, shell).
-    series, build = kernel_series(), Path(build)
-    if series != "6.1" and build.name != f"k{series}":
-        build = build / f"k{series}"
+            raise VmError(f"{kernel} missing (run: make debug-kernel KERNEL={series})")
+        return kernel, build / "debug" / "initramfs.cpio.gz"
     return Path(f"/boot/vmlinuz-{kver()}"), build / "initramfs.cpio.gz"
 
 

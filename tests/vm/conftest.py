@@ -61,15 +61,15 @@ def top():
 @pytest.fixture(scope="session")
 def build(top):
     b = top / "build"
+    # 6.1's artefacts are in build/, another series' in build/k<series>/ (Makefile).
+    series = kernel_series()
+    kb = b if series == "6.1" else b / f"k{series}"
     if kernel_flavour() == "debug":
-        # The debug kernel's initramfs carries build/debug/mpagefs.ko (built against
+        # The debug kernel's initramfs carries <kb>/debug/mpagefs.ko (built against
         # the debug tree) and build/mpagectl.
-        rd, target = b / "debug" / "initramfs.cpio.gz", "initramfs-debug"
-        inputs = (b / "debug" / "mpagefs.ko", b / "mpagectl")
+        rd, target = kb / "debug" / "initramfs.cpio.gz", f"initramfs-debug KERNEL={series}"
+        inputs = (kb / "debug" / "mpagefs.ko", b / "mpagectl")
     else:
-        # 6.1's artefacts are in build/, another series' in build/k<series>/ (Makefile).
-        series = kernel_series()
-        kb = b if series == "6.1" else b / f"k{series}"
         rd, target = kb / "initramfs.cpio.gz", f"initramfs KERNEL={series}"
         inputs = (kb / "mpagefs.ko", kb / "ext2.ko", kb / "mpagectl")
     if not rd.exists():

@@ -175,6 +175,19 @@ def debug_tree():
                                capture_output=True, text=True).stdout.strip())
 
 
+def artefacts_root(build):
+    """Where the VM runs of this kernel leave their artefacts: build/artefacts for
+    Debian's 6.1 (as always), build/artefacts/<k6.12|debug-6.1|debug-k6.12> for
+    the others, so that suites of two kernels can run at once from one checkout
+    without one boot's results replacing another's of the same name."""
+    series, flavour = kernel_series(), kernel_flavour()
+    root = Path(build) / "artefacts"
+    if series == "6.1" and flavour == "debian":
+        return root
+    tag = "6.1" if series == "6.1" else f"k{series}"
+    return root / (f"debug-{tag}" if flavour == "debug" else tag)
+
+
 def kernel_and_initrd(build):
     """(kernel image, initramfs) of the selected kernel flavour: the debug kernel, or
     Debian's kernel of kernel_series()."""
@@ -390,7 +403,7 @@ def run_vm(build, script, disks=(), files=None, out_dir=None, timeout=300, mem="
     """
     build = Path(build).resolve()
     timeout, boot_allowance, gcov = _scaled(timeout, boot_allowance, gcov)
-    out_dir = Path(out_dir) if out_dir else build / "artefacts" / "vm"
+    out_dir = Path(out_dir) if out_dir else artefacts_root(build) / "vm"
     out_dir = out_dir.resolve()
     _reset_out_dir(out_dir)
     for d in disks:

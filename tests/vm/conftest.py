@@ -30,7 +30,7 @@ import pytest
 TOP = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(TOP / "qemu"))
 
-from vm import (MAX_BATCH_DISKS, Job, KernelLogError, VmError,  # noqa: E402
+from vm import (MAX_BATCH_DISKS, Job, KernelLogError, VmError, artefacts_root,  # noqa: E402
                 kernel_flavour, kernel_series, run_batch, run_vm)
 
 
@@ -91,7 +91,7 @@ def artefacts(build, request):
     # Node names may hold parametrization ids ("test_x[1024-on]"): keep them readable
     # but safe as one path component.
     name = re.sub(r"[^A-Za-z0-9_.\[\]=-]+", "_", request.node.name)
-    d = build / "artefacts" / name
+    d = artefacts_root(build) / name
     shutil.rmtree(d, ignore_errors=True)
     d.mkdir(parents=True)
     return d
@@ -224,7 +224,7 @@ class VmBoots:
         jobs = [Job.of(n, g) for n, g in take]
         # Named after its first job: what a person looks for, and two pytest
         # sessions running different tests at once do not clobber each other.
-        out = self.build / "artefacts" / "boots" / take[0][0]
+        out = artefacts_root(self.build) / "boots" / take[0][0]
         shutil.rmtree(out, ignore_errors=True)
         out.mkdir(parents=True)
         br = run_batch(self.build, jobs, out)

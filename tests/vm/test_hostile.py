@@ -48,7 +48,7 @@ from lab import GUEST_PRELUDE, mkfs_mpagefs, rand_bytes, run
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1] / "qemu"))
-from vm import KernelLogError, VmError, kernel_log_problems, run_vm  # noqa: E402
+from vm import KernelLogError, VmError, artefacts_root, kernel_log_problems, run_vm  # noqa: E402
 
 # Per block size (see the module doc).
 SEEDS = int(os.environ.get("MPAGEFS_HOSTILE_SEEDS",
@@ -167,7 +167,7 @@ def hostile_run(build, mpagectl, hostile_exe, tmp_path_factory):
         if name in _runs:
             return _runs[name]
         bs = BLOCK_SIZES[name]
-        out = build / "artefacts" / f"hostile-{name}"
+        out = artefacts_root(build) / f"hostile-{name}"
         shutil.rmtree(out, ignore_errors=True)
         out.mkdir(parents=True)
         tmp = tmp_path_factory.mktemp(f"hostile{name}")

@@ -188,6 +188,15 @@ def artefacts_root(build):
     return root / (f"debug-{tag}" if flavour == "debug" else tag)
 
 
+def read_ttys1(path):
+    """The text the guest wrote to ttyS1 (QEMU's file chardev at PATH).  Without
+    ACPI (the debug kernels) the 8250 driver finds ttyS1 by probing the legacy
+    ports, and the chardev gets a 0xff byte from it before the guest writes
+    anything: not the job's output (it would hide the first job's begin line)."""
+    raw = Path(path).read_bytes() if Path(path).exists() else b""
+    return raw.lstrip(b"\xff").decode(errors="replace")
+
+
 def kernel_and_initrd(build):
     """(kernel image, initramfs) of the selected kernel flavour: the debug kernel, or
     Debian's kernel of kernel_series()."""
@@ -442,7 +451,7 @@ def run_vm(build, script, disks=(), files=None, out_dir=None, timeout=300, mem="
         (out_dir / "kmemleak.txt").write_text(meta["kmemleak.txt"])
         leaks = kmemleak_problems(meta["kmemleak.txt"])
     console_text = console.read_text(errors="replace") if console.exists() else ""
-    stdout_text = stdout_file.read_text(errors="replace") if stdout_file.exists() else ""
+    stdout_text = read_ttys1(stdout_file)
     status = int(meta["status"]) if meta.get("status", "").strip().lstrip("-").isdigit() else None
     result = VmResult(status=status, stdout=stdout_text, out=out_dir / "out",
                       console=console, out_dir=out_dir, boot_seconds=boot_seconds,
@@ -731,7 +740,7 @@ def run_batch(build, jobs, out_dir, boot_allowance=BOOT_ALLOWANCE, gcov=None, sm
         if name in meta:
             (out_dir / name).write_text(meta[name])
     console_text = console.read_text(errors="replace") if console.exists() else ""
-    stdout_text = stdout_file.read_text(errors="replace") if stdout_file.exists() else ""
+    stdout_text = read_ttys1(stdout_file)
     problems = attribute_problems(console_text)
     if "kmemleak.txt" in meta:
         problems += [("kmemleak scan after the last job", rep.splitlines()[0])

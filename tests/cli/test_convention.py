@@ -32,20 +32,6 @@ def digest(path):
 
 
 @pytest.fixture(scope="module")
-def image(run, tmp_path_factory):
-    """The image the mpagefs-f17 fixture was traced on (test_exit_codes.py)."""
-    d = tmp_path_factory.mktemp("image")
-    src = d / "src"
-    src.mkdir()
-    (src / "f17").write_bytes(b"a" * 17 * 1024)
-    (src / "f300").write_bytes(b"b" * 300 * 1024)
-    img = d / "f.img"
-    p = run("mkfs", "-b", 1024, "-s", "4M", "-d", src, "--uuid-seed", 1, "--time", 0, img)
-    assert p.returncode == OK, p.stderr
-    return img
-
-
-@pytest.fixture(scope="module")
 def prefix(fixtures):
     return fixtures / "mpagefs-f17"
 

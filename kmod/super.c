@@ -715,6 +715,29 @@ static int mpagefs_parse_param(struct fs_context *fc,
 	return 0;
 }
 
+/*
+ * Reads block 0 at the current block size into the pinned sbi->s_sbh and
+ * checks it.  On a read error s_sbh stays NULL; on a bad superblock it stays
+ * set, for the caller's error path to release.
+ */
+static struct mpagefs_super_block *mpagefs_load_super(struct super_block *sb,
+							int silent)
+{
+	struct mpagefs_sb_info *sbi = MPAGEFS_SB(sb);
+	struct mpagefs_super_block *es;
+	int ret;
+
+	sbi->s_sbh = mpagefs_read_meta(sb, MPAGEFS_SUPER_BLOCKNR, NULL);
+	if (IS_ERR(sbi->s_sbh)) {
+		ret = PTR_ERR(sbi->s_sbh);
+		sbi->s_sbh = NULL;
+		return ERR_PTR(ret);
+	}
+	es = (struct mpagefs_super_block *)sbi->s_sbh->b_data;
+	ret = mpagefs_check_super(sb, es, silent);
+	return ret ? ERR_PTR(ret) : es;
+}
+
 static int __mpagefs_fill_super(struct super_block *sb,
 				struct fs_context *fc)
 {
@@ -745,16 +768,9 @@ static int __mpagefs_fill_super(struct super_block *sb,
 			mpagefs_msg(sb, KERN_ERR, "unable to set the block size");
 		return -EINVAL;
 	}
-	sbi->s_sbh = mpagefs_read_meta(sb, MPAGEFS_SUPER_BLOCKNR, NULL);
-	if (IS_ERR(sbi->s_sbh)) {
-		ret = PTR_ERR(sbi->s_sbh);
-		sbi->s_sbh = NULL;
-		return ret;
-	}
-	es = (struct mpagefs_super_block *)sbi->s_sbh->b_data;
-	ret = mpagefs_check_super(sb, es, silent);
-	if (ret)
-		return ret;
+	es = mpagefs_load_super(sb, silent);
+	if (IS_ERR(es))
+		return PTR_ERR(es);
 	log = le32_to_cpu(es->s_log_block_size);
 	if (sb->s_blocksize != (1UL << log)) {
 		/* as ext2: the buffer of the old size goes, block 0 is re-read */
@@ -766,16 +782,9 @@ static int __mpagefs_fill_super(struct super_block *sb,
 				    1U << log);
 			return -EINVAL;
 		}
-		sbi->s_sbh = mpagefs_read_meta(sb, MPAGEFS_SUPER_BLOCKNR, NULL);
-		if (IS_ERR(sbi->s_sbh)) {
-			ret = PTR_ERR(sbi->s_sbh);
-			sbi->s_sbh = NULL;
-			return ret;
-		}
-		es = (struct mpagefs_super_block *)sbi->s_sbh->b_data;
-		ret = mpagefs_check_super(sb, es, silent);
-		if (ret)
-			return ret;
+		es = mpagefs_load_super(sb, silent);
+		if (IS_ERR(es))
+			return PTR_ERR(es);
 		if (le32_to_cpu(es->s_log_block_size) != log)
 			return mpagefs_bad_super(sb, "s_log_block_size changed while mounting");
 	}

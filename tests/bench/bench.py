@@ -186,6 +186,9 @@ def main():
     ap.add_argument("--small-vfat", action="store_true",
                     help="vfat runs the small-files workload too (10,000 files in one FAT directory take "
                          "~7 min per repeat under TCG: off by default)")
+    ap.add_argument("--workloads", default=",".join(guest.WORKLOAD_GROUPS),
+                    help="comma list of the workload groups to run (default all: %(default)s); "
+                         "e.g. rand-read to trace only the random reads")
     ap.add_argument("--rand-ops", type=int, default=3000)
     ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--trace-events", default="1000000,10000000",
@@ -210,7 +213,11 @@ def main():
            "repeats": a.repeats, "small_files": a.small_files, "small_size": a.small_size,
            "small_blocks": [int(x) for x in a.small_blocks.split(",") if x], "small_vfat": a.small_vfat,
            "rand_ops": a.rand_ops, "threads": a.threads, "read_block": "1M", "write_block": "1M",
-           "timeout": a.timeout}
+           "timeout": a.timeout, "workloads": [w for w in a.workloads.split(",") if w]}
+    bad = set(cfg["workloads"]) - set(guest.WORKLOAD_GROUPS)
+    if bad:
+        sys.exit(f"bench: unknown workload group(s) {', '.join(sorted(bad))} "
+                 f"(known: {', '.join(guest.WORKLOAD_GROUPS)})")
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
     if not a.skip_vm:

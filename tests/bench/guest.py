@@ -33,6 +33,10 @@ mkdir -p $OUT/res $OUT/trace
 """
 
 
+# What --workloads may select; the figures of WORKLOADS (report.py) by group.
+WORKLOAD_GROUPS = ("seq-read", "seq-write", "rand-read", "small-files")
+
+
 class Peer:
     """A filesystem (or the raw device) on one disk of the VM."""
 
@@ -60,8 +64,10 @@ class Peer:
 def script(peers, cfg):
     """The guest script for `peers` (with .dev set) and the config dict:
     size (bytes of the big file), repeats, rand_ops, threads, small_files,
-    small_size, read_block, write_block."""
+    small_size, read_block, write_block, and optionally workloads (the
+    groups to run, of WORKLOAD_GROUPS; all when absent)."""
     lines = [PRELUDE]
+    groups = set(cfg.get("workloads") or WORKLOAD_GROUPS)
     q = shlex.quote
     steps = []
 
@@ -94,7 +100,7 @@ def script(peers, cfg):
 
     size = cfg["size"]
     for rep in range(1, cfg["repeats"] + 1):
-        for p in peers:
+        for p in peers if "seq-read" in groups else ():
             tag = f"{p.name}.{rep}"
             direct = " --direct" if p.raw else ""
             lim = f" --bytes {size}" if p.raw else ""
@@ -107,7 +113,7 @@ def script(peers, cfg):
                  f"cat $OUT/res/seq-read.{tag}.json"]
                 + ([f"cat /sys/fs/mpagefs/{p.dev.split('/')[-1]}/stats > $OUT/res/seq-read.{tag}.stats"]
                    if p.fstype == "mpagefs" else []))
-        for p in peers:
+        for p in peers if "seq-write" in groups else ():
             tag = f"{p.name}.{rep}"
             direct = " --direct" if p.raw else ""
             add(f"rep {rep} seq-write+fsync {p.name}",
@@ -120,19 +126,23 @@ def script(peers, cfg):
                 + ([f"cat /sys/fs/mpagefs/{p.dev.split('/')[-1]}/stats > $OUT/res/seq-write.{tag}.stats"]
                    if p.fstype == "mpagefs" else [])
                 + ([] if p.raw else [f"rm {p.path('w')}", "sync"]))
-        for threads in (1, cfg["threads"]):
+        for threads in (1, cfg["threads"]) if "rand-read" in groups else ():
             for p in peers:
                 tag = f"{p.name}.{rep}"
                 direct = " --direct" if p.raw else ""
                 lim = f" --bytes {size}" if p.raw else ""
                 name = f"rand-read-t{threads}"
+                # Traced like the sequential runs: what each peer brings from
+                # the device per 4 KiB read (readahead, metadata) explains its IOPS.
                 add(f"rep {rep} {name} {p.name}",
                     [p.cold(),
+                     f"mpagectl trace -d {p.dev} -o $OUT/trace/{name}.{tag} -- "
                      f"mpagectl bench-io rand-read {p.path('big')} --block 4K --ops {cfg['rand_ops']} "
-                     f"--threads {threads} --seed {rep}{direct}{lim} > $OUT/res/{name}.{tag}.json",
+                     f"--threads {threads} --seed {rep}{direct}{lim} > $OUT/res/{name}.{tag}.json "
+                     f"2> $OUT/res/{name}.{tag}.err || traced_failed $OUT/res/{name}.{tag}",
                      f"cat $OUT/res/{name}.{tag}.json"])
         for p in peers:
-            if p.raw or not p.small:
+            if p.raw or not p.small or "small-files" not in groups:
                 continue
             tag = f"{p.name}.{rep}"
             d = f"/mnt/{p.name}/s{rep}"

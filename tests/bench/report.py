@@ -148,6 +148,27 @@ def collect(out, mpagectl, peers, cfg):
                 reps.append(s)
             if reps:
                 results["shape"][w][p.name] = reps
+    # The random reads, traced: what each 4 KiB read brought from the device.
+    results["rand_traffic"] = {}
+    for w in ("rand-read-t1", "rand-read-tN"):
+        fname = tn if w == "rand-read-tN" else w
+        results["rand_traffic"][w] = {}
+        for p in peers:
+            reps = []
+            for r in results["runs"][w].get(p.name, {}).get("runs", []):
+                prefix = tr / f"{fname}.{p.name}.{r['rep']}"
+                if (not Path(str(prefix) + ".blktrace.0").exists()
+                        or (res / f"{fname}.{p.name}.{r['rep']}.trace-failed").exists()):
+                    continue
+                try:
+                    ev = decode(mpagectl, prefix)
+                except subprocess.CalledProcessError as e:
+                    results.setdefault("trace_errors", []).append(f"{prefix.name}: {e.stderr.strip()}")
+                    continue
+                reps.append({"rep": r["rep"], "iops": r["value"],
+                             **shape.device_traffic(shape.completed(ev, shape.is_read), r["json"]["ops"])})
+            if reps:
+                results["rand_traffic"][w][p.name] = reps
     return results
 
 
@@ -227,6 +248,21 @@ def markdown(results):
                      f"{d['bios_per_mib']:.2f} | {d['seeks']} | {s['other_bios']} | {s['ideal_bios']} | "
                      f"{_fmt(s['bios_over_ideal'])} | {s['requests']['bios']} | "
                      f"{s['requests']['mean_bio'] / 1024:.0f} | {_fmt(gb)} |")
+    for w, reps_by_peer in results.get("rand_traffic", {}).items():
+        if not reps_by_peer:
+            continue
+        name = w.replace("tN", f"t{cfg['threads']}")
+        L.append("")
+        L.append(f"Device traffic of {name} (repeat 1; C events of reads: what the 4 KiB reads brought "
+                 "from the device, readahead and metadata included):")
+        L.append("")
+        L.append("| peer | IOPS | reads | requests | KiB from device | KiB per read | requests per read "
+                 "| largest request (KiB) |")
+        L.append("|---|---|---|---|---|---|---|---|")
+        for p, reps in reps_by_peer.items():
+            t = reps[0]
+            L.append(f"| {p} | {t['iops']:.0f} | {t['ops']} | {t['requests']} | {t['bytes'] // 1024} | "
+                     f"{_fmt(t['kib_per_op'])} | {_fmt(t['requests_per_op'])} | {t['largest_request'] // 1024} |")
     L.append("")
     L.append("What we are aiming for (issue 5), against this run:")
     L.append("")

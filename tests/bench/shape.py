@@ -113,6 +113,17 @@ def ratio_summary(a, b):
             "max": sa["max"] / sb["min"]}
 
 
+def device_traffic(requests, ops):
+    """What `ops` reads of 4 KiB brought from the device, from the completed
+    (C) read requests of their trace: a peer that reads ahead on a random
+    pattern brings more than 4 KiB per read, and later reads find it cached."""
+    nbytes = sum(e["bytes"] for e in requests)
+    return {"ops": ops, "requests": len(requests), "bytes": nbytes,
+            "kib_per_op": nbytes / 1024 / ops if ops else None,
+            "requests_per_op": len(requests) / ops if ops else None,
+            "largest_request": max((e["bytes"] for e in requests), default=0)}
+
+
 def throughput_series(events, bin_s=0.1, want=is_read):
     """(time s, MiB/s) from C events, in bins of bin_s since the first event."""
     done = completed(events, want)

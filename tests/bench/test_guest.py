@@ -58,3 +58,14 @@ def test_sequential_runs_are_traced_on_the_peers_disk_and_raw_uses_o_direct():
     assert "cold vfat vfat /dev/vdd iocharset=iso8859-1" in text
     assert "mount -t vfat -o iocharset=iso8859-1 /dev/vdd /mnt/vfat" in text
     assert "/sys/fs/mpagefs/vdc/stats" in text and "/sys/fs/mpagefs/vdd/stats" not in text
+
+
+def test_workloads_select_the_groups_that_run():
+    text, n = guest.script(peers(), {**CFG, "workloads": ["rand-read"]})
+    labels = [label for label, _ in steps(text)]
+    assert any("rand-read-t1" in l for l in labels) and any("rand-read-t4" in l for l in labels)
+    assert not any("seq-read " in l or "seq-write" in l or "small-files" in l for l in labels)
+    # every random run is traced on its peer's own disk
+    for label, cmds in steps(text):
+        if "rand-read" in label:
+            assert any(re.search(r"mpagectl trace -d /dev/vd[cde] -o \$OUT/trace/rand-read-t", c) for c in cmds)

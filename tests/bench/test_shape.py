@@ -76,3 +76,13 @@ def test_classify_explained_and_stats():
     d, o = shape.classify_explained([data, ind, other, {"segments": []}], "/big")
     assert d == [data] and len(o) == 3
     assert shape.parse_stats("get_block_calls 12\nboundary on\nx -3\n") == {"get_block_calls": 12, "x": -3}
+
+
+def test_device_traffic_per_random_read():
+    reqs = [q(0, 8, action="C"), q(64, 256, action="C"), q(900, 8, action="C")]
+    t = shape.device_traffic(reqs, 4)
+    assert t["requests"] == 3 and t["bytes"] == 272 * 512
+    assert t["kib_per_op"] == pytest.approx(272 * 512 / 1024 / 4)
+    assert t["requests_per_op"] == pytest.approx(0.75)
+    assert t["largest_request"] == 256 * 512
+    assert shape.device_traffic([], 0)["kib_per_op"] is None

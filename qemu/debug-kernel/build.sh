@@ -116,7 +116,9 @@ done
 [ -z "$bad" ] || die "options dropped by Kconfig dependencies:$bad"
 phase "configuration verified ($(grep -c '=y' .config) options built in)"
 
-jobs=$(nproc)
+# One job more than CPUs: the compile phase left a fifth of 2 CPUs idle
+# (166% at -j2) while jobs wait on the disk.
+jobs=$(( $(nproc) + 1 ))
 phase "building bzImage + modules with -j$jobs (log: $LOG)"
 nice -n 10 make -j"$jobs" bzImage modules >>"$LOG" 2>&1 || fail "kernel build"
 [ -f Module.symvers ] || fail "no Module.symvers after the build"

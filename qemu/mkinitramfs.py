@@ -357,9 +357,15 @@ def main():
         warn(f"{setpriv} missing (apt-get install util-linux)")
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_name(args.out.name + ".tmp")
-    cpio.write(tmp)
-    tmp.replace(args.out)
+    # A temporary name of this process's own: two makes of one build
+    # directory (a VM suite and make bench side by side) may write the same
+    # initramfs at once; each renames its own complete file into place.
+    tmp = args.out.with_name(f"{args.out.name}.{os.getpid()}.tmp")
+    try:
+        cpio.write(tmp)
+        tmp.replace(args.out)
+    finally:
+        tmp.unlink(missing_ok=True)
     print(f"mkinitramfs: {args.out} ({args.out.stat().st_size // 1024} KiB, "
           f"{len(cpio.entries)} entries)")
 

@@ -313,3 +313,27 @@ def test_ttys1_probe_byte_is_not_job_output(tmp_path):
     f.write_bytes(b"\xff@@mpagevm-job-begin a\nx\xff\n@@mpagevm-job-end a 0\n")
     assert read_ttys1(f) == "@@mpagevm-job-begin a\nx\ufffd\n@@mpagevm-job-end a 0\n"
     assert read_ttys1(tmp_path / "missing") == ""
+
+
+def test_two_initramfs_writers_of_one_build_both_succeed(build, top, tmp_path):
+    """Host only: two makes of one build directory (a VM suite and make bench
+    side by side) may write the same initramfs at once.  Each must write its
+    own temporary file and rename it into place; with one shared temporary
+    name one renamed the other's away and failed ("No such file")."""
+    import gzip
+    import subprocess
+    import sys
+    from vm import kernel_flavour, kernel_series
+    if kernel_flavour() == "debug":
+        pytest.skip("the debug initramfs is made from the debug tree (make initramfs-debug)")
+    kver = subprocess.run([str(top / "qemu" / "kver.sh"), kernel_series()], check=True,
+                          capture_output=True, text=True).stdout.split()[0]
+    out = tmp_path / "initramfs.cpio.gz"
+    cmd = [sys.executable, str(top / "qemu" / "mkinitramfs.py"), "--kver", kver, "--build", str(build),
+           "--out", str(out)]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    for p in procs:
+        _, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+    assert gzip.decompress(out.read_bytes())[:6] == b"070701"     # a newc cpio
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["initramfs.cpio.gz"]

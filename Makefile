@@ -12,7 +12,9 @@
 #                 on 6.1 and 6.12 (DEMO_KERNELS)
 #   make shell    a VM with the module loaded and a formatted disk mounted
 #   make bench    mpagefs against ext2, vfat and the raw device in one VM run,
-#                 and trace decoding against blkparse (~25 min under TCG;
+#                 the cost of the lab's get_block wrapper (against make
+#                 module-nolab's build/mpagefs-nolab.ko, MPAGEFS_LAB=0), and
+#                 trace decoding against blkparse (~25 min under TCG;
 #                 results in build/bench/, see Documentation/bench.rst)
 #   make deps     install the Debian packages the project needs (as root)
 #   make check-debug  the VM tests marked debug_kernel under a KASAN + lockdep +
@@ -63,7 +65,7 @@ export CCACHE_BASEDIR := $(abspath $(TOP)/..)
 export CCACHE_NOHASHDIR := 1
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all deps kernel userspace module ext2 initramfs check check-long unit-test style vm-test demo shell clean \
+.PHONY: all deps kernel userspace module module-nolab ext2 initramfs check check-long unit-test style vm-test demo shell clean \
 	install install-module debug-kernel module-debug initramfs-debug check-debug coverage \
 	coverage-report bench bench-decode bench-unit cli-test kmod-style check-kernel
 
@@ -91,15 +93,25 @@ userspace: deps
 # Kbuild of 6.1 writes objects next to the sources, so the module is built in
 # a copy under BUILD (build/kmod, build/k6.12/kmod) and the source tree stays
 # clean.
-module: kernel
-	@mkdir -p $(BUILD)/kmod
-	@rsync -a --delete --exclude '*.o' --exclude '*.ko' --exclude '.*.cmd' \
+KMOD_RSYNC := rsync -a --delete --exclude '*.o' --exclude '*.ko' --exclude '.*.cmd' \
 		--exclude '*.mod*' --exclude 'modules.order' --exclude 'Module.symvers' \
 		--filter='P *.o' --filter='P *.ko' --filter='P .*.cmd' --filter='P *.mod*' \
-		--filter='P modules.order' --filter='P Module.symvers' \
-		kmod/ $(BUILD)/kmod/
+		--filter='P modules.order' --filter='P Module.symvers'
+module: kernel
+	@mkdir -p $(BUILD)/kmod
+	@$(KMOD_RSYNC) kmod/ $(BUILD)/kmod/
 	@$(MAKE) -C $(KDIR) M=$(BUILD)/kmod $(KMOD_FLAGS) modules
 	@cmp -s $(BUILD)/kmod/mpagefs.ko $(BUILD)/mpagefs.ko || cp $(BUILD)/kmod/mpagefs.ko $(BUILD)/mpagefs.ko
+
+# The module without the lab's wrapper of get_block (MPAGEFS_LAB=0, see
+# kmod/Kbuild), built in a copy of its own into $(BUILD)/mpagefs-nolab.ko:
+# make bench loads it in turn with the lab build to measure the wrapper.
+module-nolab: kernel
+	@mkdir -p $(BUILD)/kmod-nolab
+	@$(KMOD_RSYNC) kmod/ $(BUILD)/kmod-nolab/
+	@$(MAKE) -C $(KDIR) M=$(BUILD)/kmod-nolab $(KMOD_FLAGS) MPAGEFS_LAB=0 modules
+	@cmp -s $(BUILD)/kmod-nolab/mpagefs.ko $(BUILD)/mpagefs-nolab.ko || \
+		cp $(BUILD)/kmod-nolab/mpagefs.ko $(BUILD)/mpagefs-nolab.ko
 
 # The reference peer: fs/ext2 from the selected kernel's Debian linux-source
 # (linux-source-6.1, linux-source-6.12), as a module.
@@ -239,7 +251,7 @@ demo: all
 
 # BENCH_ARGS: e.g. --quick (a 2-minute smoke run), --repeats 5, --skip-vm
 # (re-analyse the last VM run), see tests/bench/bench.py --help.
-bench: all
+bench: all module-nolab
 	@$(PYTHON) tests/bench/bench.py --build $(BUILD) $(BENCH_ARGS)
 
 # The host decode part of make bench on its own (tests/bench/tools.py):

@@ -21,15 +21,12 @@
 #include "mpagefs.h"
 #include "trace.h"
 
-#define MPAGEFS_BITS_PER_BLOCK(sb)	((u64)(sb)->s_blocksize * 8)
-
 /*
  * Looks for a free block in [@from, @to) and marks it in use.  Called with
- * s_alloc_lock held.  Returns the block, 0 if there is none in the range,
- * or a negative error from reading the bitmap in *@err.
+ * s_alloc_lock held.  Returns the block, -ENOSPC if there is none in the
+ * range, or the error of reading the bitmap.
  */
-static u64 mpagefs_take_free_block(struct super_block *sb, u64 from, u64 to,
-				   int *err)
+static s64 mpagefs_take_free_block(struct super_block *sb, u64 from, u64 to)
 {
 	struct mpagefs_sb_info *sbi = MPAGEFS_SB(sb);
 	const u64 per_block = MPAGEFS_BITS_PER_BLOCK(sb);
@@ -42,10 +39,8 @@ static u64 mpagefs_take_free_block(struct super_block *sb, u64 from, u64 to,
 
 		bh = mpagefs_read_meta(sb, sbi->s_block_bitmap + from / per_block,
 				       NULL);
-		if (IS_ERR(bh)) {
-			*err = PTR_ERR(bh);
-			return 0;
-		}
+		if (IS_ERR(bh))
+			return PTR_ERR(bh);
 		bit = find_next_zero_bit_le(bh->b_data, limit, from - first);
 		if (bit < limit) {
 			set_bit_le(bit, bh->b_data);
@@ -56,7 +51,7 @@ static u64 mpagefs_take_free_block(struct super_block *sb, u64 from, u64 to,
 		brelse(bh);
 		from = first + per_block;
 	}
-	return 0;
+	return -ENOSPC;
 }
 
 /**
@@ -64,64 +59,61 @@ static u64 mpagefs_take_free_block(struct super_block *sb, u64 from, u64 to,
  * @inode: the inode that will own the block (i_blocks is charged)
  * @goal: the block wanted; the first free block at or after it is taken,
  *	wrapping to the start of the data area
- * @err: receives 0, -ENOSPC when the filesystem is full (or an injected
- *	ALLOC_ENOSPC fault for @inode fired), or another error
  *
  * Every call is traced (trace_mpagefs_alloc_block).
  *
- * Return: the block number, or 0 with *@err set.
+ * Return: the block number, or a negative error: -ENOSPC when the
+ * filesystem is full (or an injected ALLOC_ENOSPC fault for @inode fired),
+ * -EUCLEAN, -EIO.
  */
-u32 mpagefs_new_block(struct inode *inode, u32 goal, int *err)
+s64 mpagefs_new_block(struct inode *inode, u32 goal)
 {
 	struct super_block *sb = inode->i_sb;
 	struct mpagefs_sb_info *sbi = MPAGEFS_SB(sb);
-	u64 blk = 0;
+	s64 blk;
 
-	*err = 0;
 	if (!mpagefs_data_block_valid(sbi, goal))
 		goal = sbi->s_first_data_block;
 	if (mpagefs_fault_alloc(inode)) {
-		*err = -ENOSPC;
-		trace_mpagefs_alloc_block(inode, goal, 0, *err);
-		return 0;
+		trace_mpagefs_alloc_block(inode, goal, 0, -ENOSPC);
+		return -ENOSPC;
 	}
 	mutex_lock(&sbi->s_alloc_lock);
 	if (!sbi->s_free_blocks) {
-		*err = -ENOSPC;
+		blk = -ENOSPC;
 		goto out;
 	}
-	blk = mpagefs_take_free_block(sb, goal, sbi->s_blocks_count, err);
-	if (!blk && !*err)
+	blk = mpagefs_take_free_block(sb, goal, sbi->s_blocks_count);
+	if (blk == -ENOSPC)
 		blk = mpagefs_take_free_block(sb, sbi->s_first_data_block,
-					      goal, err);
-	if (!blk) {
-		if (!*err) {
-			/* the count said there was one: the bitmap disagrees */
-			mpagefs_error(sb, "block bitmap is full but s_free_blocks_count is %u",
-				      sbi->s_free_blocks);
-			sbi->s_free_blocks = 0;
-			*err = -ENOSPC;
-		}
+					      goal);
+	if (blk == -ENOSPC) {
+		/* the count said there was one: the bitmap disagrees */
+		mpagefs_error(sb, "block bitmap is full but s_free_blocks_count is %u",
+			      sbi->s_free_blocks);
+		sbi->s_free_blocks = 0;
 		goto out;
 	}
+	if (blk < 0)
+		goto out;
 	if (!mpagefs_data_block_valid(sbi, blk)) {
 		/* cannot happen with the scan above: never use such a block */
-		mpagefs_error(sb, "block allocator returned block %llu outside the data area [%u, %u)",
+		mpagefs_error(sb, "block allocator returned block %lld outside the data area [%u, %u)",
 			      blk, sbi->s_first_data_block, sbi->s_blocks_count);
-		blk = 0;
-		*err = -EUCLEAN;
+		blk = -EUCLEAN;
 		goto out;
 	}
 	sbi->s_free_blocks--;
 	sbi->s_next_goal = blk + 1 + (READ_ONCE(sbi->s_opts.scatter) ? 1 : 0);
 out:
 	mutex_unlock(&sbi->s_alloc_lock);
-	if (blk) {
+	if (blk > 0) {
 		inode_add_bytes(inode, sb->s_blocksize);
 		mark_inode_dirty(inode);
 		mpagefs_stat_add(sb, MPAGEFS_STAT_BLOCKS_ALLOCATED, 1);
 	}
-	trace_mpagefs_alloc_block(inode, goal, blk, *err);
+	trace_mpagefs_alloc_block(inode, goal, blk > 0 ? blk : 0,
+				  blk > 0 ? 0 : blk);
 	return blk;
 }
 

@@ -278,7 +278,7 @@ static struct buffer_head *mpagefs_dir_grow(struct inode *dir, u64 lblk)
 
 	if ((lblk + 1) << dir->i_blkbits > sb->s_maxbytes)
 		return ERR_PTR(-EFBIG);
-	bh = mpagefs_bread(dir, lblk, true, &err);
+	bh = mpagefs_bread(dir, lblk, true);
 	if (IS_ERR_OR_NULL(bh))
 		return ERR_PTR(bh ? PTR_ERR(bh) : (err ? err : -EIO));
 	/* whatever the block held before, nothing of it is ours now */

@@ -51,7 +51,7 @@ static bool mpagefs_mpage_read_lookup(struct inode *inode, sector_t iblock,
  * mpagefs_emulate_get_block() - apply the emulation options to a lookup
  * @inode: the file
  * @iblock: the logical block that was looked up
- * @bh_result: its mapping, as mpagefs_get_block() made it (mapped)
+ * @bh_result: its mapping, as mpagefs_lab_get_block() made it (mapped)
  *
  * With gb_uptodate=on and a lookup by fs/mpage.c's read path, reads block
  * @iblock straight into its place in the page (a synchronous bio, so no

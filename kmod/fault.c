@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * fault.c - injected faults: make mpagefs_get_block() fail with a chosen
- * errno for an inode and a range of logical blocks, or make block
- * allocation report ENOSPC, on one mount, armed and cleared through the
- * netlink family (genl.c).
+ * fault.c - injected faults: make get_block (mpagefs_lab_get_block(),
+ * lab_get_block.c) fail with a chosen errno for an inode and a range of
+ * logical blocks, or make block allocation report ENOSPC, on one mount,
+ * armed and cleared through the netlink family (genl.c).
  *
  * Each mount keeps at most MPAGEFS_MAX_FAULTS faults in an RCU list: the
  * I/O paths walk it under rcu_read_lock() (get_block may be called with
@@ -171,7 +171,7 @@ static bool mpagefs_fault_live(const struct mpagefs_fault *f, u32 kind,
 }
 
 /**
- * __mpagefs_fault_get_block() - the fault hook of mpagefs_get_block()
+ * __mpagefs_fault_get_block() - the fault hook of mpagefs_lab_get_block()
  * @inode: the inode being mapped
  * @iblock: the first logical block asked for
  * @maxblocks: the blocks the call may map; lowered so that the run stops

@@ -36,6 +36,13 @@
  * mpagefs_sync_super() takes s_alloc_lock, then the buffer lock of block
  * 0; mpagefs_error() may be called with any lock above held except that
  * buffer lock, which it takes to record the error, and writes block 0.
+ *
+ * The lab takes none of these: mpagefs_lab_get_block() (lab_get_block.c)
+ * runs under the caller's folio lock and reads the injected faults under
+ * RCU before mpagefs_get_blocks() takes i_map_sem; the allocation fault
+ * hook runs under i_map_sem, before s_alloc_lock.  Netlink commands take
+ * genl.c's mpagefs_mounts_lock, then fault.c's s_fault_lock (a spinlock),
+ * and nothing of the I/O paths under either.
  */
 
 /*

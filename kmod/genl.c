@@ -180,27 +180,22 @@ static int mpagefs_put_policy(struct sk_buff *skb, struct mpagefs_sb_info *sbi)
 	return 0;
 }
 
-/* enum mpagefs_stat_attr -> enum mpagefs_stat */
-static const u8 mpagefs_stat_map[] = {
-	[MPAGEFS_STAT_A_GET_BLOCK_READ]	= MPAGEFS_STAT_GET_BLOCK_READ_CALLS,
-	[MPAGEFS_STAT_A_GET_BLOCK_CREATE] = MPAGEFS_STAT_GET_BLOCK_CREATE_CALLS,
-	[MPAGEFS_STAT_A_BLOCKS_MAPPED]	= MPAGEFS_STAT_BLOCKS_MAPPED,
-	[MPAGEFS_STAT_A_MULTI_BLOCK]	= MPAGEFS_STAT_MULTI_BLOCK_CALLS,
-	[MPAGEFS_STAT_A_BOUNDARY_SET]	= MPAGEFS_STAT_BOUNDARY_SET,
-	[MPAGEFS_STAT_A_HOLES]		= MPAGEFS_STAT_HOLES,
-	[MPAGEFS_STAT_A_IND_READS]	= MPAGEFS_STAT_IND_READS,
-	[MPAGEFS_STAT_A_BLOCKS_ALLOCATED] = MPAGEFS_STAT_BLOCKS_ALLOCATED,
-	[MPAGEFS_STAT_A_BLOCKS_FREED]	= MPAGEFS_STAT_BLOCKS_FREED,
-	[MPAGEFS_STAT_A_INODES_ALLOCATED] = MPAGEFS_STAT_INODES_ALLOCATED,
-	[MPAGEFS_STAT_A_INODES_FREED]	= MPAGEFS_STAT_INODES_FREED,
-	[MPAGEFS_STAT_A_READAHEAD_CALLS] = MPAGEFS_STAT_READAHEAD_CALLS,
-	[MPAGEFS_STAT_A_READ_FOLIO_CALLS] = MPAGEFS_STAT_READ_FOLIO_CALLS,
-	[MPAGEFS_STAT_A_WRITEPAGES_CALLS] = MPAGEFS_STAT_WRITEPAGES_CALLS,
-	[MPAGEFS_STAT_A_BH_GET_BLOCK]	= MPAGEFS_STAT_BH_GET_BLOCK_CALLS,
-	[MPAGEFS_STAT_A_BH_PAGES]	= MPAGEFS_STAT_BH_PAGES,
-	[MPAGEFS_STAT_A_FAULTS_HIT]	= MPAGEFS_STAT_FAULTS_HIT,
+/*
+ * The STATS attribute of each counter, from counters.h: counter i is
+ * attribute i.  MPAGEFS_STAT_ATTR() stops the build when a line of the
+ * table is out of the attributes' order, and the static_assert when one is
+ * missing, so every attribute carries exactly one counter.  Counter 0,
+ * get_block_calls, has none (attribute 0, UNSPEC, is not sent).
+ */
+#define MPAGEFS_STAT_A_GET_BLOCK_CALLS	MPAGEFS_STAT_A_UNSPEC
+#define MPAGEFS_STAT_ATTR(id)						\
+	(MPAGEFS_STAT_A_##id +						\
+	 BUILD_BUG_ON_ZERO((int)MPAGEFS_STAT_A_##id != (int)MPAGEFS_STAT_##id))
+static const u8 mpagefs_stat_attr[] = {
+#define MPAGEFS_COUNTER(id, ...)	MPAGEFS_STAT_ATTR(id),
+#include "counters.h"
 };
-static_assert(ARRAY_SIZE(mpagefs_stat_map) == MPAGEFS_STAT_A_MAX + 1);
+static_assert(ARRAY_SIZE(mpagefs_stat_attr) == MPAGEFS_STAT_A_MAX + 1);
 
 static int mpagefs_put_stats(struct sk_buff *skb, struct mpagefs_sb_info *sbi)
 {
@@ -210,9 +205,10 @@ static int mpagefs_put_stats(struct sk_buff *skb, struct mpagefs_sb_info *sbi)
 	nest = nla_nest_start(skb, MPAGEFS_A_STATS);
 	if (!nest)
 		return -EMSGSIZE;
-	for (i = 1; i <= MPAGEFS_STAT_A_MAX; i++)
-		if (nla_put_u64_64bit(skb, i,
-				      atomic64_read(&sbi->s_stats[mpagefs_stat_map[i]]),
+	for (i = 0; i < ARRAY_SIZE(mpagefs_stat_attr); i++)
+		if (mpagefs_stat_attr[i] != MPAGEFS_STAT_A_UNSPEC &&
+		    nla_put_u64_64bit(skb, mpagefs_stat_attr[i],
+				      atomic64_read(&sbi->s_stats[i]),
 				      MPAGEFS_STAT_A_UNSPEC))
 			goto cancel;
 	nla_nest_end(skb, nest);

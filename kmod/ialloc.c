@@ -11,14 +11,13 @@
 
 #include "mpagefs.h"
 
-#define MPAGEFS_BITS_PER_BLOCK(sb)	((u64)(sb)->s_blocksize * 8)
-
 /*
- * Takes the first free inode number; s_alloc_lock held.  0 if none.  The
- * scan is 64-bit: with s_inodes_count near 2^32, a 32-bit cursor would
- * wrap past the last bitmap block to 0 and scan forever.
+ * Takes the first free inode number; s_alloc_lock held.  Returns it,
+ * -ENOSPC if the bitmap has none, or the error of reading it.  The scan is
+ * 64-bit: with s_inodes_count near 2^32, a 32-bit cursor would wrap past
+ * the last bitmap block to 0 and scan forever.
  */
-static unsigned long mpagefs_take_inode_nr(struct super_block *sb, int *err)
+static s64 mpagefs_take_inode_nr(struct super_block *sb)
 {
 	struct mpagefs_sb_info *sbi = MPAGEFS_SB(sb);
 	const u64 per_block = MPAGEFS_BITS_PER_BLOCK(sb);
@@ -31,10 +30,8 @@ static unsigned long mpagefs_take_inode_nr(struct super_block *sb, int *err)
 
 		bh = mpagefs_read_meta(sb, sbi->s_inode_bitmap + first / per_block,
 				       NULL);
-		if (IS_ERR(bh)) {
-			*err = PTR_ERR(bh);
-			return 0;
-		}
+		if (IS_ERR(bh))
+			return PTR_ERR(bh);
 		bit = find_first_zero_bit_le(bh->b_data, limit);
 		if (bit < limit) {
 			set_bit_le(bit, bh->b_data);
@@ -44,36 +41,32 @@ static unsigned long mpagefs_take_inode_nr(struct super_block *sb, int *err)
 		}
 		brelse(bh);
 	}
-	return 0;
+	return -ENOSPC;
 }
 
-static unsigned long mpagefs_alloc_inode_nr(struct super_block *sb, int *err)
+/* An inode number taken from the bitmap, or a negative error. */
+static s64 mpagefs_alloc_inode_nr(struct super_block *sb)
 {
 	struct mpagefs_sb_info *sbi = MPAGEFS_SB(sb);
-	unsigned long ino = 0;
+	s64 ino = -ENOSPC;
 
-	*err = 0;
 	mutex_lock(&sbi->s_alloc_lock);
 	if (sbi->s_free_inodes)
-		ino = mpagefs_take_inode_nr(sb, err);
+		ino = mpagefs_take_inode_nr(sb);
 	if (ino > sbi->s_inodes_count) {
 		/* cannot happen with the scan above: never use such a number */
-		mpagefs_error(sb, "inode allocator returned inode %lu outside 1..%u",
+		mpagefs_error(sb, "inode allocator returned inode %lld outside 1..%u",
 			      ino, sbi->s_inodes_count);
-		ino = 0;
-		*err = -EUCLEAN;
-	} else if (ino) {
+		ino = -EUCLEAN;
+	} else if (ino > 0) {
 		sbi->s_free_inodes--;
-	} else if (!*err) {
-		if (sbi->s_free_inodes) {
-			mpagefs_error(sb, "inode bitmap is full but s_free_inodes_count is %u",
-				      sbi->s_free_inodes);
-			sbi->s_free_inodes = 0;
-		}
-		*err = -ENOSPC;
+	} else if (ino == -ENOSPC && sbi->s_free_inodes) {
+		mpagefs_error(sb, "inode bitmap is full but s_free_inodes_count is %u",
+			      sbi->s_free_inodes);
+		sbi->s_free_inodes = 0;
 	}
 	mutex_unlock(&sbi->s_alloc_lock);
-	if (ino)
+	if (ino > 0)
 		mpagefs_stat_add(sb, MPAGEFS_STAT_INODES_ALLOCATED, 1);
 	return ino;
 }
@@ -136,16 +129,15 @@ struct inode *mpagefs_new_inode(struct inode *dir, umode_t mode,
 	struct super_block *sb = dir->i_sb;
 	struct mpagefs_inode_info *ei;
 	struct inode *inode;
-	unsigned long ino;
-	int err;
+	s64 ino;
 
 	inode = new_inode(sb);
 	if (!inode)
 		return ERR_PTR(-ENOMEM);
-	ino = mpagefs_alloc_inode_nr(sb, &err);
-	if (!ino) {
+	ino = mpagefs_alloc_inode_nr(sb);
+	if (ino < 0) {
 		iput(inode);
-		return ERR_PTR(err);
+		return ERR_PTR(ino);
 	}
 	ei = MPAGEFS_I(inode);
 	inode_init_owner(&nop_mnt_idmap, inode, dir, mode);
@@ -160,7 +152,7 @@ struct inode *mpagefs_new_inode(struct inode *dir, umode_t mode,
 	ei->i_next_alloc_goal = 0;
 	inode->i_generation = get_random_u32();
 	if (insert_inode_locked(inode) < 0) {
-		mpagefs_error(sb, "inode %lu is free in the bitmap but in use",
+		mpagefs_error(sb, "inode %lld is free in the bitmap but in use",
 			      ino);
 		make_bad_inode(inode);
 		iput(inode);

@@ -3,8 +3,10 @@
  * inode.c - reading, validating and writing inodes, deleting them, size
  * changes, and the address_space operations: file data is read by
  * fs/mpage.c (mpage_readahead, mpage_read_folio) and written back by it
- * (mpage_writepages) through mpagefs_get_block(); the rest are the
- * buffer_head helpers, as in ext2.
+ * (mpage_writepages); the rest are the buffer_head helpers, as in ext2.
+ * Every one of them maps blocks through mpagefs_lab_get_block(), the
+ * plain mpagefs_get_block() (map.c) inside the lab's wrapper
+ * (lab_get_block.c).
  */
 
 #include <linux/buffer_head.h>
@@ -22,21 +24,21 @@ static int mpagefs_read_folio(struct file *file, struct folio *folio)
 {
 	mpagefs_stat_add(folio->mapping->host->i_sb,
 			 MPAGEFS_STAT_READ_FOLIO_CALLS, 1);
-	return mpage_read_folio(folio, mpagefs_get_block);
+	return mpage_read_folio(folio, mpagefs_lab_get_block);
 }
 
 static void mpagefs_readahead(struct readahead_control *rac)
 {
 	mpagefs_stat_add(rac->mapping->host->i_sb,
 			 MPAGEFS_STAT_READAHEAD_CALLS, 1);
-	mpage_readahead(rac, mpagefs_get_block);
+	mpage_readahead(rac, mpagefs_lab_get_block);
 }
 
 static int mpagefs_writepages(struct address_space *mapping,
 			      struct writeback_control *wbc)
 {
 	mpagefs_stat_add(mapping->host->i_sb, MPAGEFS_STAT_WRITEPAGES_CALLS, 1);
-	return mpage_writepages(mapping, wbc, mpagefs_get_block);
+	return mpage_writepages(mapping, wbc, mpagefs_lab_get_block);
 }
 
 /* Undoes the blocks a failed write allocated beyond EOF. */
@@ -57,7 +59,8 @@ static int mpagefs_write_begin(struct file *file,
 {
 	int ret;
 
-	ret = block_write_begin(mapping, pos, len, foliop, mpagefs_get_block);
+	ret = block_write_begin(mapping, pos, len, foliop,
+				mpagefs_lab_get_block);
 	if (ret < 0)
 		mpagefs_write_failed(mapping, pos + len);
 	return ret;
@@ -85,7 +88,7 @@ static ssize_t mpagefs_direct_IO(struct kiocb *iocb, struct iov_iter *iter)
 	loff_t offset = iocb->ki_pos;
 	ssize_t ret;
 
-	ret = blockdev_direct_IO(iocb, inode, iter, mpagefs_get_block);
+	ret = blockdev_direct_IO(iocb, inode, iter, mpagefs_lab_get_block);
 	if (ret < 0 && iov_iter_rw(iter) == WRITE)
 		mpagefs_write_failed(mapping, offset + count);
 	return ret;
@@ -93,7 +96,7 @@ static ssize_t mpagefs_direct_IO(struct kiocb *iocb, struct iov_iter *iter)
 
 static sector_t mpagefs_bmap(struct address_space *mapping, sector_t block)
 {
-	return generic_block_bmap(mapping, block, mpagefs_get_block);
+	return generic_block_bmap(mapping, block, mpagefs_lab_get_block);
 }
 
 /*
@@ -278,9 +281,10 @@ void mpagefs_set_inode_ops(struct inode *inode)
  * @sb: the filesystem
  * @ino: the inode number, 1 .. s_inodes_count
  *
- * Reads the inode from the inode table (a REQ_META read) and validates
- * it: a known file type, a non-zero link count, a size that fits the block
- * map, a plausible i_blocks and block pointers inside the data area.
+ * Reads the inode from the inode table through the buffer cache
+ * (mpagefs_read_meta()) and validates it: a known file type, a non-zero
+ * link count, a size that fits the block map, a plausible i_blocks and
+ * block pointers inside the data area.
  *
  * Return: the inode, or an ERR_PTR: -EUCLEAN for a corrupt or out-of-range
  * inode, -EIO for a failed read, -ENOMEM.
@@ -440,7 +444,8 @@ static int mpagefs_setsize(struct inode *inode, loff_t newsize)
 		return -EINVAL;
 	inode_dio_wait(inode);
 	/* zero the tail of a partial last block, so growing shows zeroes */
-	err = block_truncate_page(inode->i_mapping, newsize, mpagefs_get_block);
+	err = block_truncate_page(inode->i_mapping, newsize,
+				  mpagefs_lab_get_block);
 	if (err)
 		return err;
 	mpagefs_truncate_setsize(inode, newsize);

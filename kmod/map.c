@@ -1,20 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * map.c - logical to physical block mapping, the get_block of mpagefs.
+ * map.c - logical to physical block mapping: the get_block of mpagefs, and
+ * truncation of the block map.
  *
  * The block map is ext2's: MPAGEFS_NDIR_BLOCKS direct pointers in the
  * inode, then a single-, a double- and a triple-indirect block.  Like
  * ext2_get_blocks(), one call maps a run of physically contiguous blocks,
  * but never past the last pointer of the pointer block (or of i_data) that
  * holds the first one: the block after that needs another indirect block,
- * and that is what BH_Boundary tells fs/mpage.c.
+ * and that is what BH_Boundary tells fs/mpage.c.  Nothing here counts,
+ * traces or injects: lab_get_block.c wraps mpagefs_get_block() for that.
  */
 
 #include <linux/buffer_head.h>
 #include <linux/fs.h>
 
 #include "mpagefs.h"
-#include "trace.h"
 
 /*
  * One step of a walk down the block map: @p points at the pointer that was
@@ -76,11 +77,13 @@ static const char * const mpagefs_level_names[] = {
  * corrupt map can never make us read metadata as an indirect block.
  * Returns the number of levels found present: @depth if the data block is
  * mapped, less if the walk hit a hole (chain[returned].key == 0), or a
- * negative error.  The caller releases chain[1..3].bh.
+ * negative error.  *@ind_reads counts the indirect blocks read from disk.
+ * The caller releases chain[1..3].bh, also after an error.
  */
 static int mpagefs_get_branch(struct inode *inode, int depth,
 			      const int *offsets,
-			      struct mpagefs_indirect chain[4])
+			      struct mpagefs_indirect chain[4],
+			      unsigned int *ind_reads)
 {
 	struct super_block *sb = inode->i_sb;
 	struct mpagefs_sb_info *sbi = MPAGEFS_SB(sb);
@@ -121,84 +124,11 @@ static int mpagefs_get_branch(struct inode *inode, int depth,
 		if (IS_ERR(bh))
 			return PTR_ERR(bh);
 		if (!cached)
-			mpagefs_stat_add(sb, MPAGEFS_STAT_IND_READS, 1);
+			(*ind_reads)++;
 		next->bh = bh;
 		next->p = (__le32 *)bh->b_data + offsets[level + 1];
 		next->key = le32_to_cpu(*next->p);
 	}
-}
-
-/*
- * __mpagefs_map_blocks - mpagefs_map_blocks() with i_map_sem held (shared
- * or exclusive) by the caller.
- */
-static int __mpagefs_map_blocks(struct inode *inode, sector_t iblock,
-				unsigned int maxblocks, u32 *bno, bool *boundary)
-{
-	struct mpagefs_sb_info *sbi = MPAGEFS_SB(inode->i_sb);
-	struct mpagefs_indirect chain[4] = {};
-	struct mpagefs_indirect *leaf;
-	unsigned int to_boundary = 0;
-	unsigned int count = 0;
-	int offsets[4];
-	int depth, found, i;
-
-	*boundary = false;
-	if (!maxblocks)
-		maxblocks = 1;
-	depth = mpagefs_block_to_path(inode, iblock, offsets, &to_boundary);
-	if (!depth)
-		return -EFBIG;
-
-	found = mpagefs_get_branch(inode, depth, offsets, chain);
-	if (found != depth)
-		goto out;
-
-	leaf = &chain[depth - 1];
-	*bno = leaf->key;
-	count = 1;
-	while (count < maxblocks && count <= to_boundary) {
-		u32 blk = le32_to_cpu(leaf->p[count]);
-
-		if ((u64)blk != (u64)leaf->key + count ||
-		    !mpagefs_data_block_valid(sbi, blk))
-			break;
-		count++;
-	}
-	if (count > to_boundary)
-		*boundary = true;
-out:
-	for (i = 1; i < ARRAY_SIZE(chain); i++)
-		brelse(chain[i].bh);
-	return found < 0 ? found : count;
-}
-
-/**
- * mpagefs_map_blocks() - map a run of blocks starting at a logical block
- * @inode: the file or directory
- * @iblock: first logical block
- * @maxblocks: most blocks to map (0 is taken as 1)
- * @bno: receives the physical block of @iblock
- * @boundary: set when the run ends at the last pointer of its pointer
- *	block, i.e. mapping the next block needs another indirect block
- *
- * Maps @iblock and the blocks after it as long as they are physically
- * contiguous, fewer than @maxblocks, and held in the same pointer block,
- * exactly like ext2_get_blocks() does for a plain lookup.
- *
- * Return: the number of blocks mapped, 0 for a hole, or a negative error
- * (-EUCLEAN for a corrupt block map, -EFBIG beyond the triple-indirect map).
- */
-int mpagefs_map_blocks(struct inode *inode, sector_t iblock,
-		       unsigned int maxblocks, u32 *bno, bool *boundary)
-{
-	struct mpagefs_inode_info *ei = MPAGEFS_I(inode);
-	int ret;
-
-	down_read(&ei->i_map_sem);
-	ret = __mpagefs_map_blocks(inode, iblock, maxblocks, bno, boundary);
-	up_read(&ei->i_map_sem);
-	return ret;
 }
 
 /* Blocks left free after each new one: 1 with alloc=scatter, else 0. */
@@ -243,13 +173,12 @@ static u32 mpagefs_find_goal(struct inode *inode, sector_t iblock,
  * comes out as ext2 lays it out: data 0-11, IND, data 12..., DIND, IND...
  * New indirect blocks are zeroed in the buffer cache and attached to the
  * inode's buffer list, so fsync writes them.  Called with i_map_sem held
- * exclusively.  Returns 0 with the data block in *@bno, or an error with
- * nothing allocated.
+ * exclusively.  Returns the data block, or a negative error with nothing
+ * allocated.
  */
-static int mpagefs_alloc_branch(struct inode *inode, sector_t iblock,
+static s64 mpagefs_alloc_branch(struct inode *inode, sector_t iblock,
 				int depth, const int *offsets,
-				struct mpagefs_indirect *chain, int found,
-				u32 *bno)
+				struct mpagefs_indirect *chain, int found)
 {
 	struct super_block *sb = inode->i_sb;
 	struct mpagefs_inode_info *ei = MPAGEFS_I(inode);
@@ -263,9 +192,13 @@ static int mpagefs_alloc_branch(struct inode *inode, sector_t iblock,
 	int i;
 
 	for (i = 0; i < n; i++) {
-		blks[i] = mpagefs_new_block(inode, goal, &err);
-		if (!blks[i])
+		s64 blk = mpagefs_new_block(inode, goal);
+
+		if (blk < 0) {
+			err = blk;
 			goto fail;
+		}
+		blks[i] = blk;
 		goal = blks[i] + gap;
 	}
 	/* blks[0 .. n-2] are indirect blocks, blks[n-1] the data block */
@@ -297,8 +230,7 @@ static int mpagefs_alloc_branch(struct inode *inode, sector_t iblock,
 
 	ei->i_next_alloc_block = iblock + 1;
 	ei->i_next_alloc_goal = blks[n - 1] + gap;
-	*bno = blks[n - 1];
-	return 0;
+	return blks[n - 1];
 
 fail:
 	for (i = 0; i < n; i++) {
@@ -310,189 +242,155 @@ fail:
 	return err;
 }
 
-/*
- * mpagefs_create_block - map @iblock for writing, allocating it (and the
- * indirect blocks on its path) if it is a hole.  i_map_sem held
- * exclusively.  Returns the blocks mapped (> 0) with *@new set if the
- * block was allocated, or an error.
+/**
+ * mpagefs_get_blocks() - map a run of blocks, allocating a hole if asked
+ * @inode: the file, directory or symlink
+ * @map: @map->lblk and @map->len in; @map->pblk, ->new, ->boundary and
+ *	->ind_reads out
+ * @create: allocate @map->lblk (and the indirect blocks on its path) if it
+ *	is a hole; a block that is mapped already is mapped as for a lookup
+ *
+ * ext2_get_blocks() for mpagefs: one walk down the block map under
+ * i_map_sem (shared for a lookup, exclusive with @create).  A mapped block
+ * starts a run that goes on while the blocks are physically contiguous,
+ * fewer than @map->len and held in the same pointer block; @map->boundary
+ * is set when the run ends at the last pointer of that block.  A hole
+ * allocated with @create is a run of one.
+ *
+ * Return: the number of blocks mapped (> 0), 0 for a hole when !@create,
+ * or a negative error: -EUCLEAN for a corrupt block map, -EFBIG beyond the
+ * triple-indirect map, -ENOSPC when full, -EIO.
  */
-static int mpagefs_create_block(struct inode *inode, sector_t iblock,
-				unsigned int maxblocks, u32 *bno,
-				bool *boundary, bool *new)
+int mpagefs_get_blocks(struct inode *inode, struct mpagefs_map *map,
+		       bool create)
 {
+	struct mpagefs_sb_info *sbi = MPAGEFS_SB(inode->i_sb);
+	struct mpagefs_inode_info *ei = MPAGEFS_I(inode);
 	struct mpagefs_indirect chain[4] = {};
+	unsigned int maxblocks = max(map->len, 1U);
 	unsigned int to_boundary = 0;
+	struct mpagefs_indirect *leaf;
+	unsigned int count;
 	int offsets[4];
-	int depth, found, i, ret;
+	int depth, ret, i;
+	s64 blk;
 
-	*new = false;
-	ret = __mpagefs_map_blocks(inode, iblock, maxblocks, bno, boundary);
-	if (ret)
-		return ret;
-	depth = mpagefs_block_to_path(inode, iblock, offsets, &to_boundary);
+	map->new = false;
+	map->boundary = false;
+	map->ind_reads = 0;
+	depth = mpagefs_block_to_path(inode, map->lblk, offsets, &to_boundary);
 	if (!depth)
 		return -EFBIG;
-	found = mpagefs_get_branch(inode, depth, offsets, chain);
-	if (found < 0) {
-		ret = found;
-	} else if (found == depth) {
-		/* __mpagefs_map_blocks() just saw a hole here */
-		ret = -EIO;
-	} else {
-		ret = mpagefs_alloc_branch(inode, iblock, depth, offsets,
-					   chain, found, bno);
-		if (!ret) {
-			*new = true;
-			*boundary = !to_boundary;
+
+	if (create)
+		down_write(&ei->i_map_sem);
+	else
+		down_read(&ei->i_map_sem);
+	ret = mpagefs_get_branch(inode, depth, offsets, chain, &map->ind_reads);
+	if (ret == depth) {
+		leaf = &chain[depth - 1];
+		map->pblk = leaf->key;
+		count = 1;
+		while (count < maxblocks && count <= to_boundary) {
+			u32 next = le32_to_cpu(leaf->p[count]);
+
+			if ((u64)next != (u64)leaf->key + count ||
+			    !mpagefs_data_block_valid(sbi, next))
+				break;
+			count++;
+		}
+		map->boundary = count > to_boundary;
+		ret = count;
+	} else if (ret >= 0 && !create) {
+		ret = 0;
+	} else if (ret >= 0) {
+		blk = mpagefs_alloc_branch(inode, map->lblk, depth, offsets,
+					   chain, ret);
+		if (blk < 0) {
+			ret = blk;
+		} else {
+			map->pblk = blk;
+			map->new = true;
+			map->boundary = !to_boundary;
 			ret = 1;
 		}
 	}
+	if (create)
+		up_write(&ei->i_map_sem);
+	else
+		up_read(&ei->i_map_sem);
 	for (i = 1; i < ARRAY_SIZE(chain); i++)
 		brelse(chain[i].bh);
 	return ret;
 }
 
-/*
- * Where @bh sits among the buffer heads of its page: 0 for the first, a
- * positive index for another, -1 if it is not one of them (fs/mpage.c's
- * on-stack map_bh, direct I/O's, bmap's and mpagefs_bread()'s, which
- * either have no b_page or a page without buffers).  Callers hold the
- * page lock whenever b_page is set.
- */
-static int mpagefs_page_bh_index(const struct buffer_head *bh)
-{
-	struct page *page = bh->b_page;
-	struct buffer_head *head, *p;
-	int i = 0;
-
-	if (!page || !page_has_buffers(page))
-		return -1;
-	head = page_buffers(page);
-	p = head;
-	do {
-		if (p == bh)
-			return i;
-		i++;
-		p = p->b_this_page;
-	} while (p && p != head);
-	return -1;
-}
-
-/* Counts a call in the statistics: which side, and for whose buffer. */
-static void mpagefs_count_call(struct super_block *sb,
-			       const struct buffer_head *bh_result, int create)
-{
-	int index = mpagefs_page_bh_index(bh_result);
-
-	mpagefs_stat_add(sb, MPAGEFS_STAT_GET_BLOCK_CALLS, 1);
-	mpagefs_stat_add(sb, create ? MPAGEFS_STAT_GET_BLOCK_CREATE_CALLS :
-			 MPAGEFS_STAT_GET_BLOCK_READ_CALLS, 1);
-	if (index >= 0) {
-		mpagefs_stat_add(sb, MPAGEFS_STAT_BH_GET_BLOCK_CALLS, 1);
-		if (!index)
-			mpagefs_stat_add(sb, MPAGEFS_STAT_BH_PAGES, 1);
-	}
-}
-
 /**
- * mpagefs_get_block() - the get_block_t of mpagefs, used by fs/mpage.c
+ * mpagefs_get_block() - the get_block_t of mpagefs, as ext2_get_block()
  * @inode: the file
  * @iblock: first logical block to map
  * @bh_result: in: b_size says how many bytes the caller would like mapped;
- *	out: mapped (b_blocknr, b_size of the run) or left unmapped for a hole.
- *	b_page must be NULL or a locked page (set by every kernel caller);
- *	it tells a page's own buffer heads from a caller's scratch one.
- * @create: allocate @iblock if it is a hole (BH_New is then set); a
- *	block that is already mapped is mapped as for a lookup
+ *	out: mapped (b_blocknr, b_size of the run, BH_New for a block just
+ *	allocated, BH_Boundary when the run ends at the last pointer of its
+ *	pointer block) or left untouched for a hole
+ * @create: allocate @iblock if it is a hole
  *
  * Lookups map runs of physically contiguous blocks; an allocation maps the
  * one new block (fs/mpage.c's write side asks for one block at a time).
- * The run is capped by the maxmap mount option.  BH_Boundary is set when
- * the boundary option is on and the run ends at the last pointer of its
- * pointer block, so that mpage submits the bio it has built before the
- * next indirect block is read, or on writes, writes that indirect block
+ * BH_Boundary makes mpage submit the bio it has built before the next
+ * indirect block is read, or on writes, write that indirect block
  * (write_boundary_block()) right after the data before it.
  *
- * Every call is counted (per side, blocks mapped, run-length histogram)
- * and traced (trace_mpagefs_get_block).  An armed injected fault (fault.c)
- * makes the call fail before anything is looked up, @bh_result untouched.
- *
- * Return: 0 (also for holes when !@create), -ENOSPC when full, or a
- * negative error (-EUCLEAN for a corrupt block map, or an injected one).
+ * Return: 0 (also for holes when !@create), or a negative error as
+ * mpagefs_get_blocks().
  */
 int mpagefs_get_block(struct inode *inode, sector_t iblock,
 		      struct buffer_head *bh_result, int create)
 {
-	struct super_block *sb = inode->i_sb;
-	struct mpagefs_sb_info *sbi = MPAGEFS_SB(sb);
-	struct mpagefs_inode_info *ei = MPAGEFS_I(inode);
-	unsigned int asked, maxblocks;
-	u32 maxmap = READ_ONCE(sbi->s_opts.maxmap);
-	bool boundary = false;
-	bool new = false;
-	u32 bno = 0;
+	struct mpagefs_map map = {
+		.lblk = iblock,
+		.len = min_t(size_t, bh_result->b_size >> inode->i_blkbits,
+			     UINT_MAX),
+	};
 	int ret;
 
-	mpagefs_count_call(sb, bh_result, create);
-	asked = min_t(size_t, bh_result->b_size >> inode->i_blkbits, UINT_MAX);
-	maxblocks = asked;
-	if (maxmap && maxblocks > maxmap)
-		maxblocks = maxmap;
-
-	ret = mpagefs_fault_get_block(inode, iblock, &maxblocks, create);
-	if (ret)
-		goto out;
-	if (create) {
-		down_write(&ei->i_map_sem);
-		ret = mpagefs_create_block(inode, iblock, maxblocks, &bno,
-					   &boundary, &new);
-		up_write(&ei->i_map_sem);
-	} else {
-		ret = mpagefs_map_blocks(inode, iblock, maxblocks, &bno,
-					 &boundary);
-	}
-	if (ret <= 0) {
-		if (!ret)
-			mpagefs_stat_add(sb, MPAGEFS_STAT_HOLES, 1);
-		goto out;
-	}
-
-	map_bh(bh_result, sb, bno);
+	ret = mpagefs_get_blocks(inode, &map, create);
+	if (ret <= 0)
+		return ret;
+	map_bh(bh_result, inode->i_sb, map.pblk);
 	bh_result->b_size = (size_t)ret << inode->i_blkbits;
-	if (new)
+	if (map.new)
 		set_buffer_new(bh_result);
-	mpagefs_stat_add(sb, MPAGEFS_STAT_BLOCKS_MAPPED, ret);
-	atomic64_inc(&sbi->s_run_hist[min_t(int, fls(ret) - 1,
-					    MPAGEFS_RUN_HIST_BUCKETS - 1)]);
-	if (ret > 1)
-		mpagefs_stat_add(sb, MPAGEFS_STAT_MULTI_BLOCK_CALLS, 1);
-	if (!create) {
-		int err = mpagefs_emulate_get_block(inode, iblock, bh_result);
-
-		if (err) {
-			ret = err;
-			goto out;
-		}
-	}
-	/*
-	 * BH_Boundary only when the answer ends where the run did: a run
-	 * that emulate.c trimmed to one block ends before the boundary, and
-	 * map_buffer_to_folio() copies b_state into the page's buffer, where
-	 * a later writeback would act on a stale flag.
-	 */
-	boundary = boundary && READ_ONCE(sbi->s_opts.boundary) &&
-		   bh_result->b_size >> inode->i_blkbits == ret;
-	if (boundary) {
+	if (map.boundary)
 		set_buffer_boundary(bh_result);
-		mpagefs_stat_add(sb, MPAGEFS_STAT_BOUNDARY_SET, 1);
-	}
-out:
-	/* the answer as the caller sees it (emulate.c may trim the run) */
-	trace_mpagefs_get_block(inode, iblock, asked, create, min(ret, 0),
-				ret > 0 ? bno : 0,
-				ret > 0 ? bh_result->b_size >> inode->i_blkbits : 0,
-				ret > 0 && buffer_boundary(bh_result), new);
-	return min(ret, 0);
+	return 0;
+}
+
+/**
+ * mpagefs_map_blocks() - look up a run of blocks starting at a logical block
+ * @inode: the file or directory
+ * @iblock: first logical block
+ * @maxblocks: most blocks to map (0 is taken as 1)
+ * @bno: receives the physical block of @iblock
+ * @boundary: set when the run ends at the last pointer of its pointer
+ *	block, i.e. mapping the next block needs another indirect block
+ *
+ * mpagefs_get_blocks() without @create, for callers that want the answer
+ * rather than a buffer head.
+ *
+ * Return: the number of blocks mapped, 0 for a hole, or a negative error
+ * (-EUCLEAN for a corrupt block map, -EFBIG beyond the triple-indirect map).
+ */
+int mpagefs_map_blocks(struct inode *inode, sector_t iblock,
+		       unsigned int maxblocks, u32 *bno, bool *boundary)
+{
+	struct mpagefs_map map = { .lblk = iblock, .len = maxblocks };
+	int ret;
+
+	ret = mpagefs_get_blocks(inode, &map, false);
+	*boundary = map.boundary;
+	if (ret > 0)
+		*bno = map.pblk;
+	return ret;
 }
 
 /**
@@ -500,43 +398,34 @@ out:
  * @inode: the inode
  * @iblock: the logical block
  * @create: allocate the block if it is a hole
- * @err: receives 0 or a negative error
  *
- * Maps @iblock (allocating it if @create) and reads it through the buffer
- * cache with REQ_META.  A freshly allocated block is not read: it comes
- * back zeroed, up to date and attached to the inode's buffer list (dirty),
- * so fsync of the inode writes it.
+ * Maps @iblock through mpagefs_lab_get_block() (allocating it if @create)
+ * and reads it through the buffer cache (mpagefs_read_meta()).  A freshly
+ * allocated block is not read: it comes back zeroed, up to date and
+ * attached to the inode's buffer list (dirty), so fsync of the inode
+ * writes it.
  *
- * Return: the buffer (release with brelse()), or NULL with *@err set:
- * -ENOENT for a hole when !@create, -ENOSPC when full, or another error.
+ * Return: the buffer (release with brelse()) or an ERR_PTR: -ENOENT for a
+ * hole when !@create, -ENOSPC when full, or another error.
  */
 struct buffer_head *mpagefs_bread(struct inode *inode, sector_t iblock,
-				  bool create, int *err)
+				  bool create)
 {
 	struct super_block *sb = inode->i_sb;
 	struct buffer_head dummy = { .b_size = sb->s_blocksize };
 	struct buffer_head *bh;
+	int err;
 
-	*err = mpagefs_get_block(inode, iblock, &dummy, create);
-	if (*err)
-		return NULL;
-	if (!buffer_mapped(&dummy)) {
-		*err = -ENOENT;
-		return NULL;
-	}
-	if (!buffer_new(&dummy)) {
-		bh = mpagefs_read_meta(sb, dummy.b_blocknr, NULL);
-		if (IS_ERR(bh)) {
-			*err = PTR_ERR(bh);
-			return NULL;
-		}
-		return bh;
-	}
+	err = mpagefs_lab_get_block(inode, iblock, &dummy, create);
+	if (err)
+		return ERR_PTR(err);
+	if (!buffer_mapped(&dummy))
+		return ERR_PTR(-ENOENT);
+	if (!buffer_new(&dummy))
+		return mpagefs_read_meta(sb, dummy.b_blocknr, NULL);
 	bh = sb_getblk(sb, dummy.b_blocknr);
-	if (unlikely(!bh)) {
-		*err = -ENOMEM;
-		return NULL;
-	}
+	if (unlikely(!bh))
+		return ERR_PTR(-ENOMEM);
 	lock_buffer(bh);
 	memset(bh->b_data, 0, bh->b_size);
 	set_buffer_uptodate(bh);

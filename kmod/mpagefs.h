@@ -2,7 +2,13 @@
 /*
  * mpagefs.h - in-core structures of mpagefs: superblock and inode info,
  * mount options, per-mount statistics and the prototypes shared by the
- * files of the module.  The on-disk format lives in mpagefs_fs.h.
+ * files of the module.  The on-disk format lives in mpagefs_fs.h, the list
+ * of counters in counters.h.
+ *
+ * Errors, in every file: a function that returns a pointer returns the
+ * object or an ERR_PTR(), never NULL (except where a VFS operation's
+ * contract says NULL); one that returns a number returns it or a negative
+ * errno.  No function reports an error through an argument.
  */
 #ifndef MPAGEFS_H
 #define MPAGEFS_H
@@ -44,6 +50,8 @@
  *	the new size after lowering i_size and before dropping them, as a
  *	flusher running inside truncate_setsize() would (mount option
  *	truncate_wb=on|off, default off, emulate.c)
+ * @stats: update the counters and the run-length histogram (mount
+ *	option stats=on|off, default on); off, they keep their values
  * @errors: what mpagefs_error() does after reporting corruption:
  *	MPAGEFS_ERRORS_CONTINUE, _RO or _PANIC (mount option
  *	errors=continue|remount-ro|panic; by default the superblock's
@@ -59,34 +67,25 @@ struct mpagefs_mount_opts {
 	bool gb_uptodate;
 	bool reqmeta;
 	bool truncate_wb;
+	bool stats;
 	u32 errors;
 };
 
 /* i_links_count is 16 bits; ext2 stops at 32000 too */
 #define MPAGEFS_LINK_MAX	32000
 
-/* Per-mount counters, exported in /sys/fs/mpagefs/<dev>/. */
+/*
+ * Per-mount counters, exported in /sys/fs/mpagefs/<dev>/ and over netlink:
+ * MPAGEFS_STAT_<ID> for each line of counters.h, in its order.
+ */
 enum mpagefs_stat {
-	MPAGEFS_STAT_GET_BLOCK_CALLS,	/* calls of mpagefs_get_block() */
-	MPAGEFS_STAT_BLOCKS_MAPPED,	/* blocks those calls mapped */
-	MPAGEFS_STAT_MULTI_BLOCK_CALLS,	/* calls that mapped more than one */
-	MPAGEFS_STAT_BOUNDARY_SET,	/* calls that set BH_Boundary */
-	MPAGEFS_STAT_IND_READS,		/* indirect blocks read from disk */
-	MPAGEFS_STAT_HOLES,		/* calls that found a hole */
-	MPAGEFS_STAT_GET_BLOCK_CREATE_CALLS, /* calls with create set */
-	MPAGEFS_STAT_BLOCKS_ALLOCATED,	/* blocks taken from the bitmap */
-	MPAGEFS_STAT_BLOCKS_FREED,	/* blocks given back to it */
-	MPAGEFS_STAT_INODES_ALLOCATED,	/* inode numbers taken */
-	MPAGEFS_STAT_INODES_FREED,	/* inode numbers given back */
-	MPAGEFS_STAT_GET_BLOCK_READ_CALLS, /* calls with create clear */
-	MPAGEFS_STAT_READAHEAD_CALLS,	/* ->readahead calls */
-	MPAGEFS_STAT_READ_FOLIO_CALLS,	/* ->read_folio calls */
-	MPAGEFS_STAT_WRITEPAGES_CALLS,	/* ->writepages calls */
-	MPAGEFS_STAT_BH_GET_BLOCK_CALLS, /* calls for a page's own buffers */
-	MPAGEFS_STAT_BH_PAGES,		/* of those, for a page's first one */
-	MPAGEFS_STAT_FAULTS_HIT,	/* injected faults that fired */
+#define MPAGEFS_COUNTER(id, ...)	MPAGEFS_STAT_##id,
+#include "counters.h"
 	MPAGEFS_NR_STATS
 };
+
+/* Bits of an allocation bitmap block (balloc.c, ialloc.c). */
+#define MPAGEFS_BITS_PER_BLOCK(sb)	((u64)(sb)->s_blocksize * 8)
 
 /**
  * struct mpagefs_sb_info - in-core superblock
@@ -194,10 +193,14 @@ static inline struct mpagefs_inode_info *MPAGEFS_I(struct inode *inode)
 	return container_of(inode, struct mpagefs_inode_info, vfs_inode);
 }
 
+/* Adds @n to a counter of the mount, unless it is mounted stats=off. */
 static inline void mpagefs_stat_add(struct super_block *sb,
 				    enum mpagefs_stat stat, s64 n)
 {
-	atomic64_add(n, &MPAGEFS_SB(sb)->s_stats[stat]);
+	struct mpagefs_sb_info *sbi = MPAGEFS_SB(sb);
+
+	if (READ_ONCE(sbi->s_opts.stats))
+		atomic64_add(n, &sbi->s_stats[stat]);
 }
 
 /**
@@ -250,7 +253,7 @@ struct buffer_head *mpagefs_read_meta(struct super_block *sb, u32 blocknr,
 int mpagefs_sync_super(struct super_block *sb, bool wait);
 
 /* balloc.c */
-u32 mpagefs_new_block(struct inode *inode, u32 goal, int *err);
+s64 mpagefs_new_block(struct inode *inode, u32 goal);
 void mpagefs_free_blocks(struct inode *inode, u32 block, u32 count);
 
 /* ialloc.c */
@@ -268,14 +271,52 @@ int mpagefs_setattr(struct mnt_idmap *idmap, struct dentry *dentry,
 extern const struct address_space_operations mpagefs_aops;
 extern const struct inode_operations mpagefs_special_inode_operations;
 
+/**
+ * struct mpagefs_map - a question to mpagefs_get_blocks() and its answer
+ * @lblk: first logical block to map
+ * @len: most blocks to map (0 is taken as 1)
+ * @pblk: out: the physical block of @lblk, when a run was mapped
+ * @new: out: @pblk was allocated by this call
+ * @boundary: out: the run ends at the last pointer of its pointer block (or
+ *	of i_data): mapping the block after it needs another indirect block
+ * @ind_reads: out: indirect blocks the walk read from disk (not cached)
+ */
+struct mpagefs_map {
+	sector_t lblk;
+	unsigned int len;
+	u32 pblk;
+	bool new;
+	bool boundary;
+	unsigned int ind_reads;
+};
+
 /* map.c */
-int mpagefs_map_blocks(struct inode *inode, sector_t iblock,
-		       unsigned int maxblocks, u32 *bno, bool *boundary);
+int mpagefs_get_blocks(struct inode *inode, struct mpagefs_map *map,
+		       bool create);
 int mpagefs_get_block(struct inode *inode, sector_t iblock,
 		      struct buffer_head *bh_result, int create);
+int mpagefs_map_blocks(struct inode *inode, sector_t iblock,
+		       unsigned int maxblocks, u32 *bno, bool *boundary);
 struct buffer_head *mpagefs_bread(struct inode *inode, sector_t iblock,
-				  bool create, int *err);
+				  bool create);
 void mpagefs_truncate_blocks(struct inode *inode, loff_t size);
+
+/*
+ * lab_get_block.c: the get_block that the address_space operations (and
+ * mpagefs_bread()) call, mpagefs_get_block() with the lab's counters, fault
+ * injection, tracepoint and emulation around it.  Built with MPAGEFS_LAB=0
+ * (make module-nolab, make bench's baseline) it is mpagefs_get_block()
+ * itself.
+ */
+#ifndef MPAGEFS_LAB
+#define MPAGEFS_LAB 1
+#endif
+#if MPAGEFS_LAB
+int mpagefs_lab_get_block(struct inode *inode, sector_t iblock,
+			  struct buffer_head *bh_result, int create);
+#else
+#define mpagefs_lab_get_block mpagefs_get_block
+#endif
 
 /* fault.c */
 void mpagefs_faults_init(struct mpagefs_sb_info *sbi);

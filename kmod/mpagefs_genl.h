@@ -104,7 +104,10 @@ enum mpagefs_alloc_policy {
 /* Largest MAXMAP SET_POLICY (and the maxmap= mount option) accepts. */
 #define MPAGEFS_MAXMAP_MAX	65536
 
-/* Counters of one mount; every attribute is a u64. */
+/*
+ * Counters of one mount; every attribute is a u64.  The module lists its
+ * counters in kmod/counters.h, in this order, with their sysfs names.
+ */
 enum mpagefs_stat_attr {
 	MPAGEFS_STAT_A_UNSPEC,
 	MPAGEFS_STAT_A_GET_BLOCK_READ,	  /* get_block calls with create=0 */

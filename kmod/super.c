@@ -431,6 +431,8 @@ static int mpagefs_show_options(struct seq_file *seq, struct dentry *root)
 		seq_puts(seq, ",reqmeta=on");
 	if (READ_ONCE(sbi->s_opts.truncate_wb))
 		seq_puts(seq, ",truncate_wb=on");
+	if (!READ_ONCE(sbi->s_opts.stats))
+		seq_puts(seq, ",stats=off");
 	/* as ext2: errors= only when it is not the superblock's default */
 	if (errors != mpagefs_errors_default(sbi->s_es))
 		seq_printf(seq, ",errors=%s", mpagefs_errors_name(errors));
@@ -615,7 +617,7 @@ static loff_t mpagefs_max_size(unsigned int blkbits)
 
 enum {
 	Opt_boundary, Opt_maxmap, Opt_alloc, Opt_gb_uptodate, Opt_reqmeta,
-	Opt_truncate_wb, Opt_errors,
+	Opt_truncate_wb, Opt_stats, Opt_errors,
 };
 
 static const struct constant_table mpagefs_param_onoff[] = {
@@ -644,6 +646,7 @@ static const struct fs_parameter_spec mpagefs_param_spec[] = {
 	fsparam_enum("gb_uptodate", Opt_gb_uptodate, mpagefs_param_onoff),
 	fsparam_enum("reqmeta", Opt_reqmeta, mpagefs_param_onoff),
 	fsparam_enum("truncate_wb", Opt_truncate_wb, mpagefs_param_onoff),
+	fsparam_enum("stats", Opt_stats, mpagefs_param_onoff),
 	fsparam_enum("errors", Opt_errors, mpagefs_param_errors),
 	{}
 };
@@ -655,6 +658,7 @@ static const struct fs_parameter_spec mpagefs_param_spec[] = {
 #define MPAGEFS_SPEC_REQMETA	BIT(4)
 #define MPAGEFS_SPEC_TRUNCATE_WB	BIT(5)
 #define MPAGEFS_SPEC_ERRORS	BIT(6)
+#define MPAGEFS_SPEC_STATS	BIT(7)
 
 /*
  * The options of one mount or remount.  @spec records which were given,
@@ -704,6 +708,10 @@ static int mpagefs_parse_param(struct fs_context *fc,
 	case Opt_truncate_wb:
 		ctx->opts.truncate_wb = result.uint_32;
 		ctx->spec |= MPAGEFS_SPEC_TRUNCATE_WB;
+		break;
+	case Opt_stats:
+		ctx->opts.stats = result.uint_32;
+		ctx->spec |= MPAGEFS_SPEC_STATS;
 		break;
 	case Opt_errors:
 		ctx->opts.errors = result.uint_32;
@@ -947,6 +955,8 @@ static int mpagefs_reconfigure(struct fs_context *fc)
 		WRITE_ONCE(sbi->s_opts.reqmeta, ctx->opts.reqmeta);
 	if (ctx->spec & MPAGEFS_SPEC_TRUNCATE_WB)
 		WRITE_ONCE(sbi->s_opts.truncate_wb, ctx->opts.truncate_wb);
+	if (ctx->spec & MPAGEFS_SPEC_STATS)
+		WRITE_ONCE(sbi->s_opts.stats, ctx->opts.stats);
 	return 0;
 }
 
@@ -971,6 +981,7 @@ static int mpagefs_init_fs_context(struct fs_context *fc)
 		return -ENOMEM;
 	ctx->opts.boundary = true;
 	ctx->opts.maxmap = 0;
+	ctx->opts.stats = true;
 	fc->fs_private = ctx;
 	fc->ops = &mpagefs_context_ops;
 	return 0;

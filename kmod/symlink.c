@@ -30,9 +30,9 @@ const struct inode_operations mpagefs_fast_symlink_inode_operations = {
  * Where mpagefs_iget() will look for it: a target shorter than i_block
  * goes into i_data (a fast symlink, i_blocks stays 0); a longer one is
  * written as the first block of the file through the page cache
- * (page_symlink(), which allocates through mpagefs_get_block() when the
- * page is written back), the way page_get_link() reads it.  i_size is the
- * target's length without the NUL.
+ * (page_symlink(), whose write_begin allocates the block through get_block),
+ * the way page_get_link() reads it.  i_size is the target's length without
+ * the NUL.
  *
  * Return: 0, or a negative error of page_symlink() (-ENOSPC, -ENOMEM).
  */

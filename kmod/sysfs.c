@@ -1,15 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * sysfs.c - per-mount counters in /sys/fs/mpagefs/<dev>/, one kobject per
- * superblock as ext4 does.  One file per counter, "stats" with all of them
- * as "name value" lines, a write-only "reset" (CAP_SYS_ADMIN, as netlink's
- * RESET_STATS), and the current values of the boundary, maxmap and alloc
- * mount options.  The write path adds
- * counters of get_block calls with create set and of blocks and inodes
- * allocated and freed; the control plane (genl.c) the calls of the
- * address_space operations, of get_block for buffer-head I/O, injected
- * faults hit, and "run_hist", the run-length histogram of get_block.
- * The same counters are served over netlink (GET_STATS).
+ * superblock as ext4 does.  One file per counter of counters.h, "stats" with all of them as "name value" lines, "run_hist"
+ * (the run-length histogram of get_block), a write-only "reset"
+ * (CAP_SYS_ADMIN, as netlink's RESET_STATS), and the current values of the
+ * boundary, maxmap and alloc mount options.  The same counters are served
+ * over netlink (GET_STATS, genl.c).
  */
 
 #include <linux/capability.h>
@@ -20,27 +16,6 @@
 #include "mpagefs.h"
 
 static struct kobject *mpagefs_root;
-
-static const char * const mpagefs_stat_names[MPAGEFS_NR_STATS] = {
-	[MPAGEFS_STAT_GET_BLOCK_CALLS]	= "get_block_calls",
-	[MPAGEFS_STAT_BLOCKS_MAPPED]	= "blocks_mapped",
-	[MPAGEFS_STAT_MULTI_BLOCK_CALLS] = "multi_block_calls",
-	[MPAGEFS_STAT_BOUNDARY_SET]	= "boundary_set",
-	[MPAGEFS_STAT_IND_READS]	= "ind_reads",
-	[MPAGEFS_STAT_HOLES]		= "holes",
-	[MPAGEFS_STAT_GET_BLOCK_CREATE_CALLS] = "get_block_create_calls",
-	[MPAGEFS_STAT_BLOCKS_ALLOCATED]	= "blocks_allocated",
-	[MPAGEFS_STAT_BLOCKS_FREED]	= "blocks_freed",
-	[MPAGEFS_STAT_INODES_ALLOCATED]	= "inodes_allocated",
-	[MPAGEFS_STAT_INODES_FREED]	= "inodes_freed",
-	[MPAGEFS_STAT_GET_BLOCK_READ_CALLS] = "get_block_read_calls",
-	[MPAGEFS_STAT_READAHEAD_CALLS]	= "readahead_calls",
-	[MPAGEFS_STAT_READ_FOLIO_CALLS]	= "read_folio_calls",
-	[MPAGEFS_STAT_WRITEPAGES_CALLS]	= "writepages_calls",
-	[MPAGEFS_STAT_BH_GET_BLOCK_CALLS] = "bh_get_block_calls",
-	[MPAGEFS_STAT_BH_PAGES]		= "bh_pages",
-	[MPAGEFS_STAT_FAULTS_HIT]	= "faults_hit",
-};
 
 struct mpagefs_sysfs_attr {
 	struct attribute attr;
@@ -58,6 +33,8 @@ static ssize_t mpagefs_counter_show(struct mpagefs_sb_info *sbi,
 			  (long long)atomic64_read(&sbi->s_stats[a->stat]));
 }
 
+static struct mpagefs_sysfs_attr mpagefs_counter_attrs[MPAGEFS_NR_STATS];
+
 static ssize_t mpagefs_stats_show(struct mpagefs_sb_info *sbi,
 				  const struct mpagefs_sysfs_attr *a, char *buf)
 {
@@ -66,7 +43,7 @@ static ssize_t mpagefs_stats_show(struct mpagefs_sb_info *sbi,
 
 	for (i = 0; i < MPAGEFS_NR_STATS; i++)
 		len += sysfs_emit_at(buf, len, "%s %lld\n",
-				     mpagefs_stat_names[i],
+				     mpagefs_counter_attrs[i].attr.name,
 				     (long long)atomic64_read(&sbi->s_stats[i]));
 	return len;
 }
@@ -132,12 +109,18 @@ static ssize_t mpagefs_alloc_show(struct mpagefs_sb_info *sbi,
 			  READ_ONCE(sbi->s_opts.scatter) ? "scatter" : "contig");
 }
 
+/* The files of the counters, indexed by enum mpagefs_stat. */
 #define MPAGEFS_COUNTER_ATTR(_name, _stat)				\
-static struct mpagefs_sysfs_attr mpagefs_attr_##_name = {			\
-	.attr = { .name = __stringify(_name), .mode = 0444 },		\
-	.stat = _stat,							\
-	.show = mpagefs_counter_show,					\
-}
+	{								\
+		.attr = { .name = __stringify(_name), .mode = 0444 },	\
+		.stat = _stat,						\
+		.show = mpagefs_counter_show,				\
+	}
+static struct mpagefs_sysfs_attr mpagefs_counter_attrs[MPAGEFS_NR_STATS] = {
+#define MPAGEFS_COUNTER(id, name)	\
+	MPAGEFS_COUNTER_ATTR(name, MPAGEFS_STAT_##id),
+#include "counters.h"
+};
 
 #define MPAGEFS_RO_ATTR(_name)						\
 static struct mpagefs_sysfs_attr mpagefs_attr_##_name = {			\
@@ -151,25 +134,6 @@ static struct mpagefs_sysfs_attr mpagefs_attr_##_name = {			\
 	.store = mpagefs_##_name##_store,				\
 }
 
-MPAGEFS_COUNTER_ATTR(get_block_calls, MPAGEFS_STAT_GET_BLOCK_CALLS);
-MPAGEFS_COUNTER_ATTR(blocks_mapped, MPAGEFS_STAT_BLOCKS_MAPPED);
-MPAGEFS_COUNTER_ATTR(multi_block_calls, MPAGEFS_STAT_MULTI_BLOCK_CALLS);
-MPAGEFS_COUNTER_ATTR(boundary_set, MPAGEFS_STAT_BOUNDARY_SET);
-MPAGEFS_COUNTER_ATTR(ind_reads, MPAGEFS_STAT_IND_READS);
-MPAGEFS_COUNTER_ATTR(holes, MPAGEFS_STAT_HOLES);
-MPAGEFS_COUNTER_ATTR(get_block_create_calls,
-		     MPAGEFS_STAT_GET_BLOCK_CREATE_CALLS);
-MPAGEFS_COUNTER_ATTR(blocks_allocated, MPAGEFS_STAT_BLOCKS_ALLOCATED);
-MPAGEFS_COUNTER_ATTR(blocks_freed, MPAGEFS_STAT_BLOCKS_FREED);
-MPAGEFS_COUNTER_ATTR(inodes_allocated, MPAGEFS_STAT_INODES_ALLOCATED);
-MPAGEFS_COUNTER_ATTR(inodes_freed, MPAGEFS_STAT_INODES_FREED);
-MPAGEFS_COUNTER_ATTR(get_block_read_calls, MPAGEFS_STAT_GET_BLOCK_READ_CALLS);
-MPAGEFS_COUNTER_ATTR(readahead_calls, MPAGEFS_STAT_READAHEAD_CALLS);
-MPAGEFS_COUNTER_ATTR(read_folio_calls, MPAGEFS_STAT_READ_FOLIO_CALLS);
-MPAGEFS_COUNTER_ATTR(writepages_calls, MPAGEFS_STAT_WRITEPAGES_CALLS);
-MPAGEFS_COUNTER_ATTR(bh_get_block_calls, MPAGEFS_STAT_BH_GET_BLOCK_CALLS);
-MPAGEFS_COUNTER_ATTR(bh_pages, MPAGEFS_STAT_BH_PAGES);
-MPAGEFS_COUNTER_ATTR(faults_hit, MPAGEFS_STAT_FAULTS_HIT);
 MPAGEFS_RO_ATTR(stats);
 MPAGEFS_RO_ATTR(run_hist);
 MPAGEFS_WO_ATTR(reset);
@@ -178,24 +142,9 @@ MPAGEFS_RO_ATTR(maxmap);
 MPAGEFS_RO_ATTR(alloc);
 
 static struct attribute *mpagefs_attrs[] = {
-	&mpagefs_attr_get_block_calls.attr,
-	&mpagefs_attr_blocks_mapped.attr,
-	&mpagefs_attr_multi_block_calls.attr,
-	&mpagefs_attr_boundary_set.attr,
-	&mpagefs_attr_ind_reads.attr,
-	&mpagefs_attr_holes.attr,
-	&mpagefs_attr_get_block_create_calls.attr,
-	&mpagefs_attr_blocks_allocated.attr,
-	&mpagefs_attr_blocks_freed.attr,
-	&mpagefs_attr_inodes_allocated.attr,
-	&mpagefs_attr_inodes_freed.attr,
-	&mpagefs_attr_get_block_read_calls.attr,
-	&mpagefs_attr_readahead_calls.attr,
-	&mpagefs_attr_read_folio_calls.attr,
-	&mpagefs_attr_writepages_calls.attr,
-	&mpagefs_attr_bh_get_block_calls.attr,
-	&mpagefs_attr_bh_pages.attr,
-	&mpagefs_attr_faults_hit.attr,
+#define MPAGEFS_COUNTER(id, ...)	\
+	(&mpagefs_counter_attrs[MPAGEFS_STAT_##id].attr),
+#include "counters.h"
 	&mpagefs_attr_stats.attr,
 	&mpagefs_attr_run_hist.attr,
 	&mpagefs_attr_reset.attr,

@@ -262,12 +262,17 @@ def default_accel():
 
 def qemu_command(build, job_img, results_img, disks, modules=(), timeout=0, mem="1G",
                  smp=2, mode="job", console=None, stdout=None, accel=None,
-                 kernel=None, append="", gcov=False):
+                 kernel=None, append="", gcov=False, icount=None):
     """The QEMU command line.  Disk order: job, results, then DISKS (vda, vdb, vdc...).
     console/stdout are host files for ttyS0/ttyS1; None means stdio (interactive).
-    The kernel and initramfs are those of kernel_flavour() unless KERNEL is given."""
+    The kernel and initramfs are those of kernel_flavour() unless KERNEL is given.
+    icount=N: QEMU's -icount shift=N on single-threaded TCG, so the guest's clock
+    counts instructions (2^N ns each), not the host's time (make bench's get_block
+    cost, tests/bench/gbcost.py)."""
     # TCG unless asked otherwise: KVM hangs on the machines this was developed on.
     accel = accel or os.environ.get("MPAGEVM_ACCEL") or default_accel()
+    if icount is not None:
+        accel = "tcg,thread=single"
     default_kernel, initrd = kernel_and_initrd(build)
     kernel = kernel or default_kernel
     if not Path(kernel).exists():
@@ -296,6 +301,8 @@ def qemu_command(build, job_img, results_img, disks, modules=(), timeout=0, mem=
            "-display", "none", "-no-reboot", "-nodefaults",
            "-kernel", str(kernel), "-initrd", str(initrd),
            "-append", " ".join(cmdline)]
+    if icount is not None:
+        cmd += ["-icount", f"shift={int(icount)}"]
     if console is None:
         cmd += ["-serial", "mon:stdio", "-serial", "null"]
     else:
@@ -386,7 +393,7 @@ def _read_results(results_img, out_dir):
 
 def run_vm(build, script, disks=(), files=None, out_dir=None, timeout=300, mem="1G",
            modules=(), check=False, smp=2, guest_timeout=True,
-           boot_allowance=BOOT_ALLOWANCE, gcov=None, kill_after=None, kill_on=None):
+           boot_allowance=BOOT_ALLOWANCE, gcov=None, kill_after=None, kill_on=None, icount=None):
     """Boot the VM, run SCRIPT (sh) as /job/run.sh, return a VmResult.
 
     disks: images attached as /dev/vdc, /dev/vdd, ... ($DISKS in the guest).
@@ -399,6 +406,7 @@ def run_vm(build, script, disks=(), files=None, out_dir=None, timeout=300, mem="
     gcov: (debug kernel; default: on under it) zero the gcov counters before the job,
       bring them back after it in out_dir/gcov/*.gcda; with MPAGEFS_GCOV_COLLECT=DIR
       in the environment they are also copied to DIR/<out_dir's name>/ (make coverage).
+    icount: QEMU's -icount shift (see qemu_command); None, as always, for real time.
     kill_after: SIGKILL QEMU this many seconds after the job started (or after the job's
       output first matched the regex kill_on), as a power cut: nothing more reaches the
       disk images, no results disk is read; the VmResult has killed=True, status None
@@ -430,7 +438,7 @@ def run_vm(build, script, disks=(), files=None, out_dir=None, timeout=300, mem="
             f.truncate(RESULTS_DISK_SIZE)
         cmd = qemu_command(build, job_img, results_img, list(disks), modules=modules,
                            timeout=timeout if guest_timeout else 0, mem=mem, smp=smp,
-                           console=console, stdout=stdout_file, gcov=gcov)
+                           console=console, stdout=stdout_file, gcov=gcov, icount=icount)
         (out_dir / "qemu-cmdline.txt").write_text(shlex.join(cmd) + "\n")
 
         run = _run_qemu(cmd, out_dir, console, stdout_file, timeout + boot_allowance,

@@ -4,7 +4,7 @@ then mpagectl's trace decoding against blkparse on the host.
 
     /usr/bin/python3 tests/bench/bench.py [--build build] [--out build/bench]
         [--repeats 3] [--size 256M] [--small-files 10000] [--quick]
-        [--skip-vm] [--skip-tools]
+        [--skip-vm] [--skip-tools] [--gb-rounds 11] [--get-block-only]
 
 Writes build/bench/results.json (every figure of every repeat), results.md
 (the tables) and plots (*.svg).  Documentation/bench.rst describes the method.
@@ -25,6 +25,7 @@ TOP = HERE.parents[1]
 sys.path.insert(0, str(TOP / "qemu"))
 sys.path.insert(0, str(HERE))
 
+import gbcost  # noqa: E402
 import guest  # noqa: E402
 import report  # noqa: E402
 import shape  # noqa: E402
@@ -67,8 +68,9 @@ def make_source(out, size):
     return src
 
 
-def make_images(out, mpagectl, cfg):
-    """One disk per peer, all of the same size; big holds the same bytes."""
+def make_images(out, mpagectl, cfg, only=None):
+    """One disk per peer, all of the same size; big holds the same bytes.
+    only: the names of the peers to make (default: all)."""
     disk = cfg["disk_size"]
     src = make_source(out, cfg["size"])
     img = out / "images"
@@ -79,9 +81,15 @@ def make_images(out, mpagectl, cfg):
     for bs in (1024, 4096):
         p = guest.Peer(f"mpagefs-{bs // 1024}k", "mpagefs", bs, image=img / f"mpagefs-{bs // 1024}k.img",
                        small=bs in cfg["small_blocks"])
+        if only and p.name not in only:
+            continue
         run([mpagectl, "mkfs", "--block-size", bs, "--size", disk, "--inodes", inodes,
              "--populate", src, p.image])
         peers.append(p)
+    if only:
+        for i, p in enumerate(peers):
+            p.dev = "/dev/vd" + chr(ord("c") + i)
+        return peers
     for bs in (1024, 4096):
         p = guest.Peer(f"ext2-{bs // 1024}k", "ext2", bs, image=img / f"ext2-{bs // 1024}k.img",
                        small=bs in cfg["small_blocks"])
@@ -152,7 +160,7 @@ class Tail(threading.Thread):
             print(f"  {'':10} guest: {line}", flush=True)
 
 
-def run_guest(build, out, peers, cfg):
+def run_guest(build, out, peers, cfg, files=None, icount=None, smp=2):
     script, nsteps = guest.script(peers, cfg)
     vmdir = out / "vm"
     log(f"booting the VM (TCG, 2 GiB, {len(peers)} disks of {cfg['disk_size'] >> 20} MiB), "
@@ -162,13 +170,47 @@ def run_guest(build, out, peers, cfg):
     tail = Tail(vmdir / "result.txt", time.monotonic())
     tail.start()
     try:
-        r = run_vm(build, script, disks=[p.image for p in peers], out_dir=vmdir,
-                   timeout=cfg["timeout"], mem="2G", modules=["vfat", "nls_cp437", "nls_iso8859-1"], check=True)
+        r = run_vm(build, script, disks=[p.image for p in peers], files=files, out_dir=vmdir,
+                   timeout=cfg["timeout"], mem="2G", modules=["vfat", "nls_cp437", "nls_iso8859-1"], check=True,
+                   icount=icount, smp=smp)
     finally:
         tail.stop.set()
         tail.join()
     log(f"VM done: boot {r.boot_seconds or 0:.1f} s, total {r.wall_seconds:.0f} s")
     return r
+
+
+def get_block_run(build, out, mpagectl, cfg, files):
+    """The get_block cost rounds (gbcost.py) in a VM boot of their own, on a
+    fresh mpagefs-4k disk, under QEMU's -icount (gbcost.ICOUNT_SHIFT): the guest's
+    clock counts instructions, so calls/s does not depend on the host's load.
+    Writes OUT/gb/."""
+    cfg = {**cfg, "gb_only": True}
+    gb = out / "gb"
+    gb.mkdir(parents=True, exist_ok=True)
+    log("get_block cost: one more boot, under -icount")
+    peers = make_images(gb, mpagectl, cfg, only={"mpagefs-4k"})
+    try:
+        # one vCPU: under -icount the boot of a second one did not finish in minutes
+        run_guest(build, gb, peers, cfg, files=files, icount=gbcost.ICOUNT_SHIFT, smp=1)
+    except VmError as e:
+        sys.exit(f"bench: the get_block cost VM run failed: {e}")
+
+
+def get_block_only(build, out, mpagectl, cfg, files, t0):
+    """--get-block-only: the get_block cost rounds alone."""
+    if not cfg["gb_rounds"]:
+        sys.exit("bench: --get-block-only needs --gb-rounds > 0")
+    get_block_run(build, out, mpagectl, cfg, files)
+    res = out / "gb" / "vm" / "out" / "res"
+    gb = gbcost.collect(res, cfg)
+    uname = res / "uname.txt"
+    md = (f"Guest kernel {uname.read_text().strip() if uname.exists() else '?'}, QEMU/TCG -icount "
+          f"shift={gbcost.ICOUNT_SHIFT}.\n\n" + gbcost.markdown(gb))
+    (out / "gb" / "results-gb.json").write_text(json.dumps({"config": cfg, "get_block_cost": gb}, indent=1))
+    (out / "gb" / "results-gb.md").write_text(md)
+    print(md)
+    log(f"done in {(time.monotonic() - t0) / 60:.1f} min: {out / 'gb' / 'results-gb.md'}")
 
 
 def main():
@@ -200,9 +242,16 @@ def main():
     ap.add_argument("--tools-json", help="take the decoder benchmark from this file (written by an earlier "
                                          "run as OUT/tools.json) instead of running it")
     ap.add_argument("--timeout", type=int, default=2400, help="guest job timeout (s)")
+    ap.add_argument("--gb-rounds", type=int, default=11,
+                    help="rounds of the get_block cost measurement (gbcost.py; 0: none)")
+    ap.add_argument("--gb-seconds", type=float, default=1.0, help="timed seconds per build and round")
+    ap.add_argument("--get-block-only", action="store_true",
+                    help="only the get_block cost measurement (one disk, a few minutes): "
+                         "OUT/results-gb.md and results-gb.json")
     a = ap.parse_args()
     if a.quick:
         a.size, a.small_files, a.trace_events = parse_size("32M"), 300, "200000,1000000"
+        a.gb_rounds = min(a.gb_rounds, 5)
     build = Path(a.build).resolve()
     out = Path(a.out).resolve() if a.out else build / "bench"
     mpagectl = build / "mpagectl"
@@ -213,13 +262,18 @@ def main():
            "repeats": a.repeats, "small_files": a.small_files, "small_size": a.small_size,
            "small_blocks": [int(x) for x in a.small_blocks.split(",") if x], "small_vfat": a.small_vfat,
            "rand_ops": a.rand_ops, "threads": a.threads, "read_block": "1M", "write_block": "1M",
-           "timeout": a.timeout, "workloads": [w for w in a.workloads.split(",") if w]}
+           "timeout": a.timeout, "workloads": [w for w in a.workloads.split(",") if w],
+           "gb_rounds": a.gb_rounds, "gb_seconds": a.gb_seconds}
     bad = set(cfg["workloads"]) - set(guest.WORKLOAD_GROUPS)
     if bad:
         sys.exit(f"bench: unknown workload group(s) {', '.join(sorted(bad))} "
                  f"(known: {', '.join(guest.WORKLOAD_GROUPS)})")
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
+    gb_files = gbcost.files(build) if a.gb_rounds and not a.skip_vm else None
+    if a.get_block_only:
+        get_block_only(build, out, mpagectl, cfg, gb_files, t0)
+        return
     if not a.skip_vm:
         log(f"images: {len(range(6))} disks, big file {a.size >> 20} MiB")
         peers = make_images(out, mpagectl, cfg)
@@ -227,9 +281,11 @@ def main():
             [{k: v for k, v in {**vars(p), "image": str(p.image)}.items() if k != "opts"} for p in peers], indent=1))
         (out / "config.json").write_text(json.dumps(cfg, indent=1))
         try:
-            run_guest(build, out, peers, cfg)
+            run_guest(build, out, peers, {**cfg, "gb_rounds": 0})
         except VmError as e:
             sys.exit(f"bench: the VM run failed: {e}")
+        if cfg["gb_rounds"]:
+            get_block_run(build, out, mpagectl, cfg, gb_files)
     else:
         cfg = json.loads((out / "config.json").read_text())
         # --repeats below the run's own: analyse only the first N repeats

@@ -8,6 +8,8 @@ stdout (ttyS1), which the host tails to show progress.
 """
 import shlex
 
+import gbcost
+
 PRELUDE = r"""set -e
 export LC_ALL=C
 # cold NAME FSTYPE DEV [OPTS]: unmount and mount NAME again (cold inode, indirect and FAT
@@ -99,7 +101,7 @@ def script(peers, cfg):
         [f"mpagectl bench-io seq-read {p.dev} --direct --block 1M > /dev/null" for p in peers])
 
     size = cfg["size"]
-    for rep in range(1, cfg["repeats"] + 1):
+    for rep in range(1, 0 if cfg.get("gb_only") else cfg["repeats"] + 1):
         for p in peers if "seq-read" in groups else ():
             tag = f"{p.name}.{rep}"
             direct = " --direct" if p.raw else ""
@@ -157,6 +159,10 @@ def script(peers, cfg):
                  f"grep -m1 elapsed_ns $OUT/res/small-read.{tag}.json"])
     umounts = [f"umount /mnt/{p.name}" for p in peers if not p.raw]
     add("unmount", umounts)
+    # The lab's get_block wrapper against a build without it (gbcost.py).
+    if cfg.get("gb_rounds"):
+        for label, cmds in gbcost.steps(next(p for p in peers if p.name == "mpagefs-4k"), cfg):
+            add(label, cmds)
 
     n = len(steps)
     for i, (label, cmds) in enumerate(steps, 1):

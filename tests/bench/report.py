@@ -4,6 +4,7 @@ import json
 import subprocess
 from pathlib import Path
 
+import gbcost
 import shape
 import tools
 
@@ -169,6 +170,8 @@ def collect(out, mpagectl, peers, cfg):
                              **shape.device_traffic(shape.completed(ev, shape.is_read), r["json"]["ops"])})
             if reps:
                 results["rand_traffic"][w][p.name] = reps
+    # measured in a boot of its own (bench.py get_block_run)
+    results["get_block_cost"] = gbcost.collect(out / "gb" / "vm" / "out" / "res", cfg)
     return results
 
 
@@ -267,6 +270,9 @@ def markdown(results):
     L.append("What we are aiming for (issue 5), against this run:")
     L.append("")
     L.append(aims_markdown(results).rstrip())
+    if results.get("get_block_cost"):
+        L.append("")
+        L.append(gbcost.markdown(results["get_block_cost"]).rstrip())
     t = results.get("tools")
     if t:
         L.append("")

@@ -1,6 +1,6 @@
 """The control plane, measured in a VM: `mpagectl` over the generic netlink family.
 
-Two jobs, run in one VM boot (lab.vm_job):
+Three jobs, run in one VM boot (lab.vm_job):
 
 * read: a 2 MiB contiguous file read cold with the default policy and with
   `mpagectl set M maxmap=1` (counters from `mpagectl stats --json` against what
@@ -17,6 +17,11 @@ Two jobs, run in one VM boot (lab.vm_job):
   messages for a path that is not an mpagefs mount and for an unloaded module;
   `mpagectl stats --watch` deltas while a file is read (after the first
   sample: the job waits for the first interval's line, no sleep).
+* counters: a job that moves every counter, then each counter read through
+  its sysfs file, the "stats" file and netlink (`mpagectl stats --json`),
+  which must agree; then stats=off (the lab's get_block wrapper on its fast
+  path): data read and written right, counters frozen, the tracepoint still
+  firing; stats=on counts again.
 
 After the boot every mpagefs image must pass `mpagectl fsck`, and the kernel
 log must be clean (a problem fails every test of the boot, naming the job).
@@ -542,3 +547,187 @@ def test_clear_messages(faultvm):
     u = faultvm["sec"]["unloaded"]
     assert u.count('mpagectl: mpagefs module not loaded (no generic netlink family "mpagefs")\nrc=3') == 2
     assert "loadmod_rc 0" in faultvm["sec"]["reloaded"]
+
+
+# --- job 3: every counter, through sysfs and netlink; stats=off -----------------
+
+# mmaprand FILE: read every page of FILE through a MADV_RANDOM mapping, which
+# makes filemap_fault() read each page with ->read_folio instead of readahead.
+COUNT_HELPER = r"""
+#include <stdio.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+int main(int argc, char **argv)
+{
+	struct stat st;
+	unsigned long sum = 0;
+	const unsigned char *p;
+	off_t off;
+	int fd;
+
+	if (argc != 2 || (fd = open(argv[1], O_RDONLY)) < 0 || fstat(fd, &st)) {
+		perror("mmaprand");
+		return 1;
+	}
+	p = mmap(NULL, st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED || madvise((void *)p, st.st_size, MADV_RANDOM)) {
+		perror("mmap");
+		return 1;
+	}
+	for (off = 0; off < st.st_size; off += 4096)
+		sum += p[off];
+	printf("mmaprand %lu\n", sum);
+	return 0;
+}
+"""
+
+# sysfs file -> netlink name (mpagectl stats --json), for every counter file.
+COUNTER_NETLINK = {
+    "get_block_read_calls": "get_block_read", "get_block_create_calls": "get_block_create",
+    "blocks_mapped": "blocks_mapped", "multi_block_calls": "multi_block", "boundary_set": "boundary_set",
+    "holes": "holes", "ind_reads": "ind_reads", "blocks_allocated": "blocks_allocated",
+    "blocks_freed": "blocks_freed", "inodes_allocated": "inodes_allocated", "inodes_freed": "inodes_freed",
+    "readahead_calls": "readahead_calls", "read_folio_calls": "read_folio_calls",
+    "writepages_calls": "writepages_calls", "bh_get_block_calls": "bh_get_block", "bh_pages": "bh_pages",
+    "faults_hit": "faults_hit",
+}
+
+
+def counters_job(ctx):
+    tmp = ctx.tmp
+    helper_c = tmp / "cnthelp.c"
+    helper_c.write_text(COUNT_HELPER)
+    helper = tmp / "cnthelp"
+    subprocess.run(["gcc", "-static", "-O2", "-Wall", "-Wextra", "-Werror", "-o", str(helper),
+                    str(helper_c)], check=True)
+    src = tmp / "src"
+    src.mkdir()
+    files = {"big": rand_bytes(1 << 20, 31), "mm": rand_bytes(64 * BS, 32)}
+    for n, data in files.items():
+        (src / n).write_bytes(data)
+    img = mkfs_mpagefs(ctx.mpagectl, tmp / "counters.img", src, BS, "8M")
+    script = GUEST_PRELUDE + COLD + r"""
+M=/mnt/a
+T=/sys/kernel/tracing
+mount -t mpagefs /dev/vdc $M
+S=/sys/fs/mpagefs/$(basename /dev/vdc)
+mpagectl reset $M
+# Something for every counter: a write of partial pages (write_begin over a
+# page's own buffers, allocation, writepages), a hole, a delete, cold reads
+# through indirect blocks by readahead and by ->read_folio, an injected fault.
+dd if=/dev/urandom of=$M/w bs=1000 count=300 2> /dev/null
+sync
+truncate -s 65536 $M/sparse
+rm $M/w
+sync
+cold /dev/vdc
+cat $M/big $M/sparse > /dev/null
+/job/cnthelp $M/mm
+mpagectl inject $M get_block --errno EIO --ino $(stat -c %i $M/big) --side read --once > /dev/null
+cold /dev/vdc
+cat $M/big > /dev/null 2>&1 || true
+mpagectl clear $M
+# read-only: nothing moves the counters while they are read
+mount -o remount,ro $M
+echo "== files"
+for f in $S/*; do
+	case ${f##*/} in stats | run_hist | reset | boundary | maxmap | alloc) ;;
+	*) echo "${f##*/} $(cat $f)" ;;
+	esac
+done
+echo "== stats"
+cat $S/stats
+echo "== run_hist"
+cat $S/run_hist
+echo "== netlink"
+mpagectl stats $M --json
+
+echo "== stats off"
+mount -o remount,rw,stats=off $M
+grep " $M " /proc/mounts
+cat $S/stats > /tmp/s0
+cold /dev/vdc
+sha256sum $M/big
+dd if=/dev/urandom of=$M/new bs=4096 count=64 2> /dev/null
+sha256sum $M/new > /tmp/newsum
+sync
+cold /dev/vdc
+sha256sum -c /tmp/newsum
+# the tracepoint still sees every call while the counters stand still
+echo > $T/trace
+echo 1 > $T/events/mpagefs/mpagefs_get_block/enable
+cold /dev/vdc
+cat $M/big > /dev/null
+echo 0 > $T/events/mpagefs/mpagefs_get_block/enable
+echo "traced $(grep -c 'mpagefs_get_block:' $T/trace)"
+rm $M/new
+sync
+cat $S/stats > /tmp/s1
+cmp -s /tmp/s0 /tmp/s1 && echo "frozen yes" || echo "frozen no"
+echo "== stats on"
+mount -o remount,stats=on $M
+grep " $M " /proc/mounts
+cold /dev/vdc
+cat $M/big > /dev/null
+echo "get_block_calls $(cat $S/get_block_calls) before $(grep '^get_block_calls ' /tmp/s1)"
+umount $M
+"""
+    return GuestJob(script, disks=[img], files={"cnthelp": helper}, timeout=300,
+                    data=dict(img=img, files=files))
+
+
+counters = vm_job(counters_job, "counters")
+
+
+@pytest.fixture
+def countvm(counters):
+    return job_view(counters)
+
+
+def kv_lines(text):
+    out = {}
+    for line in text.splitlines():
+        k, _, v = line.partition(" ")
+        if v.strip().lstrip("-").isdigit():
+            out[k] = int(v)
+    return out
+
+
+def test_every_counter_reads_the_same_in_sysfs_and_netlink(countvm):
+    """Each counter's file, its line of "stats" and its netlink attribute agree,
+    after a job that moved every one of them; get_block_calls is read + create."""
+    files = kv_lines(countvm["sec"]["files"])
+    stats = kv_lines(countvm["sec"]["stats"])
+    nl = first_json(countvm["sec"]["netlink"])
+    print(files)
+    assert set(files) == set(COUNTER_NETLINK) | {"get_block_calls"}
+    assert stats == files
+    for name, attr in COUNTER_NETLINK.items():
+        assert nl["stats"][attr] == files[name], name
+        assert files[name] > 0, f"{name}: the job did not move it"
+    assert set(nl["stats"]) == set(COUNTER_NETLINK.values())
+    assert files["get_block_calls"] == files["get_block_read_calls"] + files["get_block_create_calls"]
+    assert nl["get_block_calls"] == files["get_block_calls"]
+    assert files["faults_hit"] == 1
+    hist = [int(line.split()[1]) for line in countvm["sec"]["run_hist"].split("\n") if line.strip()]
+    assert hist == [b["calls"] for b in nl["run_hist"]]
+
+
+def test_stats_off_freezes_the_counters_not_the_filesystem(countvm):
+    """stats=off (the wrapper's fast path when nothing else of the lab is on):
+    reads and writes are right, the counters keep their values, the tracepoint
+    still fires; stats=on counts again."""
+    off = countvm["sec"]["stats off"]
+    assert "stats=off" in off.splitlines()[0]
+    assert f"{sha256(countvm['files']['big'])}  /mnt/a/big" in off
+    assert "/mnt/a/new: OK" in off
+    traced = int(re.search(r"traced (\d+)", off).group(1))
+    assert traced > 0
+    assert "frozen yes" in off
+    on = countvm["sec"]["stats on"]
+    assert "stats=off" not in on.splitlines()[0]
+    m = re.search(r"get_block_calls (\d+) before get_block_calls (\d+)", on)
+    assert int(m.group(1)) > int(m.group(2))

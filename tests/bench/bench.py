@@ -103,6 +103,8 @@ def make_images(out, mpagectl, cfg):
     with open(src / "big", "rb") as fi, open(p.image, "r+b") as fo:
         shutil.copyfileobj(fi, fo, 1 << 20)
     peers.append(p)
+    if cfg.get("peers"):
+        peers = [p for p in peers if p.name in cfg["peers"]]
     for i, p in enumerate(peers):
         p.dev = "/dev/vd" + chr(ord("c") + i)
     return peers
@@ -197,6 +199,16 @@ def main():
     ap.add_argument("--tools-json", help="take the decoder benchmark from this file (written by an earlier "
                                          "run as OUT/tools.json) instead of running it")
     ap.add_argument("--timeout", type=int, default=2400, help="guest job timeout (s)")
+    ap.add_argument("--workloads", default="seq-read,seq-write,rand-read,small,churn",
+                    help="comma list of the workloads to run (seq-read, seq-write, rand-read, small, "
+                         "churn: fragmentation, see guest.churn_plan); "
+                         "e.g. --workloads small --peers mpagefs-4k,ext2-4k --size 1M --skip-tools")
+    ap.add_argument("--peers", default="",
+                    help="comma list of the peers to run (default all: mpagefs-1k, mpagefs-4k, ext2-1k, "
+                         "ext2-4k, vfat, raw)")
+    ap.add_argument("--trace-small", action="store_true",
+                    help="capture the first repeat's small-files read-back again under blktrace "
+                         "(untimed), for the per-peer I/O table")
     a = ap.parse_args()
     if a.quick:
         a.size, a.small_files, a.trace_events = parse_size("32M"), 300, "200000,1000000"
@@ -210,7 +222,8 @@ def main():
            "repeats": a.repeats, "small_files": a.small_files, "small_size": a.small_size,
            "small_blocks": [int(x) for x in a.small_blocks.split(",") if x], "small_vfat": a.small_vfat,
            "rand_ops": a.rand_ops, "threads": a.threads, "read_block": "1M", "write_block": "1M",
-           "timeout": a.timeout}
+           "timeout": a.timeout, "workloads": [w for w in a.workloads.split(",") if w],
+           "peers": [p for p in a.peers.split(",") if p], "trace_small": a.trace_small}
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
     if not a.skip_vm:
@@ -237,7 +250,8 @@ def main():
         results["tools"] = json.loads(Path(a.tools_json).read_text())
     elif not a.skip_tools:
         sizes = [int(x) for x in a.trace_events.split(",")]
-        results["tools"] = tools.run(out, mpagectl, sizes, image=peers[1].image, log=log)
+        img = next(p.image for p in peers if p.fstype == "mpagefs")
+        results["tools"] = tools.run(out, mpagectl, sizes, image=img, log=log)
         (out / "tools.json").write_text(json.dumps(results["tools"], indent=1))
     results["wall_seconds"] = time.monotonic() - t0
     (out / "results.json").write_text(json.dumps(results, indent=1))

@@ -14,18 +14,20 @@
 #define MPAGEFS_BITS_PER_BLOCK(sb)	((u64)(sb)->s_blocksize * 8)
 
 /*
- * Takes the first free inode number; s_alloc_lock held.  0 if none.  The
- * scan is 64-bit: with s_inodes_count near 2^32, a 32-bit cursor would
- * wrap past the last bitmap block to 0 and scan forever.
+ * Takes the first free inode number whose bit lies in [@from, @to);
+ * s_alloc_lock held.  0 if none.  The scan is 64-bit: with s_inodes_count
+ * near 2^32, a 32-bit cursor would wrap past the last bitmap block to 0
+ * and scan forever.
  */
-static unsigned long mpagefs_take_inode_nr(struct super_block *sb, int *err)
+static unsigned long mpagefs_take_inode_nr(struct super_block *sb, u64 from,
+					   u64 to, int *err)
 {
 	struct mpagefs_sb_info *sbi = MPAGEFS_SB(sb);
 	const u64 per_block = MPAGEFS_BITS_PER_BLOCK(sb);
-	u64 first;
 
-	for (first = 0; first < sbi->s_inodes_count; first += per_block) {
-		unsigned long limit = min(sbi->s_inodes_count - first, per_block);
+	while (from < to) {
+		u64 first = from - from % per_block;
+		unsigned long limit = min(to - first, per_block);
 		struct buffer_head *bh;
 		unsigned long bit;
 
@@ -35,7 +37,7 @@ static unsigned long mpagefs_take_inode_nr(struct super_block *sb, int *err)
 			*err = PTR_ERR(bh);
 			return 0;
 		}
-		bit = find_first_zero_bit_le(bh->b_data, limit);
+		bit = find_next_zero_bit_le(bh->b_data, limit, from - first);
 		if (bit < limit) {
 			set_bit_le(bit, bh->b_data);
 			mark_buffer_dirty(bh);
@@ -43,19 +45,31 @@ static unsigned long mpagefs_take_inode_nr(struct super_block *sb, int *err)
 			return first + bit + 1;
 		}
 		brelse(bh);
+		from = first + per_block;
 	}
 	return 0;
 }
 
-static unsigned long mpagefs_alloc_inode_nr(struct super_block *sb, int *err)
+/*
+ * Takes a free inode number: the first at or after @near (the parent
+ * directory's, so that a directory's inodes share inode table blocks with
+ * it and with each other, ext2's find_group_other() with one group),
+ * wrapping around to inode 1.
+ */
+static unsigned long mpagefs_alloc_inode_nr(struct super_block *sb,
+					    unsigned long near, int *err)
 {
 	struct mpagefs_sb_info *sbi = MPAGEFS_SB(sb);
+	u64 from = near && near <= sbi->s_inodes_count ? near - 1 : 0;
 	unsigned long ino = 0;
 
 	*err = 0;
 	mutex_lock(&sbi->s_alloc_lock);
-	if (sbi->s_free_inodes)
-		ino = mpagefs_take_inode_nr(sb, err);
+	if (sbi->s_free_inodes) {
+		ino = mpagefs_take_inode_nr(sb, from, sbi->s_inodes_count, err);
+		if (!ino && !*err)
+			ino = mpagefs_take_inode_nr(sb, 0, from, err);
+	}
 	if (ino > sbi->s_inodes_count) {
 		/* cannot happen with the scan above: never use such a number */
 		mpagefs_error(sb, "inode allocator returned inode %lu outside 1..%u",
@@ -116,11 +130,11 @@ out:
 
 /**
  * mpagefs_new_inode() - allocate and set up a new inode
- * @dir: the directory it is created in (for ownership)
+ * @dir: the directory it is created in (ownership and placement)
  * @mode: file type and permissions
- * @qstr: its name (unused: there is no per-directory placement)
+ * @qstr: its name (unused)
  *
- * Takes the first free inode number, initialises the in-core inode (owner
+ * Takes the first free inode number at or after @dir's, initialises the in-core inode (owner
  * through inode_init_owner(), times, an empty block map, a random
  * generation), sets its operations with mpagefs_set_inode_ops() and marks
  * it dirty.  As ext2_new_inode() does, the inode comes back hashed and
@@ -142,7 +156,7 @@ struct inode *mpagefs_new_inode(struct inode *dir, umode_t mode,
 	inode = new_inode(sb);
 	if (!inode)
 		return ERR_PTR(-ENOMEM);
-	ino = mpagefs_alloc_inode_nr(sb, &err);
+	ino = mpagefs_alloc_inode_nr(sb, dir->i_ino, &err);
 	if (!ino) {
 		iput(inode);
 		return ERR_PTR(err);
@@ -158,6 +172,8 @@ struct inode *mpagefs_new_inode(struct inode *dir, umode_t mode,
 	memset(ei->i_data, 0, sizeof(ei->i_data));
 	ei->i_next_alloc_block = 0;
 	ei->i_next_alloc_goal = 0;
+	/* its first block goes near its directory's (mpagefs_first_goal()) */
+	ei->i_first_goal = le32_to_cpu(MPAGEFS_I(dir)->i_data[0]);
 	inode->i_generation = get_random_u32();
 	if (insert_inode_locked(inode) < 0) {
 		mpagefs_error(sb, "inode %lu is free in the bitmap but in use",

@@ -17,6 +17,7 @@
 
 #include <linux/buffer_head.h>
 #include <linux/fs.h>
+#include <linux/sizes.h>
 
 #include "mpagefs.h"
 #include "trace.h"
@@ -126,15 +127,17 @@ out:
 }
 
 /*
- * A new file's first block is looked for at the start of a run of this
- * many free blocks (ext2's default reservation window, 8 blocks), so that
- * its next blocks can follow it: a hole of a block or two, left among a
- * directory's files by removals, would cut a new file into pieces.
+ * A new file's first block is looked for at the start of a run of free
+ * blocks of this many bytes, so that its next blocks can follow it: the
+ * holes that removals leave among a directory's files would cut a new file
+ * into pieces.  ext2 reserves windows of 8 blocks and grows a window a
+ * writer keeps filling; 128 KiB (one readahead window) is what the churn
+ * workload of make bench measured best here (Documentation/bench.rst).
  */
-#define MPAGEFS_FIRST_RUN	8
+#define MPAGEFS_FIRST_RUN_BYTES	SZ_128K
 
 /*
- * The first block of a run of MPAGEFS_FIRST_RUN free blocks starting in
+ * The first block of a run of MPAGEFS_FIRST_RUN_BYTES of free blocks starting in
  * [@from, @to); s_alloc_lock held.  0 if there is none (or an error from
  * reading the bitmap in *@err).
  */
@@ -143,6 +146,7 @@ static u64 mpagefs_find_free_run(struct super_block *sb, u64 from, u64 to,
 {
 	struct mpagefs_sb_info *sbi = MPAGEFS_SB(sb);
 	const u64 per_block = MPAGEFS_BITS_PER_BLOCK(sb);
+	const u64 want = MPAGEFS_FIRST_RUN_BYTES >> sb->s_blocksize_bits;
 	u64 start = 0, len = 0;
 
 	while (from < to) {
@@ -168,7 +172,7 @@ static u64 mpagefs_find_free_run(struct super_block *sb, u64 from, u64 to,
 			}
 			used = find_next_bit_le(bh->b_data, limit, bit);
 			len += used - bit;
-			if (len >= MPAGEFS_FIRST_RUN) {
+			if (len >= want) {
 				brelse(bh);
 				return start;
 			}
@@ -193,7 +197,7 @@ static u64 mpagefs_find_free_run(struct super_block *sb, u64 from, u64 to,
  * mpagefs starts at the first block of the directory the inode was
  * created in (i_first_goal, set by mpagefs_new_inode()), so a directory's
  * files lie near it and near each other, and takes the first run of
- * MPAGEFS_FIRST_RUN free blocks from there (wrapping around).  An inode
+ * MPAGEFS_FIRST_RUN_BYTES of free blocks from there (wrapping around).  An inode
  * read from disk has no such hint: the search starts after the
  * filesystem's last allocation.
  *

@@ -162,7 +162,7 @@ cd /mnt/a
 # a low inode number and blocks right after d's are freed before d/f is made
 echo t > t
 mkdir d
-dd if=/dev/zero of=g bs=1024 count=16 2>/dev/null
+dd if=/dev/zero of=g bs=1024 count=160 2>/dev/null
 dd if=/dev/zero of=far bs=1024 count=2048 2>/dev/null
 sync
 rm t g
@@ -216,8 +216,8 @@ def _ls(mpagectl, image, path):
 
 def test_new_file_goes_near_its_directory(place, mpagectl):
     """d/f's inode is the first free one after d's (not the lower one t left),
-    and its block the start of the first run of 8 free blocks after d's block
-    (the 16 g left), not the block after the filesystem's last allocation
+    and its block the start of the first run of 128 KiB of free blocks after
+    d's block (the 160 KiB g left), not the block after the filesystem's last allocation
     (after far's 2 MiB)."""
     ino = _ls(mpagectl, place.image, "/d")
     print(ino)

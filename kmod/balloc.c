@@ -17,6 +17,7 @@
 
 #include <linux/buffer_head.h>
 #include <linux/fs.h>
+#include <linux/sizes.h>
 
 #include "mpagefs.h"
 #include "trace.h"
@@ -115,6 +116,104 @@ out:
 	trace_mpagefs_alloc_block(inode, goal, blk > 0 ? blk : 0,
 				  blk > 0 ? 0 : blk);
 	return blk;
+}
+
+/*
+ * A new file's first block is looked for at the start of a run of free
+ * blocks of this many bytes, so that its next blocks can follow it: the
+ * holes that removals leave among a directory's files would cut a new file
+ * into pieces.  ext2 reserves windows of 8 blocks and grows a window a
+ * writer keeps filling; 128 KiB (one readahead window) is what the churn
+ * workload of make bench measured best here (Documentation/bench.rst).
+ */
+#define MPAGEFS_FIRST_RUN_BYTES	SZ_128K
+
+/*
+ * The first block of a run of MPAGEFS_FIRST_RUN_BYTES of free blocks starting in
+ * [@from, @to); s_alloc_lock held.  0 if there is none (or an error from
+ * reading the bitmap in *@err).
+ */
+static u64 mpagefs_find_free_run(struct super_block *sb, u64 from, u64 to,
+				 int *err)
+{
+	struct mpagefs_sb_info *sbi = MPAGEFS_SB(sb);
+	const u64 per_block = MPAGEFS_BITS_PER_BLOCK(sb);
+	const u64 want = MPAGEFS_FIRST_RUN_BYTES >> sb->s_blocksize_bits;
+	u64 start = 0, len = 0;
+
+	while (from < to) {
+		u64 first = from - from % per_block;
+		unsigned long limit = min(to - first, per_block);
+		unsigned long bit = from - first;
+		struct buffer_head *bh;
+
+		bh = mpagefs_read_meta(sb, sbi->s_block_bitmap + from / per_block,
+				       NULL);
+		if (IS_ERR(bh)) {
+			*err = PTR_ERR(bh);
+			return 0;
+		}
+		while (bit < limit) {
+			unsigned long used;
+
+			if (!len) {
+				bit = find_next_zero_bit_le(bh->b_data, limit, bit);
+				if (bit >= limit)
+					break;
+				start = first + bit;
+			}
+			used = find_next_bit_le(bh->b_data, limit, bit);
+			len += used - bit;
+			if (len >= want) {
+				brelse(bh);
+				return start;
+			}
+			if (used < limit)
+				len = 0;	/* too short: look further */
+			bit = used;
+		}
+		brelse(bh);
+		from = first + per_block;
+	}
+	return 0;
+}
+
+/**
+ * mpagefs_first_goal() - where an inode's block map looks for a block that
+ *	has no mapped block before it
+ * @inode: the inode
+ *
+ * ext2 starts a new file's blocks in its inode's block group
+ * (ext2_find_near()), puts the inode in its directory's group, and
+ * allocates from a reservation window of free blocks.  With one group,
+ * mpagefs starts at the first block of the directory the inode was
+ * created in (i_first_goal, set by mpagefs_new_inode()), so a directory's
+ * files lie near it and near each other, and takes the first run of
+ * MPAGEFS_FIRST_RUN_BYTES of free blocks from there (wrapping around).  An inode
+ * read from disk has no such hint: the search starts after the
+ * filesystem's last allocation.
+ *
+ * Return: the goal block (the hint itself when no such run is free).
+ */
+u32 mpagefs_first_goal(struct inode *inode)
+{
+	struct super_block *sb = inode->i_sb;
+	struct mpagefs_sb_info *sbi = MPAGEFS_SB(sb);
+	u32 near = READ_ONCE(MPAGEFS_I(inode)->i_first_goal);
+	u64 start;
+	int err = 0;
+
+	if (!near || !mpagefs_data_block_valid(sbi, near))
+		near = READ_ONCE(sbi->s_next_goal);
+	if (!mpagefs_data_block_valid(sbi, near))
+		near = sbi->s_first_data_block;
+	mutex_lock(&sbi->s_alloc_lock);
+	start = mpagefs_find_free_run(sb, near, sbi->s_blocks_count, &err);
+	if (!start && !err)
+		start = mpagefs_find_free_run(sb, sbi->s_first_data_block, near,
+					      &err);
+	mutex_unlock(&sbi->s_alloc_lock);
+	return start ? start : near;
 }
 
 /**

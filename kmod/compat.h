@@ -22,6 +22,7 @@
 
 #include <linux/buffer_head.h>
 #include <linux/fs.h>
+#include <linux/highmem.h>
 #include <linux/pagemap.h>
 #include <linux/version.h>
 
@@ -227,6 +228,56 @@ static int end##_page(struct file *file, struct address_space *mapping,\
 }									\
 FOLIO_WRITE_AOPS_CHECK(begin##_page, end##_page)
 #define FOLIO_WRITE_AOP(fn)	(fn##_page)
+#endif
+
+/*
+ * Directory pages (dir.c) are changed with ext2's prepare-chunk /
+ * commit-chunk pattern.  By 6.12 the buffer_head helpers behind it take a
+ * folio: __block_write_begin() and block_write_end() (the latter with the
+ * write_end conversion, commit a225800f322a above); 6.1's take a page.
+ * 6.12 also has filemap_grab_folio() (an ERR_PTR on failure) and
+ * folio_release_kmap(); 6.1 has neither: __filemap_get_folio() with
+ * FGP_LOCK | FGP_ACCESSED | FGP_CREAT is what filemap_grab_folio() calls,
+ * and returns NULL on 6.1.  mpagefs directory folios are single pages.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 12, 0)
+static inline int folio___block_write_begin(struct folio *folio, loff_t pos,
+					    unsigned int len,
+					    get_block_t *get_block)
+{
+	return __block_write_begin(&folio->page, pos, len, get_block);
+}
+
+static inline int folio_block_write_end(struct file *file,
+					struct address_space *mapping,
+					loff_t pos, unsigned int len,
+					unsigned int copied,
+					struct folio *folio, void *fsdata)
+{
+	return block_write_end(file, mapping, pos, len, copied, &folio->page,
+			       fsdata);
+}
+
+static inline struct folio *folio_filemap_grab_folio(struct address_space *mapping,
+						     pgoff_t index)
+{
+	struct folio *folio;
+
+	folio = __filemap_get_folio(mapping, index,
+				    FGP_LOCK | FGP_ACCESSED | FGP_CREAT,
+				    mapping_gfp_mask(mapping));
+	return folio ? folio : ERR_PTR(-ENOMEM);
+}
+
+static inline void folio_release_kmap(struct folio *folio, void *addr)
+{
+	kunmap_local(addr);
+	folio_put(folio);
+}
+
+#define __block_write_begin	folio___block_write_begin
+#define block_write_end		folio_block_write_end
+#define filemap_grab_folio	folio_filemap_grab_folio
 #endif
 
 #endif /* MPAGEFS_COMPAT_H */

@@ -1,28 +1,46 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * dir.c - directories: reading directory blocks, validating their records,
+ * dir.c - directories: the directory's page cache, validating its pages,
  * readdir, the name search used by lookup, and the changes namei.c makes:
- * adding, removing and redirecting records, "..", the empty check and the
- * first block of a new directory (the ext2 record format, fs/ext2/dir.c).
+ * adding, removing and redirecting records, "..", the empty check, the
+ * first block of a new directory and giving back empty trailing blocks
+ * (the ext2 record format and the ext2 way of reading it, fs/ext2/dir.c).
  *
- * Directory blocks are read through the block device's buffer cache with
- * REQ_META (so block traces show them as metadata), not through the
- * directory's page cache: only regular file data goes through fs/mpage.c.
- * Changed blocks are marked dirty against the directory inode, so fsync()
- * of the directory writes them.  Every namespace change runs with the
- * directory's i_rwsem held exclusively (readdir and lookup hold it shared),
- * and the buffer is locked while a record is rewritten, so writeback never
- * catches a half-made record.
+ * A directory is read through its own page cache, as ext2 reads it: its
+ * address_space operations are fs/mpage.c's (mpagefs_dir_aops), so a cold
+ * directory is read with readahead in bios of many blocks, and a page is
+ * validated once, record by record, when it first comes in; a page that
+ * passes is marked checked (the folio's "checked" flag) and is never
+ * parsed for validity again while it stays in the cache.  A page that
+ * fails is reported once through mpagefs_error() (the errors= policy
+ * applies) and refused with -EUCLEAN at every access.
+ *
+ * Records are changed with ext2's prepare-chunk / commit-chunk pattern:
+ * the folio is locked (and any writeback of it waited for, so the disk
+ * never gets a half-made record), __block_write_begin() maps the blocks of
+ * the range (allocating the block a growing directory needs), the records
+ * are rewritten and block_write_end() dirties the buffers; writeback
+ * writes directory pages with mpage_writepages().  Every namespace change
+ * runs with the directory's i_rwsem held exclusively (readdir and lookup
+ * hold it shared), so the page contents only change under that lock.
  */
 
 #include <linux/buffer_head.h>
 #include <linux/fs.h>
 #include <linux/fs_types.h>
+#include <linux/highmem.h>
+#include <linux/mpage.h>
+#include <linux/pagemap.h>
 #include <linux/sched/signal.h>
+#include <linux/sizes.h>
+#include <linux/writeback.h>
 
 #include "mpagefs.h"
 
-/* One directory record, its fields read once from the buffer. */
+/* Most pages one directory readahead asks for (128 KiB). */
+#define MPAGEFS_DIR_RA_PAGES	(SZ_128K >> PAGE_SHIFT)
+
+/* One directory record, its fields read once from the page. */
 struct mpagefs_dir_rec {
 	u32 ino;
 	unsigned int rec_len;
@@ -32,11 +50,12 @@ struct mpagefs_dir_rec {
 };
 
 /*
- * Parses the record at byte @offs of directory block @kaddr into @rec.
- * Returns NULL if the record is sound, else what is wrong with it.
+ * Parses and validates the record at byte @offs of the directory block
+ * starting at @block into @rec.  Returns NULL if the record is sound, else
+ * what is wrong with it.
  */
 static const char *mpagefs_parse_rec(struct super_block *sb,
-				     const char *kaddr, unsigned int offs,
+				     const char *block, unsigned int offs,
 				     struct mpagefs_dir_rec *rec)
 {
 	const struct mpagefs_dirent *de;
@@ -44,13 +63,15 @@ static const char *mpagefs_parse_rec(struct super_block *sb,
 
 	if (room < MPAGEFS_DIRENT_HEADER)
 		return "record header crosses the end of the block";
-	de = (const struct mpagefs_dirent *)(kaddr + offs);
+	de = (const struct mpagefs_dirent *)(block + offs);
 	rec->ino = le32_to_cpu(de->inode);
 	rec->rec_len = le16_to_cpu(de->rec_len);
 	rec->name_len = de->name_len;
 	rec->file_type = de->file_type;
 	rec->name = de->name;
 
+	if (!rec->rec_len)
+		return "rec_len is 0 (a hole or a zeroed block)";
 	if (rec->rec_len & 3)
 		return "rec_len is not a multiple of 4";
 	if (rec->rec_len < MPAGEFS_DIRENT_LEN(rec->name_len))
@@ -72,50 +93,266 @@ static const char *mpagefs_parse_rec(struct super_block *sb,
 	return NULL;
 }
 
-static void mpagefs_bad_rec(struct inode *dir, u64 lblk, unsigned int offs,
-			    const char *why, const struct mpagefs_dir_rec *rec)
+/*
+ * Reads the record at byte @offs of a block of a checked page into @rec,
+ * without validating it again.  The length is still bounded, so a bug
+ * elsewhere can never make a walk loop or leave the block.  Returns false
+ * if it is out of bounds.
+ */
+static bool mpagefs_read_rec(struct super_block *sb, const char *block,
+			     unsigned int offs, struct mpagefs_dir_rec *rec)
+{
+	const struct mpagefs_dirent *de;
+
+	if (sb->s_blocksize - offs < MPAGEFS_DIRENT_HEADER)
+		return false;
+	de = (const struct mpagefs_dirent *)(block + offs);
+	rec->ino = le32_to_cpu(de->inode);
+	rec->rec_len = le16_to_cpu(de->rec_len);
+	rec->name_len = de->name_len;
+	rec->file_type = de->file_type;
+	rec->name = de->name;
+	return rec->rec_len >= MPAGEFS_DIRENT_HEADER &&
+	       rec->rec_len <= sb->s_blocksize - offs;
+}
+
+static void mpagefs_bad_rec(struct inode *dir, loff_t pos, const char *why,
+			    const struct mpagefs_dir_rec *rec)
 {
 	mpagefs_inode_error(dir,
-			    "bad directory record at offset %llu: %s (inode %u, rec_len %u, name_len %u)",
-			    (lblk << dir->i_blkbits) + offs, why, rec->ino,
+			    "bad directory record at offset %lld (block %lld): %s (inode %u, rec_len %u, name_len %u)",
+			    pos, pos >> dir->i_blkbits, why, rec->ino,
 			    rec->rec_len, rec->name_len);
 }
 
+/* Bytes of directory page @n that lie inside i_size. */
+static unsigned int mpagefs_dir_last_byte(struct inode *dir, unsigned long n)
+{
+	loff_t pos = (loff_t)n << PAGE_SHIFT;
+	loff_t size = i_size_read(dir);
+
+	if (size <= pos)
+		return 0;
+	return min_t(loff_t, size - pos, PAGE_SIZE);
+}
+
 /*
- * Reads logical block @lblk of directory @dir and validates every record
- * in it.  Directories have no holes.  Returns the buffer or an ERR_PTR.
+ * The bit of i_dir_bad that stands for directory page @n: one per page
+ * for the first pages, the last one shared by every page after them.
  */
-static struct buffer_head *mpagefs_dir_bread(struct inode *dir, u64 lblk)
+static unsigned int mpagefs_dir_bad_bit(pgoff_t n)
+{
+	return min_t(pgoff_t, n, BITS_PER_LONG - 1);
+}
+
+/*
+ * Validates every record of the blocks of @folio inside i_size (ext2's
+ * ext2_check_folio(), with mpagefs's stricter record checks).  A sound
+ * page is marked checked.  A bad one is reported the first time only
+ * (i_dir_bad), so a directory block that stays corrupt is refused at
+ * every access but logged, and counted against errors=, once.
+ */
+static bool mpagefs_check_folio(struct inode *dir, struct folio *folio,
+				const char *kaddr)
 {
 	struct super_block *sb = dir->i_sb;
+	struct mpagefs_inode_info *ei = MPAGEFS_I(dir);
+	unsigned int limit = mpagefs_dir_last_byte(dir, folio->index);
+	unsigned int bit = mpagefs_dir_bad_bit(folio->index);
 	struct mpagefs_dir_rec rec = {};
-	struct buffer_head *bh;
-	unsigned int offs;
+	unsigned int boffs, offs = 0;
+	const char *why = NULL;
+
+	for (boffs = 0; boffs < limit && !why; boffs += sb->s_blocksize)
+		for (offs = 0; offs < sb->s_blocksize; offs += rec.rec_len) {
+			why = mpagefs_parse_rec(sb, kaddr + boffs, offs, &rec);
+			if (why)
+				break;
+		}
+	if (why) {
+		boffs -= sb->s_blocksize;
+		if (!test_and_set_bit(bit, &ei->i_dir_bad))
+			mpagefs_bad_rec(dir, folio_pos(folio) + boffs + offs,
+					why, &rec);
+		return false;
+	}
+	if (bit < BITS_PER_LONG - 1 && test_bit(bit, &ei->i_dir_bad))
+		clear_bit(bit, &ei->i_dir_bad);
+	folio_set_checked(folio);
+	return true;
+}
+
+/*
+ * Starts readahead of the directory from page @n (at most
+ * MPAGEFS_DIR_RA_PAGES, never past i_size) unless page @n is cached, so
+ * a cold directory comes in through mpage_readahead() in large bios
+ * instead of one read_folio() per page.
+ */
+static void mpagefs_dir_readahead(struct inode *dir, struct file_ra_state *ra,
+				  struct file *file, unsigned long n,
+				  unsigned long npages)
+{
+	loff_t start = (loff_t)n << PAGE_SHIFT;
+
+	if (n >= npages ||
+	    filemap_range_has_page(dir->i_mapping, start, start + PAGE_SIZE - 1))
+		return;
+	page_cache_sync_readahead(dir->i_mapping, ra, file, n,
+				  min_t(unsigned long, npages - n,
+					MPAGEFS_DIR_RA_PAGES));
+}
+
+/*
+ * Gets directory page @n, read and validated, mapped with
+ * kmap_local_folio().  Returns its address, *@foliop set (release both
+ * with folio_release_kmap(), nested as kmap_local_folio() requires), or
+ * an ERR_PTR: -EUCLEAN for a corrupt page, -EIO, -ENOMEM.
+ */
+static void *mpagefs_get_dir_folio(struct inode *dir, unsigned long n,
+				   struct folio **foliop)
+{
+	struct folio *folio = read_mapping_folio(dir->i_mapping, n, NULL);
+	void *kaddr;
+
+	if (IS_ERR(folio))
+		return ERR_CAST(folio);
+	kaddr = kmap_local_folio(folio, 0);
+	if (unlikely(!folio_test_checked(folio)) &&
+	    !mpagefs_check_folio(dir, folio, kaddr)) {
+		folio_release_kmap(folio, kaddr);
+		return ERR_PTR(-EUCLEAN);
+	}
+	*foliop = folio;
+	return kaddr;
+}
+
+/*
+ * The get_block of directory pages.  Lookups map runs of blocks for
+ * mpage_readahead(), uncounted (the lab's counters and injected faults
+ * are about file data); a hole inside i_size reads as zeroes, which
+ * mpagefs_check_folio() refuses.  Only the allocation of a new block
+ * (a growing directory) goes through mpagefs_get_block().
+ */
+static int mpagefs_dir_get_block(struct inode *dir, sector_t iblock,
+				 struct buffer_head *bh, int create)
+{
+	struct super_block *sb = dir->i_sb;
+	unsigned int want = min_t(size_t, bh->b_size >> dir->i_blkbits,
+				  UINT_MAX);
 	bool boundary;
-	const char *why;
 	u32 bno;
 	int ret;
 
-	ret = mpagefs_map_blocks(dir, lblk, 1, &bno, &boundary);
+	ret = mpagefs_map_blocks(dir, iblock, want, &bno, &boundary);
 	if (ret < 0)
-		return ERR_PTR(ret);
-	if (!ret) {
-		mpagefs_inode_error(dir, "hole at directory block %llu", lblk);
-		return ERR_PTR(-EUCLEAN);
-	}
-	bh = mpagefs_read_meta(sb, bno, NULL);
-	if (IS_ERR(bh))
-		return bh;
+		return ret;
+	if (!ret)
+		return create ? mpagefs_get_block(dir, iblock, bh, create) : 0;
+	map_bh(bh, sb, bno);
+	bh->b_size = (size_t)ret << dir->i_blkbits;
+	if (boundary && READ_ONCE(MPAGEFS_SB(sb)->s_opts.boundary))
+		set_buffer_boundary(bh);
+	return 0;
+}
 
-	for (offs = 0; offs < sb->s_blocksize; offs += rec.rec_len) {
-		why = mpagefs_parse_rec(sb, bh->b_data, offs, &rec);
-		if (why) {
-			mpagefs_bad_rec(dir, lblk, offs, why, &rec);
-			brelse(bh);
-			return ERR_PTR(-EUCLEAN);
-		}
+static int mpagefs_dir_read_folio(struct file *file, struct folio *folio)
+{
+	return mpage_read_folio(folio, mpagefs_dir_get_block);
+}
+
+static void mpagefs_dir_readahead_aop(struct readahead_control *rac)
+{
+	mpage_readahead(rac, mpagefs_dir_get_block);
+}
+
+static int mpagefs_dir_writepages(struct address_space *mapping,
+				  struct writeback_control *wbc)
+{
+	return mpage_writepages(mapping, wbc, mpagefs_dir_get_block);
+}
+
+/*
+ * The address_space operations of directories: fs/mpage.c reads and
+ * writes back their pages; changes go through mpagefs_prepare_chunk().
+ */
+static const struct address_space_operations mpagefs_dir_aops = {
+	.dirty_folio		= block_dirty_folio,
+	.invalidate_folio	= block_invalidate_folio,
+	.read_folio		= mpagefs_dir_read_folio,
+	.readahead		= mpagefs_dir_readahead_aop,
+	.writepages		= mpagefs_dir_writepages,
+	.migrate_folio		= buffer_migrate_folio,
+	.is_partially_uptodate	= block_is_partially_uptodate,
+	.error_remove_folio	= generic_error_remove_folio,
+};
+
+/**
+ * mpagefs_dir_init() - set up the in-core state of a directory inode
+ * @dir: a directory inode whose i_mode is set
+ *
+ * Sets its address_space operations and forgets any page found bad and
+ * where the last lookup succeeded.
+ */
+void mpagefs_dir_init(struct inode *dir)
+{
+	struct mpagefs_inode_info *ei = MPAGEFS_I(dir);
+
+	dir->i_mapping->a_ops = &mpagefs_dir_aops;
+	ei->i_dir_start_lookup = 0;
+	ei->i_dir_bad = 0;
+}
+
+/*
+ * Locks nothing: @folio is locked by the caller.  Waits for writeback of
+ * the folio (the disk must never get a half-made record) and maps the
+ * blocks of [@pos, @pos + @len), allocating a new block of a growing
+ * directory.
+ */
+static int mpagefs_prepare_chunk(struct folio *folio, loff_t pos,
+				 unsigned int len)
+{
+	folio_wait_writeback(folio);
+	return __block_write_begin(folio, pos, len, mpagefs_dir_get_block);
+}
+
+/*
+ * Dirties [@pos, @pos + @len) of the locked @folio, grows i_size over it
+ * if it lies beyond, and unlocks the folio (ext2_commit_chunk()).
+ */
+static void mpagefs_commit_chunk(struct folio *folio, loff_t pos,
+				 unsigned int len)
+{
+	struct address_space *mapping = folio->mapping;
+	struct inode *dir = mapping->host;
+
+	block_write_end(NULL, mapping, pos, len, len, folio, NULL);
+	if (pos + len > dir->i_size) {
+		i_size_write(dir, pos + len);
+		mark_inode_dirty(dir);
 	}
-	return bh;
+	folio_unlock(folio);
+}
+
+/*
+ * Finishes a change of directory @dir: times, the inode dirtied and, in a
+ * DIRSYNC directory, its pages, indirect blocks and inode written before
+ * we return (ext2_handle_dirsync()).
+ */
+static int mpagefs_dir_changed(struct inode *dir, bool update_times)
+{
+	int err;
+
+	if (update_times)
+		inode_set_mtime_to_ts(dir, inode_set_ctime_current(dir));
+	mark_inode_dirty(dir);
+	if (!IS_DIRSYNC(dir))
+		return 0;
+	err = filemap_write_and_wait(dir->i_mapping);
+	if (!err)
+		err = sync_mapping_buffers(dir->i_mapping);
+	if (!err)
+		err = sync_inode_metadata(dir, 1);
+	return err;
 }
 
 /*
@@ -128,119 +365,133 @@ static int mpagefs_readdir(struct file *file, struct dir_context *ctx)
 {
 	struct inode *dir = file_inode(file);
 	struct super_block *sb = dir->i_sb;
-	const unsigned int bits = dir->i_blkbits;
+	const unsigned int bs = sb->s_blocksize;
+	unsigned long npages = dir_pages(dir);
 	struct mpagefs_dir_rec rec;
 
 	while (ctx->pos < dir->i_size) {
-		u64 lblk = ctx->pos >> bits;
-		unsigned int want = ctx->pos & (sb->s_blocksize - 1);
-		struct buffer_head *bh;
-		unsigned int offs;
-		const char *why;
+		unsigned long n = ctx->pos >> PAGE_SHIFT;
+		unsigned int in_page = ctx->pos & ~PAGE_MASK;
+		unsigned int want = in_page & (bs - 1);
+		unsigned int last, boffs, offs;
+		struct folio *folio;
+		char *kaddr;
 
 		/* a huge directory of empty blocks must stay killable */
 		if (fatal_signal_pending(current))
 			return -ERESTARTSYS;
 		cond_resched();
-		bh = mpagefs_dir_bread(dir, lblk);
-		if (IS_ERR(bh))
-			return PTR_ERR(bh);
-		for (offs = 0; offs < sb->s_blocksize; offs += rec.rec_len) {
-			why = mpagefs_parse_rec(sb, bh->b_data, offs, &rec);
-			if (why) {
-				/* the block changed under us on the device */
-				mpagefs_bad_rec(dir, lblk, offs, why, &rec);
-				brelse(bh);
-				return -EUCLEAN;
-			}
-			if (offs < want || !rec.ino)
-				continue;
-			ctx->pos = (lblk << bits) + offs;
-			if (!dir_emit(ctx, rec.name, rec.name_len, rec.ino,
-				      fs_ftype_to_dtype(rec.file_type))) {
-				brelse(bh);
-				return 0;
+		mpagefs_dir_readahead(dir, &file->f_ra, file, n, npages);
+		kaddr = mpagefs_get_dir_folio(dir, n, &folio);
+		if (IS_ERR(kaddr))
+			return PTR_ERR(kaddr);
+		last = mpagefs_dir_last_byte(dir, n);
+		for (boffs = in_page & ~(bs - 1); boffs < last;
+		     boffs += bs, want = 0) {
+			for (offs = 0; offs < bs; offs += rec.rec_len) {
+				if (!mpagefs_read_rec(sb, kaddr + boffs, offs,
+						      &rec)) {
+					mpagefs_bad_rec(dir, folio_pos(folio) +
+							boffs + offs,
+							"changed in a checked page",
+							&rec);
+					folio_release_kmap(folio, kaddr);
+					return -EUCLEAN;
+				}
+				if (offs < want || !rec.ino)
+					continue;
+				ctx->pos = folio_pos(folio) + boffs + offs;
+				if (!dir_emit(ctx, rec.name, rec.name_len,
+					      rec.ino,
+					      fs_ftype_to_dtype(rec.file_type))) {
+					folio_release_kmap(folio, kaddr);
+					return 0;
+				}
 			}
 		}
-		brelse(bh);
-		ctx->pos = (lblk + 1) << bits;
+		folio_release_kmap(folio, kaddr);
+		ctx->pos = ((loff_t)n << PAGE_SHIFT) + last;
 	}
 	return 0;
 }
 
-/* The record at byte @offs of directory block @bh, for changing it. */
-static struct mpagefs_dirent *mpagefs_rec_at(struct buffer_head *bh,
-					     unsigned int offs)
+/* Searches the blocks of one checked directory page for @name. */
+static struct mpagefs_dirent *mpagefs_search_page(struct inode *dir,
+						  char *kaddr,
+						  unsigned int last,
+						  const struct qstr *name)
 {
-	return (struct mpagefs_dirent *)(bh->b_data + offs);
-}
+	struct super_block *sb = dir->i_sb;
+	const unsigned int bs = sb->s_blocksize;
+	struct mpagefs_dir_rec rec;
+	unsigned int boffs, offs;
 
-/*
- * Finishes a change to directory block @bh of @dir.  The buffer is dirtied
- * and tied to the directory (mark_buffer_dirty_inode()), so fsync() of the
- * directory writes it; in a DIRSYNC directory the block and the directory
- * inode reach the disk before we return, as ext2_commit_chunk() does.
- */
-static int mpagefs_dir_commit(struct inode *dir, struct buffer_head *bh,
-			      bool update_times)
-{
-	int err = 0;
-
-	if (update_times)
-		inode_set_mtime_to_ts(dir, inode_set_ctime_current(dir));
-	mark_buffer_dirty_inode(bh, dir);
-	mark_inode_dirty(dir);
-	if (IS_DIRSYNC(dir)) {
-		err = sync_dirty_buffer(bh);
-		if (!err)
-			err = sync_inode_metadata(dir, 1);
-	}
-	return err;
+	for (boffs = 0; boffs < last; boffs += bs)
+		for (offs = 0; offs < bs; offs += rec.rec_len) {
+			if (!mpagefs_read_rec(sb, kaddr + boffs, offs, &rec))
+				break;
+			if (rec.ino && rec.name_len == name->len &&
+			    !memcmp(rec.name, name->name, name->len))
+				return (struct mpagefs_dirent *)(kaddr + boffs +
+								 offs);
+		}
+	return NULL;
 }
 
 /**
  * mpagefs_find_dirent() - find the record of a name in a directory
  * @dir: the directory
  * @name: the name
- * @bhp: receives the directory block holding the record
+ * @foliop: receives the directory page holding the record
  *
- * Every record of each block read is validated first (mpagefs_dir_bread()),
- * so the caller may change the record it gets.
+ * As ext2_find_entry(), the search starts at the page where the previous
+ * one succeeded (lookups in readdir order find each name on the first
+ * page they look at) and wraps around.  Every page it reads is validated
+ * first (mpagefs_get_dir_folio()), so the caller may change the record it
+ * gets.
  *
- * Return: the record, inside (*@bhp)->b_data (release *@bhp with brelse()),
- * or an ERR_PTR: -ENOENT if there is none, -EUCLEAN for a corrupt
- * directory, -EIO.
+ * Return: the record, inside *@foliop, mapped (release with
+ * folio_release_kmap(*@foliop, record), nested as kmap_local_folio()
+ * requires), or an ERR_PTR: -ENOENT if there is none, -EUCLEAN for a
+ * corrupt directory, -EIO.
  */
 struct mpagefs_dirent *mpagefs_find_dirent(struct inode *dir,
 					   const struct qstr *name,
-					   struct buffer_head **bhp)
+					   struct folio **foliop)
 {
-	struct super_block *sb = dir->i_sb;
-	u64 nblocks = dir->i_size >> dir->i_blkbits;
-	struct mpagefs_dir_rec rec;
-	u64 lblk;
+	struct mpagefs_inode_info *ei = MPAGEFS_I(dir);
+	unsigned long npages = dir_pages(dir);
+	struct file_ra_state ra;
+	unsigned long start, n;
 
-	for (lblk = 0; lblk < nblocks; lblk++) {
-		struct buffer_head *bh;
-		unsigned int offs;
+	if (!npages)
+		return ERR_PTR(-ENOENT);
+	file_ra_state_init(&ra, dir->i_mapping);
+	start = READ_ONCE(ei->i_dir_start_lookup);
+	if (start >= npages)
+		start = 0;
+	n = start;
+	do {
+		struct mpagefs_dirent *de;
+		char *kaddr;
 
 		if (fatal_signal_pending(current))
 			return ERR_PTR(-ERESTARTSYS);
 		cond_resched();
-		bh = mpagefs_dir_bread(dir, lblk);
-		if (IS_ERR(bh))
-			return ERR_CAST(bh);
-		for (offs = 0; offs < sb->s_blocksize; offs += rec.rec_len) {
-			if (mpagefs_parse_rec(sb, bh->b_data, offs, &rec))
-				break;	/* changed under us: not found here */
-			if (rec.ino && rec.name_len == name->len &&
-			    !memcmp(rec.name, name->name, name->len)) {
-				*bhp = bh;
-				return mpagefs_rec_at(bh, offs);
-			}
+		mpagefs_dir_readahead(dir, &ra, NULL, n, npages);
+		kaddr = mpagefs_get_dir_folio(dir, n, foliop);
+		if (IS_ERR(kaddr))
+			return ERR_CAST(kaddr);
+		de = mpagefs_search_page(dir, kaddr,
+					 mpagefs_dir_last_byte(dir, n), name);
+		if (de) {
+			WRITE_ONCE(ei->i_dir_start_lookup, n);
+			return de;
 		}
-		brelse(bh);
-	}
+		folio_release_kmap(*foliop, kaddr);
+		if (++n >= npages)
+			n = 0;
+	} while (n != start);
 	return ERR_PTR(-ENOENT);
 }
 
@@ -256,39 +507,57 @@ struct mpagefs_dirent *mpagefs_find_dirent(struct inode *dir,
 int mpagefs_find_entry(struct inode *dir, const struct qstr *name, u32 *ino)
 {
 	struct mpagefs_dirent *de;
-	struct buffer_head *bh;
+	struct folio *folio;
 
-	de = mpagefs_find_dirent(dir, name, &bh);
+	de = mpagefs_find_dirent(dir, name, &folio);
 	if (IS_ERR(de))
 		return PTR_ERR(de);
 	*ino = le32_to_cpu(de->inode);
-	brelse(bh);
+	folio_release_kmap(folio, de);
 	return 0;
 }
 
 /*
- * Appends block @lblk to directory @dir as one free record spanning the
- * block, and grows i_size over it.
+ * Looks for room for a record of @need bytes in the blocks of the locked,
+ * checked directory page at @kaddr, @last bytes of it inside i_size.  On
+ * success *@offs is the record to use or split, *@used the bytes of it to
+ * keep (0 for a free record), *@rec_len its length; a block at or past
+ * @last is a new block: *@rec_len is a whole block.  Returns 0, -ENOSPC
+ * if the page has no room, -EEXIST if the name is there, or -EUCLEAN.
  */
-static struct buffer_head *mpagefs_dir_grow(struct inode *dir, u64 lblk)
+static int mpagefs_find_room(struct inode *dir, char *kaddr,
+			     unsigned int last, const struct qstr *name,
+			     unsigned int *offs, unsigned int *used,
+			     unsigned int *rec_len)
 {
 	struct super_block *sb = dir->i_sb;
-	struct buffer_head *bh;
-	int err = 0;
+	const unsigned int bs = sb->s_blocksize;
+	unsigned int need = MPAGEFS_DIRENT_LEN(name->len);
+	struct mpagefs_dir_rec rec;
+	unsigned int boffs, o;
 
-	if ((lblk + 1) << dir->i_blkbits > sb->s_maxbytes)
-		return ERR_PTR(-EFBIG);
-	bh = mpagefs_bread(dir, lblk, true);
-	if (IS_ERR_OR_NULL(bh))
-		return ERR_PTR(bh ? PTR_ERR(bh) : (err ? err : -EIO));
-	/* whatever the block held before, nothing of it is ours now */
-	lock_buffer(bh);
-	memset(bh->b_data, 0, sb->s_blocksize);
-	mpagefs_rec_at(bh, 0)->rec_len = cpu_to_le16(sb->s_blocksize);
-	set_buffer_uptodate(bh);
-	unlock_buffer(bh);
-	i_size_write(dir, (lblk + 1) << dir->i_blkbits);
-	return bh;
+	for (boffs = 0; boffs < PAGE_SIZE; boffs += bs) {
+		if (boffs >= last) {
+			*offs = boffs;
+			*used = 0;
+			*rec_len = bs;
+			return 0;
+		}
+		for (o = 0; o < bs; o += rec.rec_len) {
+			if (!mpagefs_read_rec(sb, kaddr + boffs, o, &rec))
+				return -EUCLEAN;
+			if (rec.ino && rec.name_len == name->len &&
+			    !memcmp(rec.name, name->name, name->len))
+				return -EEXIST;
+			*used = rec.ino ? MPAGEFS_DIRENT_LEN(rec.name_len) : 0;
+			if (rec.rec_len >= *used + need) {
+				*offs = boffs + o;
+				*rec_len = rec.rec_len;
+				return 0;
+			}
+		}
+	}
+	return -ENOSPC;
 }
 
 /**
@@ -297,13 +566,15 @@ static struct buffer_head *mpagefs_dir_grow(struct inode *dir, u64 lblk)
  * @inode: the inode the name is to refer to
  *
  * Like ext2_add_link(): the first free record large enough is used, or a
- * record with enough slack after its name is split; failing both, a new
- * block is appended to the directory.  The directory's mtime and ctime
- * are updated.  Positions of existing records never move, so readdir
- * offsets (telldir cookies) stay valid.
+ * record with enough slack after its name is split; failing both, the
+ * block after the last one is added to the directory (allocated by
+ * mpagefs_prepare_chunk()).  The directory's mtime and ctime are updated.
+ * Positions of existing records never move, so readdir offsets (telldir
+ * cookies) stay valid.
  *
- * Return: 0, -EEXIST if the name is there already, -ENAMETOOLONG, -ENOSPC
- * when no block can be allocated, -EUCLEAN for a corrupt directory, -EIO.
+ * Return: 0, -EEXIST if the name is there already, -ENAMETOOLONG, -EFBIG,
+ * -ENOSPC when no block can be allocated, -EUCLEAN for a corrupt
+ * directory, -EIO.
  */
 int mpagefs_add_link(struct dentry *dentry, struct inode *inode)
 {
@@ -311,54 +582,58 @@ int mpagefs_add_link(struct dentry *dentry, struct inode *inode)
 	const struct qstr *name = &dentry->d_name;
 	struct super_block *sb = dir->i_sb;
 	unsigned int need = MPAGEFS_DIRENT_LEN(name->len);
-	u64 nblocks = dir->i_size >> dir->i_blkbits;
-	struct mpagefs_dir_rec rec = {};
+	unsigned long npages = dir_pages(dir);
+	unsigned int offs = 0, used = 0, rec_len = 0;
 	struct mpagefs_dirent *de;
-	struct buffer_head *bh;
-	unsigned int offs, used = 0;
-	u64 lblk;
+	struct folio *folio;
+	unsigned long n;
+	char *kaddr;
+	loff_t pos;
 	int err;
 
 	if (name->len > MPAGEFS_NAME_LEN)
 		return -ENAMETOOLONG;
-	for (lblk = 0; lblk < nblocks; lblk++) {
+	/* page npages lies past i_size: its first block is a new one */
+	for (n = 0; n <= npages; n++) {
 		if (fatal_signal_pending(current))
 			return -ERESTARTSYS;
 		cond_resched();
-		bh = mpagefs_dir_bread(dir, lblk);
-		if (IS_ERR(bh))
-			return PTR_ERR(bh);
-		for (offs = 0; offs < sb->s_blocksize; offs += rec.rec_len) {
-			if (mpagefs_parse_rec(sb, bh->b_data, offs, &rec)) {
-				brelse(bh);
-				return -EUCLEAN;
-			}
-			if (rec.ino && rec.name_len == name->len &&
-			    !memcmp(rec.name, name->name, name->len)) {
-				brelse(bh);
-				return -EEXIST;
-			}
-			used = rec.ino ? MPAGEFS_DIRENT_LEN(rec.name_len) : 0;
-			if (rec.rec_len >= used + need)
-				goto got_it;
-		}
-		brelse(bh);
+		kaddr = mpagefs_get_dir_folio(dir, n, &folio);
+		if (IS_ERR(kaddr))
+			return PTR_ERR(kaddr);
+		folio_lock(folio);
+		err = mpagefs_find_room(dir, kaddr, mpagefs_dir_last_byte(dir, n),
+					name, &offs, &used, &rec_len);
+		if (err != -ENOSPC)
+			break;
+		folio_unlock(folio);
+		folio_release_kmap(folio, kaddr);
 	}
-	bh = mpagefs_dir_grow(dir, nblocks);
-	if (IS_ERR(bh))
-		return PTR_ERR(bh);
-	offs = 0;
-	used = 0;
-	rec.rec_len = sb->s_blocksize;
+	/* cannot happen: the first block of page npages is a new one */
+	if (n > npages)
+		return -EIO;
+	if (err)
+		goto out_unlock;
 
-got_it:
-	/* locked so that writeback never sees a half-made record */
-	lock_buffer(bh);
-	de = mpagefs_rec_at(bh, offs);
+	pos = folio_pos(folio) + offs;
+	if (pos >= dir->i_size && pos + sb->s_blocksize > sb->s_maxbytes) {
+		err = -EFBIG;
+		goto out_unlock;
+	}
+	err = mpagefs_prepare_chunk(folio, pos, rec_len);
+	if (err)
+		goto out_unlock;
+	de = (struct mpagefs_dirent *)(kaddr + offs);
+	if (pos >= dir->i_size) {
+		/* whatever the page held past i_size, nothing of it is ours */
+		memset(de, 0, rec_len);
+		de->rec_len = cpu_to_le16(rec_len);
+	}
 	if (used) {
-		struct mpagefs_dirent *de1 = mpagefs_rec_at(bh, offs + used);
+		struct mpagefs_dirent *de1 = (struct mpagefs_dirent *)
+					      ((char *)de + used);
 
-		de1->rec_len = cpu_to_le16(rec.rec_len - used);
+		de1->rec_len = cpu_to_le16(rec_len - used);
 		de->rec_len = cpu_to_le16(used);
 		de = de1;
 	}
@@ -368,9 +643,14 @@ got_it:
 	memset(de->name + name->len, 0,
 	       need - MPAGEFS_DIRENT_HEADER - name->len);
 	de->inode = cpu_to_le32(inode->i_ino);
-	unlock_buffer(bh);
-	err = mpagefs_dir_commit(dir, bh, true);
-	brelse(bh);
+	mpagefs_commit_chunk(folio, pos, rec_len);
+	err = mpagefs_dir_changed(dir, true);
+	folio_release_kmap(folio, kaddr);
+	return err;
+
+out_unlock:
+	folio_unlock(folio);
+	folio_release_kmap(folio, kaddr);
 	return err;
 }
 
@@ -378,102 +658,119 @@ got_it:
  * mpagefs_delete_entry() - remove a record from a directory
  * @dir: the directory, i_rwsem held
  * @de: the record, as found by mpagefs_find_dirent()
- * @bh: the directory block holding @de
+ * @folio: the directory page holding @de
  *
  * As ext2_delete_entry() does, the record is merged into the one before it
  * in the block; the first record of a block is marked free (inode 0)
  * instead.  Records after it do not move, so readdir offsets stay valid: a
  * position at the deleted record resumes at the record after it.
+ * Trailing blocks left empty are given back by mpagefs_dir_trim(), which
+ * the caller calls once it has released @folio.
  *
- * Return: 0, or -EUCLEAN if @de is not a record of the block.
+ * Return: 0, -EUCLEAN if @de is not a record of its block, or an error of
+ * a DIRSYNC directory.
  */
 int mpagefs_delete_entry(struct inode *dir, struct mpagefs_dirent *de,
-			 struct buffer_head *bh)
+			 struct folio *folio)
 {
 	struct super_block *sb = dir->i_sb;
-	unsigned int target = (char *)de - bh->b_data;
+	unsigned int target = offset_in_folio(folio, de);
+	unsigned int bstart = target & ~(sb->s_blocksize - 1);
+	char *block = (char *)de - (target - bstart);
 	struct mpagefs_dirent *pde = NULL;
-	struct mpagefs_dir_rec rec;
-	unsigned int offs;
-	const char *why;
+	struct mpagefs_dir_rec rec = {};
+	unsigned int offs, from, to;
+	loff_t pos;
+	int err;
 
-	for (offs = 0; offs < target; offs += rec.rec_len) {
-		why = mpagefs_parse_rec(sb, bh->b_data, offs, &rec);
-		if (why) {
-			mpagefs_inode_error(dir, "bad directory record at byte %u of block %llu: %s",
-					    offs, (u64)bh->b_blocknr, why);
-			return -EUCLEAN;
-		}
-		pde = mpagefs_rec_at(bh, offs);
+	for (offs = 0; offs < target - bstart; offs += rec.rec_len) {
+		if (!mpagefs_read_rec(sb, block, offs, &rec))
+			break;
+		pde = (struct mpagefs_dirent *)(block + offs);
 	}
-	if (offs != target) {
-		mpagefs_inode_error(dir, "record to delete at byte %u of block %llu is not on the record chain",
-				    target, (u64)bh->b_blocknr);
+	if (offs != target - bstart) {
+		mpagefs_inode_error(dir, "record to delete at offset %lld (block %lld) is not on the record chain",
+				    folio_pos(folio) + target,
+				    (folio_pos(folio) + target) >> dir->i_blkbits);
 		return -EUCLEAN;
 	}
-	lock_buffer(bh);
+	from = pde ? (char *)pde - block + bstart : target;
+	to = target + le16_to_cpu(de->rec_len);
+	pos = folio_pos(folio) + from;
+	folio_lock(folio);
+	err = mpagefs_prepare_chunk(folio, pos, to - from);
+	if (err) {
+		folio_unlock(folio);
+		return err;
+	}
 	if (pde)
-		pde->rec_len = cpu_to_le16(target - ((char *)pde - bh->b_data) +
-					   le16_to_cpu(de->rec_len));
+		pde->rec_len = cpu_to_le16(to - from);
 	de->inode = 0;
-	unlock_buffer(bh);
-	return mpagefs_dir_commit(dir, bh, true);
+	mpagefs_commit_chunk(folio, pos, to - from);
+	return mpagefs_dir_changed(dir, true);
 }
 
 /**
  * mpagefs_set_link() - make a directory record refer to another inode
  * @dir: the directory holding the record
  * @de: the record, as found by mpagefs_find_dirent() or mpagefs_dotdot()
- * @bh: the directory block holding @de
+ * @folio: the directory page holding @de
  * @inode: the inode the record is to refer to
  * @update_times: also update @dir's mtime and ctime (not for the ".." of a
  *	directory moved by rename, which does not change what it lists)
  *
- * Return: 0, or an I/O error of a DIRSYNC directory.
+ * Return: 0, or an error of the page or of a DIRSYNC directory.
  */
 int mpagefs_set_link(struct inode *dir, struct mpagefs_dirent *de,
-		     struct buffer_head *bh, struct inode *inode,
+		     struct folio *folio, struct inode *inode,
 		     bool update_times)
 {
-	lock_buffer(bh);
+	loff_t pos = folio_pos(folio) + offset_in_folio(folio, de);
+	unsigned int len = le16_to_cpu(de->rec_len);
+	int err;
+
+	folio_lock(folio);
+	err = mpagefs_prepare_chunk(folio, pos, len);
+	if (err) {
+		folio_unlock(folio);
+		return err;
+	}
 	de->inode = cpu_to_le32(inode->i_ino);
 	de->file_type = fs_umode_to_ftype(inode->i_mode);
-	unlock_buffer(bh);
-	return mpagefs_dir_commit(dir, bh, update_times);
+	mpagefs_commit_chunk(folio, pos, len);
+	return mpagefs_dir_changed(dir, update_times);
 }
 
 /**
  * mpagefs_dotdot() - the ".." record of a directory
  * @dir: the directory
- * @bhp: receives the directory's first block
+ * @foliop: receives the directory's first page
  *
  * The first block of a directory starts with "." and "..", as mkfs and
  * mpagefs_make_empty() write it.
  *
- * Return: the ".." record inside (*@bhp)->b_data (release *@bhp with
- * brelse()), or an ERR_PTR: -EUCLEAN if the block does not start with
- * "." and "..", -EIO.
+ * Return: the ".." record inside *@foliop, mapped (release with
+ * folio_release_kmap()), or an ERR_PTR: -EUCLEAN if the block does not
+ * start with "." and "..", -EIO.
  */
-struct mpagefs_dirent *mpagefs_dotdot(struct inode *dir,
-				      struct buffer_head **bhp)
+struct mpagefs_dirent *mpagefs_dotdot(struct inode *dir, struct folio **foliop)
 {
 	struct super_block *sb = dir->i_sb;
 	struct mpagefs_dir_rec dot, dotdot;
-	struct buffer_head *bh;
+	char *kaddr;
 
-	bh = mpagefs_dir_bread(dir, 0);
-	if (IS_ERR(bh))
-		return ERR_CAST(bh);
-	if (mpagefs_parse_rec(sb, bh->b_data, 0, &dot) ||
+	kaddr = mpagefs_get_dir_folio(dir, 0, foliop);
+	if (IS_ERR(kaddr))
+		return ERR_CAST(kaddr);
+	if (mpagefs_parse_rec(sb, kaddr, 0, &dot) ||
 	    dot.name_len != 1 || dot.name[0] != '.' ||
-	    mpagefs_parse_rec(sb, bh->b_data, dot.rec_len, &dotdot) ||
+	    mpagefs_parse_rec(sb, kaddr, dot.rec_len, &dotdot) ||
 	    !dotdot.ino || dotdot.name_len != 2 || memcmp(dotdot.name, "..", 2)) {
 		mpagefs_inode_error(dir, "the first directory block does not start with \".\" and \"..\"");
-		brelse(bh);
+		folio_release_kmap(*foliop, kaddr);
 		return ERR_PTR(-EUCLEAN);
 	}
-	*bhp = bh;
-	return mpagefs_rec_at(bh, dot.rec_len);
+	return (struct mpagefs_dirent *)(kaddr + dot.rec_len);
 }
 
 /**
@@ -491,29 +788,38 @@ int mpagefs_make_empty(struct inode *inode, struct inode *parent)
 	struct super_block *sb = inode->i_sb;
 	const unsigned int dot_len = MPAGEFS_DIRENT_LEN(1);
 	struct mpagefs_dirent *de;
-	struct buffer_head *bh;
+	struct folio *folio;
+	char *kaddr;
 	int err;
 
-	bh = mpagefs_dir_grow(inode, 0);
-	if (IS_ERR(bh))
-		return PTR_ERR(bh);
-	lock_buffer(bh);
-	de = mpagefs_rec_at(bh, 0);
+	folio = filemap_grab_folio(inode->i_mapping, 0);
+	if (IS_ERR(folio))
+		return PTR_ERR(folio);
+	err = mpagefs_prepare_chunk(folio, 0, sb->s_blocksize);
+	if (err) {
+		folio_unlock(folio);
+		goto out;
+	}
+	kaddr = kmap_local_folio(folio, 0);
+	memset(kaddr, 0, sb->s_blocksize);
+	de = (struct mpagefs_dirent *)kaddr;
 	de->inode = cpu_to_le32(inode->i_ino);
 	de->rec_len = cpu_to_le16(dot_len);
 	de->name_len = 1;
 	de->file_type = MPAGEFS_FT_DIR;
 	de->name[0] = '.';
-	de = mpagefs_rec_at(bh, dot_len);
+	de = (struct mpagefs_dirent *)(kaddr + dot_len);
 	de->inode = cpu_to_le32(parent->i_ino);
 	de->rec_len = cpu_to_le16(sb->s_blocksize - dot_len);
 	de->name_len = 2;
 	de->file_type = MPAGEFS_FT_DIR;
 	de->name[0] = '.';
 	de->name[1] = '.';
-	unlock_buffer(bh);
-	err = mpagefs_dir_commit(inode, bh, false);
-	brelse(bh);
+	kunmap_local(kaddr);
+	mpagefs_commit_chunk(folio, 0, sb->s_blocksize);
+	err = mpagefs_dir_changed(inode, false);
+out:
+	folio_put(folio);
 	return err;
 }
 
@@ -527,40 +833,104 @@ int mpagefs_make_empty(struct inode *inode, struct inode *parent)
 int mpagefs_empty_dir(struct inode *inode)
 {
 	struct super_block *sb = inode->i_sb;
-	u64 nblocks = inode->i_size >> inode->i_blkbits;
+	const unsigned int bs = sb->s_blocksize;
+	unsigned long npages = dir_pages(inode);
 	struct mpagefs_dir_rec rec;
-	u64 lblk;
+	struct file_ra_state ra;
+	unsigned long n;
 
-	for (lblk = 0; lblk < nblocks; lblk++) {
-		struct buffer_head *bh;
-		unsigned int offs;
+	file_ra_state_init(&ra, inode->i_mapping);
+	for (n = 0; n < npages; n++) {
+		unsigned int last, boffs, offs;
+		struct folio *folio;
+		char *kaddr;
+		int err = 0;
 
 		if (fatal_signal_pending(current))
 			return -ERESTARTSYS;
 		cond_resched();
-		bh = mpagefs_dir_bread(inode, lblk);
-		if (IS_ERR(bh))
-			return PTR_ERR(bh);
-		for (offs = 0; offs < sb->s_blocksize; offs += rec.rec_len) {
-			bool dot, dotdot;
+		mpagefs_dir_readahead(inode, &ra, NULL, n, npages);
+		kaddr = mpagefs_get_dir_folio(inode, n, &folio);
+		if (IS_ERR(kaddr))
+			return PTR_ERR(kaddr);
+		last = mpagefs_dir_last_byte(inode, n);
+		for (boffs = 0; boffs < last && !err; boffs += bs)
+			for (offs = 0; offs < bs && !err; offs += rec.rec_len) {
+				bool dot, dotdot;
 
-			if (mpagefs_parse_rec(sb, bh->b_data, offs, &rec)) {
-				brelse(bh);
-				return -EUCLEAN;
+				if (!mpagefs_read_rec(sb, kaddr + boffs, offs,
+						      &rec)) {
+					err = -EUCLEAN;
+					break;
+				}
+				if (!rec.ino)
+					continue;
+				dot = rec.name_len == 1 && rec.name[0] == '.' &&
+				      rec.ino == inode->i_ino;
+				dotdot = rec.name_len == 2 &&
+					 !memcmp(rec.name, "..", 2);
+				if (!dot && !dotdot)
+					err = -ENOTEMPTY;
 			}
-			if (!rec.ino)
-				continue;
-			dot = rec.name_len == 1 && rec.name[0] == '.' &&
-			      rec.ino == inode->i_ino;
-			dotdot = rec.name_len == 2 && !memcmp(rec.name, "..", 2);
-			if (!dot && !dotdot) {
-				brelse(bh);
-				return -ENOTEMPTY;
-			}
-		}
-		brelse(bh);
+		folio_release_kmap(folio, kaddr);
+		if (err)
+			return err;
 	}
 	return 0;
+}
+
+/**
+ * mpagefs_dir_trim() - give back the empty blocks at the end of a directory
+ * @dir: the directory, its i_rwsem held exclusively
+ *
+ * ext2 never shrinks a directory; mpagefs gives back the blocks at its end
+ * that hold no record in use (a block whose names were all removed is one
+ * free record spanning the block), down to block 0, which holds "." and
+ * "..".  As a truncate: i_size is lowered first, the page cache past it
+ * dropped (truncate_pagecache() waits for writeback of those pages), then
+ * the blocks and any indirect block left empty are freed
+ * (mpagefs_truncate_blocks(), under i_map_sem).  Readdir and lookup hold
+ * i_rwsem shared, so none of them runs meanwhile; a readdir position past
+ * the new end ends the listing, and no record before it moves.  A page
+ * that cannot be read or is corrupt stops the trim where it is.
+ *
+ * Return: 0, or an error of a DIRSYNC directory.
+ */
+int mpagefs_dir_trim(struct inode *dir)
+{
+	struct super_block *sb = dir->i_sb;
+	const unsigned int bs = sb->s_blocksize;
+	u64 nblocks = dir->i_size >> dir->i_blkbits;
+	u64 keep = nblocks;
+	loff_t size;
+
+	while (keep > 1) {
+		loff_t pos = (loff_t)(keep - 1) << dir->i_blkbits;
+		struct mpagefs_dir_rec rec;
+		struct folio *folio;
+		bool empty = true;
+		unsigned int offs;
+		char *kaddr;
+
+		kaddr = mpagefs_get_dir_folio(dir, pos >> PAGE_SHIFT, &folio);
+		if (IS_ERR(kaddr))
+			break;
+		for (offs = 0; offs < bs && empty; offs += rec.rec_len)
+			if (!mpagefs_read_rec(sb, kaddr + (pos & ~PAGE_MASK),
+					      offs, &rec) || rec.ino)
+				empty = false;
+		folio_release_kmap(folio, kaddr);
+		if (!empty)
+			break;
+		keep--;
+	}
+	if (keep == nblocks)
+		return 0;
+	size = (loff_t)keep << dir->i_blkbits;
+	i_size_write(dir, size);
+	truncate_pagecache(dir, size);
+	mpagefs_truncate_blocks(dir, size);
+	return mpagefs_dir_changed(dir, false);
 }
 
 const struct file_operations mpagefs_dir_operations = {

@@ -18,7 +18,9 @@
  *
  *   inode->i_rwsem			VFS: write, truncate, namespace changes
  *     folio lock of a file's page	fs/mpage.c, block_write_begin(),
- *					writeback; get_block runs under it
+ *					writeback; get_block runs under it;
+ *					a directory's page likewise (dir.c:
+ *					a record is changed under it)
  *       mpagefs_inode_info->i_map_sem	map.c: shared for lookups, exclusive
  *					for allocation and truncation
  *         mpagefs_sb_info->s_alloc_lock	balloc.c, ialloc.c: the bitmaps

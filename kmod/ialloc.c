@@ -12,19 +12,20 @@
 #include "mpagefs.h"
 
 /*
- * Takes the first free inode number; s_alloc_lock held.  Returns it,
- * -ENOSPC if the bitmap has none, or the error of reading it.  The scan is
- * 64-bit: with s_inodes_count near 2^32, a 32-bit cursor would wrap past
- * the last bitmap block to 0 and scan forever.
+ * Takes the first free inode number whose bit lies in [@from, @to);
+ * s_alloc_lock held.  Returns it, -ENOSPC if that range of the bitmap has
+ * none, or the error of reading it.  The scan is 64-bit: with
+ * s_inodes_count near 2^32, a 32-bit cursor would wrap past the last bitmap
+ * block to 0 and scan forever.
  */
-static s64 mpagefs_take_inode_nr(struct super_block *sb)
+static s64 mpagefs_take_inode_nr(struct super_block *sb, u64 from, u64 to)
 {
 	struct mpagefs_sb_info *sbi = MPAGEFS_SB(sb);
 	const u64 per_block = MPAGEFS_BITS_PER_BLOCK(sb);
-	u64 first;
 
-	for (first = 0; first < sbi->s_inodes_count; first += per_block) {
-		unsigned long limit = min(sbi->s_inodes_count - first, per_block);
+	while (from < to) {
+		u64 first = from - from % per_block;
+		unsigned long limit = min(to - first, per_block);
 		struct buffer_head *bh;
 		unsigned long bit;
 
@@ -32,7 +33,7 @@ static s64 mpagefs_take_inode_nr(struct super_block *sb)
 				       NULL);
 		if (IS_ERR(bh))
 			return PTR_ERR(bh);
-		bit = find_first_zero_bit_le(bh->b_data, limit);
+		bit = find_next_zero_bit_le(bh->b_data, limit, from - first);
 		if (bit < limit) {
 			set_bit_le(bit, bh->b_data);
 			mark_buffer_dirty(bh);
@@ -40,19 +41,29 @@ static s64 mpagefs_take_inode_nr(struct super_block *sb)
 			return first + bit + 1;
 		}
 		brelse(bh);
+		from = first + per_block;
 	}
 	return -ENOSPC;
 }
 
-/* An inode number taken from the bitmap, or a negative error. */
-static s64 mpagefs_alloc_inode_nr(struct super_block *sb)
+/*
+ * Takes a free inode number: the first at or after @near (the parent
+ * directory's, so that a directory's inodes share inode table blocks with
+ * it and with each other, ext2's find_group_other() with one group),
+ * wrapping around to inode 1.  Returns it or a negative error.
+ */
+static s64 mpagefs_alloc_inode_nr(struct super_block *sb, unsigned long near)
 {
 	struct mpagefs_sb_info *sbi = MPAGEFS_SB(sb);
+	u64 from = near && near <= sbi->s_inodes_count ? near - 1 : 0;
 	s64 ino = -ENOSPC;
 
 	mutex_lock(&sbi->s_alloc_lock);
-	if (sbi->s_free_inodes)
-		ino = mpagefs_take_inode_nr(sb);
+	if (sbi->s_free_inodes) {
+		ino = mpagefs_take_inode_nr(sb, from, sbi->s_inodes_count);
+		if (ino == -ENOSPC)
+			ino = mpagefs_take_inode_nr(sb, 0, from);
+	}
 	if (ino > sbi->s_inodes_count) {
 		/* cannot happen with the scan above: never use such a number */
 		mpagefs_error(sb, "inode allocator returned inode %lld outside 1..%u",
@@ -109,11 +120,11 @@ out:
 
 /**
  * mpagefs_new_inode() - allocate and set up a new inode
- * @dir: the directory it is created in (for ownership)
+ * @dir: the directory it is created in (ownership and placement)
  * @mode: file type and permissions
- * @qstr: its name (unused: there is no per-directory placement)
+ * @qstr: its name (unused)
  *
- * Takes the first free inode number, initialises the in-core inode (owner
+ * Takes the first free inode number at or after @dir's, initialises the in-core inode (owner
  * through inode_init_owner(), times, an empty block map, a random
  * generation), sets its operations with mpagefs_set_inode_ops() and marks
  * it dirty.  As ext2_new_inode() does, the inode comes back hashed and
@@ -134,7 +145,7 @@ struct inode *mpagefs_new_inode(struct inode *dir, umode_t mode,
 	inode = new_inode(sb);
 	if (!inode)
 		return ERR_PTR(-ENOMEM);
-	ino = mpagefs_alloc_inode_nr(sb);
+	ino = mpagefs_alloc_inode_nr(sb, dir->i_ino);
 	if (ino < 0) {
 		iput(inode);
 		return ERR_PTR(ino);
@@ -150,6 +161,8 @@ struct inode *mpagefs_new_inode(struct inode *dir, umode_t mode,
 	memset(ei->i_data, 0, sizeof(ei->i_data));
 	ei->i_next_alloc_block = 0;
 	ei->i_next_alloc_goal = 0;
+	/* its first block goes near its directory's (mpagefs_first_goal()) */
+	ei->i_first_goal = le32_to_cpu(MPAGEFS_I(dir)->i_data[0]);
 	inode->i_generation = get_random_u32();
 	if (insert_inode_locked(inode) < 0) {
 		mpagefs_error(sb, "inode %lld is free in the bitmap but in use",

@@ -257,7 +257,7 @@ void mpagefs_set_inode_ops(struct inode *inode)
 	} else if (S_ISDIR(inode->i_mode)) {
 		inode->i_op = &mpagefs_dir_inode_operations;
 		inode->i_fop = &mpagefs_dir_operations;
-		inode->i_mapping->a_ops = &mpagefs_aops;
+		mpagefs_dir_init(inode);
 	} else if (S_ISLNK(inode->i_mode)) {
 		if (mpagefs_is_fast_symlink(inode->i_mode, inode->i_size)) {
 			inode->i_link = (char *)ei->i_data;

@@ -142,8 +142,8 @@ static u32 mpagefs_alloc_gap(struct super_block *sb)
  * pointer is the hole at @where (ext2_find_goal).  Sequential writes
  * continue after the previous allocation; otherwise the block after the
  * nearest mapped pointer before ours in the same pointer block, else
- * after that pointer block itself, else where the filesystem last
- * allocated.
+ * after that pointer block itself, else mpagefs_first_goal() (near the
+ * inode's directory).
  */
 static u32 mpagefs_find_goal(struct inode *inode, sector_t iblock,
 			     const struct mpagefs_indirect *where)
@@ -161,7 +161,7 @@ static u32 mpagefs_find_goal(struct inode *inode, sector_t iblock,
 			return le32_to_cpu(*p) + gap;
 	if (where->bh)
 		return where->bh->b_blocknr + gap;
-	return READ_ONCE(MPAGEFS_SB(inode->i_sb)->s_next_goal);
+	return mpagefs_first_goal(inode);
 }
 
 /*

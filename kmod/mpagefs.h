@@ -40,8 +40,9 @@
  * @gb_uptodate: get_block copies the block into the page when fs/mpage.c's
  *	read path asks, as filesystems that copy data in get_block do
  *	(mount option gb_uptodate=on|off, emulate.c)
- * @reqmeta: tag metadata reads (indirect, directory, inode table and
- *	bitmap blocks) REQ_META, so block traces show them as "RM" (mount
+ * @reqmeta: tag metadata reads (indirect, inode table and bitmap
+ *	blocks; directory pages are read by fs/mpage.c, as ext2's are,
+ *	untagged) REQ_META, so block traces show them as "RM" (mount
  *	option reqmeta=on|off, default off).  Off by default because, with
  *	CONFIG_BLK_CGROUP, blk_cgroup_mergeable() never merges a REQ_META
  *	bio with a plain one: an indirect block read between two runs of
@@ -173,6 +174,14 @@ struct mpagefs_sb_info {
  * @i_next_alloc_block: logical block after the last one allocated
  * @i_next_alloc_goal: physical block after the last one allocated; the
  *	goal when the next allocation is for @i_next_alloc_block
+ * @i_first_goal: where a block with no mapped block before it is looked
+ *	for: the first block of the directory the inode was created in, 0
+ *	when unknown (balloc.c, mpagefs_first_goal())
+ * @i_dir_start_lookup: directories: the page where the last lookup found
+ *	its name, where the next one starts (ext2's i_dir_start_lookup)
+ * @i_dir_bad: directories: pages found corrupt and reported, bit n for
+ *	page n, the last bit for every page from BITS_PER_LONG - 1 on
+ *	(dir.c reports a bad page once, then refuses it without a word)
  * @vfs_inode: the VFS inode
  */
 struct mpagefs_inode_info {
@@ -180,6 +189,9 @@ struct mpagefs_inode_info {
 	struct rw_semaphore i_map_sem;
 	u32 i_next_alloc_block;
 	u32 i_next_alloc_goal;
+	u32 i_first_goal;
+	unsigned long i_dir_start_lookup;
+	unsigned long i_dir_bad;
 	struct inode vfs_inode;
 };
 
@@ -255,6 +267,7 @@ int mpagefs_sync_super(struct super_block *sb, bool wait);
 /* balloc.c */
 s64 mpagefs_new_block(struct inode *inode, u32 goal);
 void mpagefs_free_blocks(struct inode *inode, u32 block, u32 count);
+u32 mpagefs_first_goal(struct inode *inode);
 
 /* ialloc.c */
 struct inode *mpagefs_new_inode(struct inode *dir, umode_t mode,
@@ -362,20 +375,21 @@ int mpagefs_emulate_get_block(struct inode *inode, sector_t iblock,
 void mpagefs_truncate_setsize(struct inode *inode, loff_t newsize);
 
 /* dir.c */
+void mpagefs_dir_init(struct inode *dir);
 int mpagefs_find_entry(struct inode *dir, const struct qstr *name, u32 *ino);
 struct mpagefs_dirent *mpagefs_find_dirent(struct inode *dir,
 					   const struct qstr *name,
-					   struct buffer_head **bhp);
+					   struct folio **foliop);
 int mpagefs_add_link(struct dentry *dentry, struct inode *inode);
 int mpagefs_delete_entry(struct inode *dir, struct mpagefs_dirent *de,
-			 struct buffer_head *bh);
+			 struct folio *folio);
 int mpagefs_set_link(struct inode *dir, struct mpagefs_dirent *de,
-		     struct buffer_head *bh, struct inode *inode,
+		     struct folio *folio, struct inode *inode,
 		     bool update_times);
-struct mpagefs_dirent *mpagefs_dotdot(struct inode *dir,
-				      struct buffer_head **bhp);
+struct mpagefs_dirent *mpagefs_dotdot(struct inode *dir, struct folio **foliop);
 int mpagefs_make_empty(struct inode *inode, struct inode *parent);
 int mpagefs_empty_dir(struct inode *inode);
+int mpagefs_dir_trim(struct inode *dir);
 extern const struct file_operations mpagefs_dir_operations;
 
 /* namei.c */

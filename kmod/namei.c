@@ -211,25 +211,27 @@ static int mpagefs_unlink(struct inode *dir, struct dentry *dentry)
 {
 	struct inode *inode = d_inode(dentry);
 	struct mpagefs_dirent *de;
-	struct buffer_head *bh;
+	struct folio *folio;
 	int err;
 
-	de = mpagefs_find_dirent(dir, &dentry->d_name, &bh);
+	de = mpagefs_find_dirent(dir, &dentry->d_name, &folio);
 	if (IS_ERR(de))
 		return PTR_ERR(de);
 	if (le32_to_cpu(de->inode) != inode->i_ino) {
 		mpagefs_inode_error(dir, "entry \"%pd\" refers to inode %u, not %lu",
 				    dentry, le32_to_cpu(de->inode),
 				    inode->i_ino);
-		brelse(bh);
+		folio_release_kmap(folio, de);
 		return -EUCLEAN;
 	}
-	err = mpagefs_delete_entry(dir, de, bh);
-	brelse(bh);
+	err = mpagefs_delete_entry(dir, de, folio);
+	folio_release_kmap(folio, de);
 	if (err)
 		return err;
 	inode_set_ctime_to_ts(inode, inode_get_ctime(dir));
 	mpagefs_drop_link(inode);
+	/* the name is gone whatever happens to the empty blocks after it */
+	mpagefs_dir_trim(dir);
 	return 0;
 }
 
@@ -264,16 +266,16 @@ static int mpagefs_exchange(struct inode *old_dir, struct dentry *old_dentry,
 	struct inode *new_inode = d_inode(new_dentry);
 	bool old_is_dir = S_ISDIR(old_inode->i_mode);
 	bool new_is_dir = S_ISDIR(new_inode->i_mode);
-	struct buffer_head *old_bh, *new_bh;
-	struct buffer_head *old_dd_bh = NULL, *new_dd_bh = NULL;
+	struct folio *old_folio, *new_folio;
+	struct folio *old_dd_folio = NULL, *new_dd_folio = NULL;
 	struct mpagefs_dirent *old_de, *new_de;
 	struct mpagefs_dirent *old_dd = NULL, *new_dd = NULL;
 	int err;
 
-	old_de = mpagefs_find_dirent(old_dir, &old_dentry->d_name, &old_bh);
+	old_de = mpagefs_find_dirent(old_dir, &old_dentry->d_name, &old_folio);
 	if (IS_ERR(old_de))
 		return PTR_ERR(old_de);
-	new_de = mpagefs_find_dirent(new_dir, &new_dentry->d_name, &new_bh);
+	new_de = mpagefs_find_dirent(new_dir, &new_dentry->d_name, &new_folio);
 	if (IS_ERR(new_de)) {
 		err = PTR_ERR(new_de);
 		goto out_old;
@@ -287,26 +289,27 @@ static int mpagefs_exchange(struct inode *old_dir, struct dentry *old_dentry,
 		    old_dir->i_nlink >= MPAGEFS_LINK_MAX)
 			goto out_new;
 		if (old_is_dir) {
-			old_dd = mpagefs_dotdot(old_inode, &old_dd_bh);
+			old_dd = mpagefs_dotdot(old_inode, &old_dd_folio);
 			err = PTR_ERR(old_dd);
 			if (IS_ERR(old_dd))
 				goto out_new;
 		}
 		if (new_is_dir) {
-			new_dd = mpagefs_dotdot(new_inode, &new_dd_bh);
+			new_dd = mpagefs_dotdot(new_inode, &new_dd_folio);
 			err = PTR_ERR(new_dd);
 			if (IS_ERR(new_dd))
 				goto out_dd;
 		}
 	}
 
-	err = mpagefs_set_link(old_dir, old_de, old_bh, new_inode, true);
-	err = mpagefs_set_link(new_dir, new_de, new_bh, old_inode, true) ?: err;
+	err = mpagefs_set_link(old_dir, old_de, old_folio, new_inode, true);
+	err = mpagefs_set_link(new_dir, new_de, new_folio, old_inode,
+			       true) ?: err;
 	if (old_dd)
-		err = mpagefs_set_link(old_inode, old_dd, old_dd_bh, new_dir,
+		err = mpagefs_set_link(old_inode, old_dd, old_dd_folio, new_dir,
 				       false) ?: err;
 	if (new_dd)
-		err = mpagefs_set_link(new_inode, new_dd, new_dd_bh, old_dir,
+		err = mpagefs_set_link(new_inode, new_dd, new_dd_folio, old_dir,
 				       false) ?: err;
 	if (old_is_dir != new_is_dir && old_dir != new_dir) {
 		if (old_is_dir) {
@@ -321,13 +324,16 @@ static int mpagefs_exchange(struct inode *old_dir, struct dentry *old_dentry,
 	mark_inode_dirty(old_inode);
 	mark_inode_dirty(new_inode);
 
+	/* mapped in this order: unmapped in the reverse one */
 out_dd:
-	brelse(new_dd_bh);
-	brelse(old_dd_bh);
+	if (!IS_ERR_OR_NULL(new_dd))
+		folio_release_kmap(new_dd_folio, new_dd);
+	if (!IS_ERR_OR_NULL(old_dd))
+		folio_release_kmap(old_dd_folio, old_dd);
 out_new:
-	brelse(new_bh);
+	folio_release_kmap(new_folio, new_de);
 out_old:
-	brelse(old_bh);
+	folio_release_kmap(old_folio, old_de);
 	return err;
 }
 
@@ -338,7 +344,7 @@ static int mpagefs_rename(struct mnt_idmap *idmap,
 {
 	struct inode *old_inode = d_inode(old_dentry);
 	struct inode *new_inode = d_inode(new_dentry);
-	struct buffer_head *old_bh, *dir_bh = NULL;
+	struct folio *old_folio, *dir_folio = NULL;
 	struct mpagefs_dirent *old_de, *dir_de = NULL;
 	int err;
 
@@ -349,12 +355,12 @@ static int mpagefs_rename(struct mnt_idmap *idmap,
 		return mpagefs_exchange(old_dir, old_dentry, new_dir,
 					new_dentry);
 
-	old_de = mpagefs_find_dirent(old_dir, &old_dentry->d_name, &old_bh);
+	old_de = mpagefs_find_dirent(old_dir, &old_dentry->d_name, &old_folio);
 	if (IS_ERR(old_de))
 		return PTR_ERR(old_de);
 
 	if (S_ISDIR(old_inode->i_mode)) {
-		dir_de = mpagefs_dotdot(old_inode, &dir_bh);
+		dir_de = mpagefs_dotdot(old_inode, &dir_folio);
 		if (IS_ERR(dir_de)) {
 			err = PTR_ERR(dir_de);
 			dir_de = NULL;
@@ -364,7 +370,7 @@ static int mpagefs_rename(struct mnt_idmap *idmap,
 
 	if (new_inode) {
 		struct mpagefs_dirent *new_de;
-		struct buffer_head *new_bh;
+		struct folio *new_folio;
 
 		if (dir_de) {
 			err = mpagefs_empty_dir(new_inode);
@@ -372,14 +378,14 @@ static int mpagefs_rename(struct mnt_idmap *idmap,
 				goto out_dir;
 		}
 		new_de = mpagefs_find_dirent(new_dir, &new_dentry->d_name,
-					     &new_bh);
+					     &new_folio);
 		if (IS_ERR(new_de)) {
 			err = PTR_ERR(new_de);
 			goto out_dir;
 		}
-		err = mpagefs_set_link(new_dir, new_de, new_bh, old_inode,
+		err = mpagefs_set_link(new_dir, new_de, new_folio, old_inode,
 				       true);
-		brelse(new_bh);
+		folio_release_kmap(new_folio, new_de);
 		if (err)
 			goto out_dir;
 		inode_set_ctime_current(new_inode);
@@ -406,19 +412,22 @@ static int mpagefs_rename(struct mnt_idmap *idmap,
 	inode_set_ctime_current(old_inode);
 	mark_inode_dirty(old_inode);
 
-	err = mpagefs_delete_entry(old_dir, old_de, old_bh);
+	err = mpagefs_delete_entry(old_dir, old_de, old_folio);
 	if (dir_de) {
 		if (old_dir != new_dir)
-			err = mpagefs_set_link(old_inode, dir_de, dir_bh,
+			err = mpagefs_set_link(old_inode, dir_de, dir_folio,
 					       new_dir, false) ?: err;
 		mpagefs_drop_subdir_link(old_dir);
 	}
 
 out_dir:
 	if (dir_de)
-		brelse(dir_bh);
+		folio_release_kmap(dir_folio, dir_de);
 out_old:
-	brelse(old_bh);
+	folio_release_kmap(old_folio, old_de);
+	/* with every page of old_dir released: its empty trailing blocks */
+	if (!err)
+		mpagefs_dir_trim(old_dir);
 	return err;
 }
 

@@ -205,6 +205,12 @@ static struct inode *mpagefs_alloc_inode(struct super_block *sb)
 	ei = alloc_inode_sb(sb, mpagefs_inode_cachep, GFP_KERNEL);
 	if (!ei)
 		return NULL;
+	/* the cache's objects are reused: no hint of an earlier inode */
+	ei->i_next_alloc_block = 0;
+	ei->i_next_alloc_goal = 0;
+	ei->i_first_goal = 0;
+	ei->i_dir_start_lookup = 0;
+	ei->i_dir_bad = 0;
 	return &ei->vfs_inode;
 }
 

@@ -111,6 +111,8 @@ def make_images(out, mpagectl, cfg, only=None):
     with open(src / "big", "rb") as fi, open(p.image, "r+b") as fo:
         shutil.copyfileobj(fi, fo, 1 << 20)
     peers.append(p)
+    if cfg.get("peers"):
+        peers = [p for p in peers if p.name in cfg["peers"]]
     for i, p in enumerate(peers):
         p.dev = "/dev/vd" + chr(ord("c") + i)
     return peers
@@ -229,8 +231,9 @@ def main():
                     help="vfat runs the small-files workload too (10,000 files in one FAT directory take "
                          "~7 min per repeat under TCG: off by default)")
     ap.add_argument("--workloads", default=",".join(guest.WORKLOAD_GROUPS),
-                    help="comma list of the workload groups to run (default all: %(default)s); "
-                         "e.g. rand-read to trace only the random reads")
+                    help="comma list of the workloads to run (default all: %(default)s; churn: "
+                         "fragmentation, see guest.churn_plan); e.g. --workloads rand-read, or "
+                         "--workloads small --peers mpagefs-4k,ext2-4k --size 1M --skip-tools")
     ap.add_argument("--rand-ops", type=int, default=3000)
     ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--trace-events", default="1000000,10000000",
@@ -248,6 +251,12 @@ def main():
     ap.add_argument("--get-block-only", action="store_true",
                     help="only the get_block cost measurement (one disk, a few minutes): "
                          "OUT/results-gb.md and results-gb.json")
+    ap.add_argument("--peers", default="",
+                    help="comma list of the peers to run (default all: mpagefs-1k, mpagefs-4k, ext2-1k, "
+                         "ext2-4k, vfat, raw)")
+    ap.add_argument("--trace-small", action="store_true",
+                    help="capture the first repeat's small-files read-back again under blktrace "
+                         "(untimed), for the per-peer I/O table")
     a = ap.parse_args()
     if a.quick:
         a.size, a.small_files, a.trace_events = parse_size("32M"), 300, "200000,1000000"
@@ -263,10 +272,11 @@ def main():
            "small_blocks": [int(x) for x in a.small_blocks.split(",") if x], "small_vfat": a.small_vfat,
            "rand_ops": a.rand_ops, "threads": a.threads, "read_block": "1M", "write_block": "1M",
            "timeout": a.timeout, "workloads": [w for w in a.workloads.split(",") if w],
-           "gb_rounds": a.gb_rounds, "gb_seconds": a.gb_seconds}
+           "gb_rounds": a.gb_rounds, "gb_seconds": a.gb_seconds,
+           "peers": [p for p in a.peers.split(",") if p], "trace_small": a.trace_small}
     bad = set(cfg["workloads"]) - set(guest.WORKLOAD_GROUPS)
     if bad:
-        sys.exit(f"bench: unknown workload group(s) {', '.join(sorted(bad))} "
+        sys.exit(f"bench: unknown workload(s) {', '.join(sorted(bad))} "
                  f"(known: {', '.join(guest.WORKLOAD_GROUPS)})")
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
@@ -300,7 +310,8 @@ def main():
         results["tools"] = json.loads(Path(a.tools_json).read_text())
     elif not a.skip_tools:
         sizes = [int(x) for x in a.trace_events.split(",")]
-        results["tools"] = tools.run(out, mpagectl, sizes, image=peers[1].image, log=log)
+        img = next(p.image for p in peers if p.fstype == "mpagefs")
+        results["tools"] = tools.run(out, mpagectl, sizes, image=img, log=log)
         (out / "tools.json").write_text(json.dumps(results["tools"], indent=1))
     results["wall_seconds"] = time.monotonic() - t0
     (out / "results.json").write_text(json.dumps(results, indent=1))

@@ -36,7 +36,7 @@ mkdir -p $OUT/res $OUT/trace
 
 
 # What --workloads may select; the figures of WORKLOADS (report.py) by group.
-WORKLOAD_GROUPS = ("seq-read", "seq-write", "rand-read", "small-files")
+WORKLOAD_GROUPS = ("seq-read", "seq-write", "rand-read", "small", "churn")
 
 
 class Peer:
@@ -61,6 +61,39 @@ class Peer:
 
     def path(self, name):
         return self.dev if self.raw else f"/mnt/{self.name}/{name}"
+
+
+CHURN_DIRS, CHURN_FILES, CHURN_ROUNDS = 4, 24, 8
+
+
+def churn_plan(seed=1):
+    """The churn workload (--workloads churn): deterministic, so the host knows
+    which files are left.  Returns (commands relative to the peer's mount
+    point DIR, the files left).  Phase 1: CHURN_DIRS directories of
+    CHURN_FILES files each, grown together by appends of 4-32 KiB, file after
+    file and round after round (their allocations interleave); phase 2:
+    every other file is removed; phase 3: as many new files of 8-256 KiB are
+    written whole into the holes that leaves."""
+    import random
+    rnd = random.Random(seed)
+    cmds, left = [], []
+    files = [f"c{d}/f{i:03d}" for d in range(CHURN_DIRS) for i in range(CHURN_FILES)]
+    cmds += [f"mkdir DIR/c{d}" for d in range(CHURN_DIRS)]
+    for _ in range(CHURN_ROUNDS):
+        for f in files:
+            kib = rnd.choice((4, 8, 16, 32))
+            cmds.append(f"dd if=/dev/zero of=DIR/{f} bs=1K count={kib} oflag=append conv=notrunc 2>/dev/null")
+    for i, f in enumerate(files):
+        if i % 2:
+            cmds.append(f"rm DIR/{f}")
+        else:
+            left.append(f)
+    for i in range(len(files) // 2):
+        f = f"c{i % CHURN_DIRS}/n{i:03d}"
+        kib = rnd.choice((8, 16, 32, 64, 128, 256))
+        cmds.append(f"dd if=/dev/zero of=DIR/{f} bs=1K count={kib} 2>/dev/null")
+        left.append(f)
+    return cmds, left
 
 
 def script(peers, cfg):
@@ -144,7 +177,7 @@ def script(peers, cfg):
                      f"2> $OUT/res/{name}.{tag}.err || traced_failed $OUT/res/{name}.{tag}",
                      f"cat $OUT/res/{name}.{tag}.json"])
         for p in peers:
-            if p.raw or not p.small or "small-files" not in groups:
+            if p.raw or not p.small or "small" not in groups:
                 continue
             tag = f"{p.name}.{rep}"
             d = f"/mnt/{p.name}/s{rep}"
@@ -153,10 +186,28 @@ def script(peers, cfg):
                  f"mpagectl workload many-small-files {d} --count {cfg['small_files']} "
                  f"--size {cfg['small_size']} --seed {rep} --json > $OUT/res/small-create.{tag}.json",
                  f"grep -m1 elapsed_ns $OUT/res/small-create.{tag}.json"])
+            # --trace-small: the read-back under blktrace (which blocks, in
+            # what order, how many bios), in a run of its own after the
+            # timed one, so the capture does not change the figure.
             add(f"rep {rep} small-files cold read back {p.name}",
                 [p.cold(),
                  f"mpagectl workload seq-read {d} --chunk 64K --json > $OUT/res/small-read.{tag}.json",
-                 f"grep -m1 elapsed_ns $OUT/res/small-read.{tag}.json"])
+                 f"grep -m1 elapsed_ns $OUT/res/small-read.{tag}.json"]
+                + ([p.cold(),
+                    f"mpagectl trace -d {p.dev} -o $OUT/trace/small-read.{tag} -- "
+                    f"mpagectl workload seq-read {d} --chunk 64K --json > /dev/null 2> $OUT/res/small-read.{tag}.err "
+                    f"|| traced_failed $OUT/res/small-read.{tag}"]
+                   if cfg.get("trace_small") and rep == 1 else []))
+    # --workloads churn: fragmentation after a churn (the host counts the
+    # extents of the files left, per peer, from the images after the run)
+    if "churn" in groups:
+        cmds, _ = churn_plan()
+        for p in peers:
+            if p.fstype not in ("mpagefs", "ext2") or not p.small:
+                continue
+            d = f"/mnt/{p.name}/churn"
+            add(f"churn {p.name}: {len(cmds)} commands (untimed)",
+                [p.cold(), f"mkdir {d}"] + [c.replace("DIR", d) for c in cmds] + ["sync"])
     umounts = [f"umount /mnt/{p.name}" for p in peers if not p.raw]
     add("unmount", umounts)
     # The lab's get_block wrapper against a build without it (gbcost.py).

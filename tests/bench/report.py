@@ -100,6 +100,10 @@ def collect(out, mpagectl, peers, cfg):
             if runs:
                 results["runs"][w][p.name] = {"runs": runs, **shape.summary([r["value"] for r in runs])}
 
+    results["small_read_io"] = small_read_io(mpagectl, peers, tr, res)
+    if "churn" in (cfg.get("workloads") or ["churn"]):
+        results["churn"] = churn_extents(mpagectl, peers)
+
     for w in ("seq-read", "seq-write"):
         results["shape"][w] = {}
         want = shape.is_read if w == "seq-read" else shape.is_write
@@ -173,6 +177,66 @@ def collect(out, mpagectl, peers, cfg):
     # measured in a boot of its own (bench.py get_block_run)
     results["get_block_cost"] = gbcost.collect(out / "gb" / "vm" / "out" / "res", cfg)
     return results
+
+
+def small_read_io(mpagectl, peers, tr, res):
+    """--trace-small: what the cold read-back of the small files read, per peer
+    (repeat 1): queued read bios, and per kind of block (explain: inode table,
+    directory, data, indirect ...) how many bios and blocks, in submit order."""
+    out = {}
+    for p in peers:
+        prefix = tr / f"small-read.{p.name}.1"
+        if p.fstype not in ("mpagefs", "ext2") or not Path(str(prefix) + ".blktrace.0").exists():
+            continue
+        if (res / f"small-read.{p.name}.1.trace-failed").exists():
+            continue
+        ev = _run([mpagectl, "explain", p.image, prefix, "--json", "--actions", "Q"])
+        events = [e for e in map(json.loads, filter(str.strip, ev.splitlines())) if e["type"] == "event"]
+        reads = [e for e in events if "R" in e.get("rwbs", "R") and "W" not in e.get("rwbs", "")]
+        kinds = {}
+        for e in reads:
+            segs = e.get("segments", [])
+            k = "+".join(sorted({seg.get("kind", "?") for seg in segs})) or "?"
+            d = kinds.setdefault(k, {"bios": 0, "blocks": 0})
+            d["bios"] += 1
+            d["blocks"] += sum(seg.get("count", 0) for seg in segs)
+        seeks = sum(1 for a, b in zip(reads, reads[1:])
+                    if b.get("first_block") != a.get("first_block", 0) + a.get("block_count", 0))
+        out[p.name] = {"bios": len(reads), "blocks": sum(e.get("block_count", 0) for e in reads),
+                       "seeks": seeks, "kinds": kinds,
+                       "first": [f"{e.get('first_block')}+{e.get('block_count')}:"
+                                 + "+".join(sorted({s.get('kind', '?') for s in e.get('segments', [])}))
+                                 for e in reads[:40]]}
+    return out
+
+
+def churn_extents(mpagectl, peers):
+    """Extents (physically contiguous runs of data blocks) per file of the files
+    the churn workload left, per peer, from the image after the run."""
+    import guest
+    _, left = guest.churn_plan()
+    out = {}
+    for p in peers:
+        if p.fstype not in ("mpagefs", "ext2") or not p.small:
+            continue
+        runs = []
+        for f in left:
+            try:
+                m = json.loads(_run([mpagectl, "map", p.image, f"/churn/{f}", "--json"]))
+            except subprocess.CalledProcessError:
+                break   # the churn did not run on this peer
+            # map's runs break at every pointer block too: merge runs that are
+            # physically contiguous, so an extent is what the disk sees
+            ext, end = 0, None
+            for r in sorted(m["runs"], key=lambda r: r["logical"]):
+                if r["physical"] != end:
+                    ext += 1
+                end = r["physical"] + r["count"]
+            runs.append(ext)
+        if len(runs) == len(left):
+            out[p.name] = {"files": len(runs), "extents": sum(runs),
+                           "per_file": sum(runs) / len(runs), "max": max(runs)}
+    return out
 
 
 def _fmt(v, unit=""):
@@ -266,6 +330,29 @@ def markdown(results):
             t = reps[0]
             L.append(f"| {p} | {t['iops']:.0f} | {t['ops']} | {t['requests']} | {t['bytes'] // 1024} | "
                      f"{_fmt(t['kib_per_op'])} | {_fmt(t['requests_per_op'])} | {t['largest_request'] // 1024} |")
+    ch = results.get("churn")
+    if ch:
+        L.append("")
+        L.append("Fragmentation after the churn workload (extents per file of the files left; "
+                 "lower is better; ratio = mpagefs / ext2 of the same block size):")
+        L.append("")
+        L.append("| peer | files | extents | per file | most in one file | ratio to ext2 |")
+        L.append("|---|---|---|---|---|---|")
+        for p, d in ch.items():
+            peer = ch.get(p.replace("mpagefs", "ext2"))
+            r = f"{d['per_file'] / peer['per_file']:.2f}" if p.startswith("mpagefs") and peer else "-"
+            L.append(f"| {p} | {d['files']} | {d['extents']} | {d['per_file']:.2f} | {d['max']} | {r} |")
+    sr = results.get("small_read_io")
+    if sr:
+        L.append("")
+        L.append("I/O of the small-files cold read-back (repeat 1, captured in an untimed run of its own; "
+                 "queued read bios by kind of block, as `mpagectl explain` names them):")
+        L.append("")
+        L.append("| peer | read bios | blocks | seeks | by kind: bios / blocks |")
+        L.append("|---|---|---|---|---|")
+        for p, d in sr.items():
+            kinds = ", ".join(f"{k} {v['bios']} / {v['blocks']}" for k, v in sorted(d["kinds"].items()))
+            L.append(f"| {p} | {d['bios']} | {d['blocks']} | {d['seeks']} | {kinds} |")
     L.append("")
     L.append("What we are aiming for (issue 5), against this run:")
     L.append("")

@@ -64,8 +64,34 @@ def test_workloads_select_the_groups_that_run():
     text, n = guest.script(peers(), {**CFG, "workloads": ["rand-read"]})
     labels = [label for label, _ in steps(text)]
     assert any("rand-read-t1" in l for l in labels) and any("rand-read-t4" in l for l in labels)
-    assert not any("seq-read " in l or "seq-write" in l or "small-files" in l for l in labels)
+    assert not any("seq-read " in l or "seq-write" in l or "small-files" in l or l.startswith("churn") for l in labels)
     # every random run is traced on its peer's own disk
     for label, cmds in steps(text):
         if "rand-read" in label:
             assert any(re.search(r"mpagectl trace -d /dev/vd[cde] -o \$OUT/trace/rand-read-t", c) for c in cmds)
+
+
+def test_workloads_selects_what_runs_and_trace_small_adds_an_untimed_capture():
+    cfg = {**CFG, "workloads": ["small"], "trace_small": True}
+    st = steps(guest.script(peers(), cfg)[0])
+    timed = [label for label, _ in st if label.startswith("rep ")]
+    assert timed and all("small-files" in label for label in timed), timed
+    assert not any(label.startswith("churn") for label, _ in st)
+    reads = [cmds for label, cmds in st if label.startswith("rep 1 small-files cold read back mpagefs-4k")]
+    tr = [c for c in reads[0] if c.startswith("mpagectl trace")]
+    # the timed read-back first, then the traced one, each after a cold mount
+    assert len(tr) == 1 and "-o $OUT/trace/small-read.mpagefs-4k.1 " in tr[0]
+    assert [c.split()[0] for c in reads[0]].count("cold") == 2
+    assert reads[0].index(tr[0]) > [i for i, c in enumerate(reads[0]) if "small-read.mpagefs-4k.1.json" in c][0]
+
+
+def test_churn_runs_on_the_filesystems_and_its_plan_is_deterministic():
+    cfg = {**CFG, "workloads": ["churn"]}
+    st = steps(guest.script(peers(), cfg)[0])
+    churn = [(label, cmds) for label, cmds in st if label.startswith("churn ")]
+    assert [label.split()[1] for label, _ in churn] == ["mpagefs-4k:"]   # not vfat, not raw
+    cmds, left = guest.churn_plan()
+    assert (cmds, left) == guest.churn_plan()
+    assert all("DIR" in c for c in cmds)
+    assert len(left) == guest.CHURN_DIRS * guest.CHURN_FILES
+    assert churn[0][1][0].startswith("cold ") and churn[0][1][-1] == "sync"

@@ -50,6 +50,23 @@ struct mpagefs_dir_rec {
 };
 
 /*
+ * Decodes the record header at byte @offs of the directory block starting
+ * at @block into @rec; the caller has checked that the header fits.
+ */
+static void mpagefs_decode_rec(const char *block, unsigned int offs,
+			       struct mpagefs_dir_rec *rec)
+{
+	const struct mpagefs_dirent *de =
+		(const struct mpagefs_dirent *)(block + offs);
+
+	rec->ino = le32_to_cpu(de->inode);
+	rec->rec_len = le16_to_cpu(de->rec_len);
+	rec->name_len = de->name_len;
+	rec->file_type = de->file_type;
+	rec->name = de->name;
+}
+
+/*
  * Parses and validates the record at byte @offs of the directory block
  * starting at @block into @rec.  Returns NULL if the record is sound, else
  * what is wrong with it.
@@ -58,17 +75,11 @@ static const char *mpagefs_parse_rec(struct super_block *sb,
 				     const char *block, unsigned int offs,
 				     struct mpagefs_dir_rec *rec)
 {
-	const struct mpagefs_dirent *de;
 	unsigned int room = sb->s_blocksize - offs;
 
 	if (room < MPAGEFS_DIRENT_HEADER)
 		return "record header crosses the end of the block";
-	de = (const struct mpagefs_dirent *)(block + offs);
-	rec->ino = le32_to_cpu(de->inode);
-	rec->rec_len = le16_to_cpu(de->rec_len);
-	rec->name_len = de->name_len;
-	rec->file_type = de->file_type;
-	rec->name = de->name;
+	mpagefs_decode_rec(block, offs, rec);
 
 	if (!rec->rec_len)
 		return "rec_len is 0 (a hole or a zeroed block)";
@@ -102,16 +113,9 @@ static const char *mpagefs_parse_rec(struct super_block *sb,
 static bool mpagefs_read_rec(struct super_block *sb, const char *block,
 			     unsigned int offs, struct mpagefs_dir_rec *rec)
 {
-	const struct mpagefs_dirent *de;
-
 	if (sb->s_blocksize - offs < MPAGEFS_DIRENT_HEADER)
 		return false;
-	de = (const struct mpagefs_dirent *)(block + offs);
-	rec->ino = le32_to_cpu(de->inode);
-	rec->rec_len = le16_to_cpu(de->rec_len);
-	rec->name_len = de->name_len;
-	rec->file_type = de->file_type;
-	rec->name = de->name;
+	mpagefs_decode_rec(block, offs, rec);
 	return rec->rec_len >= MPAGEFS_DIRENT_HEADER &&
 	       rec->rec_len <= sb->s_blocksize - offs;
 }

@@ -31,8 +31,7 @@
 /*
  * Where @bh sits among the buffer heads of its page: 0 for the first, a
  * positive index for another, -1 if it is not one of them (fs/mpage.c's
- * on-stack map_bh, direct I/O's, bmap's and mpagefs_bread()'s, which
- * either have no b_page or a page without buffers).  Callers hold the
+ * on-stack map_bh, direct I/O's and bmap's, which either have no b_page or a page without buffers).  Callers hold the
  * page lock whenever b_page is set.
  */
 static int mpagefs_page_bh_index(const struct buffer_head *bh)

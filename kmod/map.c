@@ -393,47 +393,6 @@ int mpagefs_map_blocks(struct inode *inode, sector_t iblock,
 	return ret;
 }
 
-/**
- * mpagefs_bread() - read a block of a directory (or any inode) as metadata
- * @inode: the inode
- * @iblock: the logical block
- * @create: allocate the block if it is a hole
- *
- * Maps @iblock through mpagefs_lab_get_block() (allocating it if @create)
- * and reads it through the buffer cache (mpagefs_read_meta()).  A freshly
- * allocated block is not read: it comes back zeroed, up to date and
- * attached to the inode's buffer list (dirty), so fsync of the inode
- * writes it.
- *
- * Return: the buffer (release with brelse()) or an ERR_PTR: -ENOENT for a
- * hole when !@create, -ENOSPC when full, or another error.
- */
-struct buffer_head *mpagefs_bread(struct inode *inode, sector_t iblock,
-				  bool create)
-{
-	struct super_block *sb = inode->i_sb;
-	struct buffer_head dummy = { .b_size = sb->s_blocksize };
-	struct buffer_head *bh;
-	int err;
-
-	err = mpagefs_lab_get_block(inode, iblock, &dummy, create);
-	if (err)
-		return ERR_PTR(err);
-	if (!buffer_mapped(&dummy))
-		return ERR_PTR(-ENOENT);
-	if (!buffer_new(&dummy))
-		return mpagefs_read_meta(sb, dummy.b_blocknr, NULL);
-	bh = sb_getblk(sb, dummy.b_blocknr);
-	if (unlikely(!bh))
-		return ERR_PTR(-ENOMEM);
-	lock_buffer(bh);
-	memset(bh->b_data, 0, bh->b_size);
-	set_buffer_uptodate(bh);
-	unlock_buffer(bh);
-	mark_buffer_dirty_inode(bh, inode);
-	return bh;
-}
-
 /* --- truncation ------------------------------------------------------ */
 
 /* A run of data blocks waiting to be freed, so the bitmap is taken once. */

@@ -310,16 +310,13 @@ int mpagefs_get_block(struct inode *inode, sector_t iblock,
 		      struct buffer_head *bh_result, int create);
 int mpagefs_map_blocks(struct inode *inode, sector_t iblock,
 		       unsigned int maxblocks, u32 *bno, bool *boundary);
-struct buffer_head *mpagefs_bread(struct inode *inode, sector_t iblock,
-				  bool create);
 void mpagefs_truncate_blocks(struct inode *inode, loff_t size);
 
 /*
- * lab_get_block.c: the get_block that the address_space operations (and
- * mpagefs_bread()) call, mpagefs_get_block() with the lab's counters, fault
- * injection, tracepoint and emulation around it.  Built with MPAGEFS_LAB=0
- * (make module-nolab, make bench's baseline) it is mpagefs_get_block()
- * itself.
+ * lab_get_block.c: the get_block that the address_space operations call,
+ * mpagefs_get_block() with the lab's counters, fault injection, tracepoint
+ * and emulation around it.  Built with MPAGEFS_LAB=0 (make module-nolab,
+ * make bench's baseline) it is mpagefs_get_block() itself.
  */
 #ifndef MPAGEFS_LAB
 #define MPAGEFS_LAB 1

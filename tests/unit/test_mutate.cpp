@@ -7,9 +7,9 @@
 #include <set>
 #include <string>
 
-#include "mpagefs/fsck.hpp"
-#include "mpagefs/mutate.hpp"
-#include "mpagefs/strformat.hpp"
+#include "mpagefs/fsck/fsck.hpp"
+#include "mpagefs/image/mutate.hpp"
+#include "mpagefs/util/strformat.hpp"
 #include "test_image_util.hpp"
 
 using namespace mpagefs;

@@ -68,6 +68,17 @@ def run(cmd, check=True, **kw):
                           capture_output=True, **kw)
 
 
+def fsck(mpagectl, image):
+    """`mpagectl fsck IMAGE`: (exit status, stdout + stderr)."""
+    r = run([mpagectl, "fsck", image], check=False)
+    return r.returncode, r.stdout + r.stderr
+
+
+def assert_fsck_clean(mpagectl, image):
+    rc, out = fsck(mpagectl, image)
+    assert rc == 0, f"fsck {image}:\n{out}"
+
+
 def mkfs_mpagefs(mpagectl, image, src=None, block_size=1024, size="16M", extra=()):
     image = Path(image)
     if image.exists():

@@ -37,18 +37,13 @@ from pathlib import Path
 
 import pytest
 
-from lab import (GUEST_PRELUDE, GuestJob, mkfs_ext2, mkfs_mpagefs, parse_stats, run,
+from lab import (GUEST_PRELUDE, GuestJob, fsck, mkfs_ext2, mkfs_mpagefs, parse_stats, run,
                  set_super_field, super_field, vm_job)
 
 INODE_SIZE = 128
 I_BLOCKS_OFF = 60          # struct mpagefs_inode: i_blocks
 I_BLOCK_OFF = 64           # i_block[0]
 STATE_ERRORS = 0x2
-
-
-def fsck_rc(mpagectl, image):
-    r = run([mpagectl, "fsck", image], check=False)
-    return r.returncode, r.stdout + r.stderr
 
 
 def build_static(tmp: Path, name: str) -> Path:
@@ -282,7 +277,7 @@ def test_repair_under_a_read_only_mount_survives_remount_rw(ro_repair, mpagectl)
     harness's fsck of the image after the boot is clean (the fixture fails
     otherwise), and so is this one."""
     assert "repair rc 1" in ro_repair.r.stdout, (ro_repair.out / "repair.txt").read_text()
-    rc, out = fsck_rc(mpagectl, ro_repair.img)
+    rc, out = fsck(mpagectl, ro_repair.img)
     assert rc == 0, out
 
 
@@ -522,7 +517,7 @@ def test_errors_policy_under_writes(errors, mpagectl):
         assert "remounting" not in dmesg, dmesg
     # fsck finds the corrupt pointer and the recorded errors, and nothing
     # else: the free counts written at the unmount agree with the bitmaps
-    rc, fsck_out = fsck_rc(mpagectl, errors.img)
+    rc, fsck_out = fsck(mpagectl, errors.img)
     assert rc != 0 and "ERRORS" in fsck_out, fsck_out
     assert "free-blocks" not in fsck_out and "free-inodes" not in fsck_out, fsck_out
 

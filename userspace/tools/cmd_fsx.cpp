@@ -11,11 +11,13 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
-#include "mpagefs/cli.hpp"
-#include "mpagefs/exit_codes.hpp"
-#include "mpagefs/fsx.hpp"
-#include "mpagefs/strformat.hpp"
-#include "mpagefs/workload.hpp"
+#include "cli.hpp"
+#include "exercise/sys/fsx_file.hpp"
+#include "exercise/sys/workload.hpp"
+#include "exit_codes.hpp"
+#include "mpagefs/exercise/fsx.hpp"
+#include "mpagefs/exercise/workload.hpp"
+#include "mpagefs/util/strformat.hpp"
 
 namespace mpagefs {
 
@@ -64,10 +66,9 @@ void run_fsx(FsxArgs& a) {
   const fsx::Result r = fsx::run(*file, o, std::cerr, ::isatty(STDERR_FILENO) != 0);
   for (const auto& n : r.notes) std::cerr << "fsx: " << n << '\n';
   if (a.json) {
-    nlohmann::json j{{"file", a.file}, {"seed", o.seed}, {"ops", r.ops_done}, {"ok", r.ok}};
-    for (size_t k = 0; k < fsx::kOpKinds; ++k) j["counts"][fsx::op_name(static_cast<fsx::OpKind>(k))] = r.counts[k];
-    j["notes"] = r.notes;
-    if (!r.ok) j["failure"] = r.failure;
+    nlohmann::json j = fsx::to_json(r);
+    j["file"] = a.file;
+    j["seed"] = o.seed;
     std::cout << j.dump(2) << '\n';
   }
   if (!r.ok) {

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <ctime>
+#include <fmt/format.h>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -23,7 +24,6 @@
 #include "mpagefs/image/image.hpp"
 #include "mpagefs/image/mkfs.hpp"
 #include "mpagefs/image/mpagefs_image.hpp"
-#include "mpagefs/util/strformat.hpp"
 
 namespace mpagefs {
 
@@ -87,8 +87,8 @@ void run_mkfs(const MkfsArgs& a) {
   BlockIo* dev = file.get();
   if (size && *size < file->size()) dev = &prefix.emplace(*file, *size);
   if (size && *size > file->size())
-    throw FormatError(strformat("{}: --size {} is larger than the device ({} bytes)", a.image,
-                                *size, file->size()));
+    throw FormatError(fmt::format("{}: --size {} is larger than the device ({} bytes)", a.image,
+                                  *size, file->size()));
 
   MkfsOptions o;
   o.block_size = a.block_size;
@@ -118,7 +118,7 @@ void run_mkfs(const MkfsArgs& a) {
 }
 
 std::string range(uint64_t first, uint64_t count) {
-  return count == 1 ? std::to_string(first) : strformat("{}-{}", first, first + count - 1);
+  return count == 1 ? std::to_string(first) : fmt::format("{}-{}", first, first + count - 1);
 }
 
 // The block map's JSON (image/describe.hpp) with where it came from.
@@ -143,14 +143,14 @@ void print_map(const std::string& path, uint32_t ino, const FileMap& m) {
   };
   std::vector<Line> lines;
   for (const DataRun& r : m.runs)
-    lines.push_back({r.logical, 4, strformat("  data  {:>14}  disk {}", range(r.logical, r.count),
-                                             range(r.physical, r.count))});
+    lines.push_back({r.logical, 4, fmt::format("  data  {:>14}  disk {}", range(r.logical, r.count),
+                                               range(r.physical, r.count))});
   for (const Hole& h : m.holes())
-    lines.push_back({h.logical, 4, strformat("  hole  {:>14}", range(h.logical, h.count))});
+    lines.push_back({h.logical, 4, fmt::format("  hole  {:>14}", range(h.logical, h.count))});
   for (const IndirectBlock& b : m.indirect)
     lines.push_back({b.first_logical, 3 - b.level,
-                     strformat("  {:<4}  from {:>9}  disk {}", indirect_kind_name(b.level), b.first_logical,
-                               b.physical)});
+                     fmt::format("  {:<4}  from {:>9}  disk {}", indirect_kind_name(b.level), b.first_logical,
+                                 b.physical)});
   std::stable_sort(lines.begin(), lines.end(), [](const Line& a, const Line& b) {
     return a.logical != b.logical ? a.logical < b.logical : a.order < b.order;
   });

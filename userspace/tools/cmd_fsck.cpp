@@ -2,6 +2,7 @@
 // Exit status as e2fsck's: 0 clean, 1 errors corrected, 4 errors left,
 // 8 operational error (cannot open or read, not mpagefs), 16 usage error.
 #include <cstdio>
+#include <fmt/format.h>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -12,7 +13,6 @@
 #include "fsck_args.hpp"
 #include "image/sys/file_blockio.hpp"
 #include "mpagefs/fsck/fsck.hpp"
-#include "mpagefs/util/strformat.hpp"
 
 namespace mpagefs {
 
@@ -37,7 +37,7 @@ json result_json(const FsckArgs& a, const FsckResult& r) {
 
 void print_result(const FsckArgs& a, const FsckResult& r) {
   for (const Finding& f : r.findings)
-    std::printf("%s%s: %s%s\n", f.pass > 1 ? strformat("pass {}: ", f.pass).c_str() : "",
+    std::printf("%s%s: %s%s\n", f.pass > 1 ? fmt::format("pass {}: ", f.pass).c_str() : "",
                 std::string(to_string(f.kind)).c_str(), f.message.c_str(),
                 f.fixable ? "" : " (not repairable)");
   const char* state = r.findings.empty()  ? "clean"

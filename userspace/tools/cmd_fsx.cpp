@@ -6,7 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
 #include <iostream>
+#include <iterator>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -17,7 +19,6 @@
 #include "exit_codes.hpp"
 #include "mpagefs/exercise/fsx.hpp"
 #include "mpagefs/exercise/workload.hpp"
-#include "mpagefs/util/strformat.hpp"
 
 namespace mpagefs {
 
@@ -60,9 +61,9 @@ void run_fsx(FsxArgs& a) {
     }
     check_options(o);
   }
-  std::cerr << strformat("fsx: {} seed {} ops {} maxlen {} file-size-max {}{}{}\n", a.file, o.seed, o.num_ops,
-                         o.maxlen, o.file_size_max, o.mmap ? "" : " no-mmap",
-                         o.direct ? strformat(" direct (align {})", o.direct_align) : "");
+  std::cerr << fmt::format("fsx: {} seed {} ops {} maxlen {} file-size-max {}{}{}\n", a.file, o.seed, o.num_ops,
+                           o.maxlen, o.file_size_max, o.mmap ? "" : " no-mmap",
+                           o.direct ? fmt::format(" direct (align {})", o.direct_align) : "");
   const fsx::Result r = fsx::run(*file, o, std::cerr, ::isatty(STDERR_FILENO) != 0);
   for (const auto& n : r.notes) std::cerr << "fsx: " << n << '\n';
   if (a.json) {
@@ -77,8 +78,9 @@ void run_fsx(FsxArgs& a) {
   }
   std::string counts;
   for (size_t k = 0; k < fsx::kOpKinds; ++k)
-    if (r.counts[k] != 0) counts += strformat(" {}={}", fsx::op_name(static_cast<fsx::OpKind>(k)), r.counts[k]);
-  std::cerr << strformat("fsx: {} ops passed, file verified (seed {}):{}\n", r.ops_done, o.seed, counts);
+    if (r.counts[k] != 0)
+      fmt::format_to(std::back_inserter(counts), " {}={}", fsx::op_name(static_cast<fsx::OpKind>(k)), r.counts[k]);
+  std::cerr << fmt::format("fsx: {} ops passed, file verified (seed {}):{}\n", r.ops_done, o.seed, counts);
 }
 
 struct WorkloadArgs {

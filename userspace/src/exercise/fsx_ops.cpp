@@ -1,11 +1,11 @@
 // fsx_ops.cpp - fsx's pure half: the seeded operation generator, the data
 // pattern, the shadow file and how operations are printed.
 #include <algorithm>
+#include <fmt/format.h>
 #include <stdexcept>
 
 #include "mpagefs/exercise/fsx.hpp"
 #include "mpagefs/util/pattern.hpp"
-#include "mpagefs/util/strformat.hpp"
 
 namespace mpagefs::fsx {
 
@@ -26,10 +26,10 @@ const char* op_name(OpKind k) {
 }
 
 std::string format_op(const Op& op) {
-  std::string head = strformat("{:>8} {:<9}", op.index, op_name(op.kind));
+  std::string head = fmt::format("{:>8} {:<9}", op.index, op_name(op.kind));
   switch (op.kind) {
     case OpKind::Truncate:
-      return strformat("{} {:#x} -> {:#x}", head, op.size_before, op.offset);
+      return fmt::format("{} {:#x} -> {:#x}", head, op.size_before, op.offset);
     case OpKind::Fsync:
     case OpKind::Fdatasync:
     case OpKind::Reopen:
@@ -37,9 +37,9 @@ std::string format_op(const Op& op) {
     default:
       break;
   }
-  if (op.length == 0) return strformat("{} {:#x} (nothing: file size {:#x})", head, op.offset, op.size_before);
-  return strformat("{} {:#x} .. {:#x} ({} bytes, size was {:#x})", head, op.offset, op.offset + op.length - 1,
-                   op.length, op.size_before);
+  if (op.length == 0) return fmt::format("{} {:#x} (nothing: file size {:#x})", head, op.offset, op.size_before);
+  return fmt::format("{} {:#x} .. {:#x} ({} bytes, size was {:#x})", head, op.offset, op.offset + op.length - 1,
+                     op.length, op.size_before);
 }
 
 OpGenerator::OpGenerator(const Options& opts) : opts_(opts), rng_(opts.seed) {

@@ -4,12 +4,12 @@
 // FsxFile, so it is the same code on a real file and under a fault injector.
 #include <algorithm>
 #include <deque>
+#include <fmt/format.h>
 #include <ostream>
 #include <sstream>
 #include <system_error>
 
 #include "mpagefs/exercise/fsx.hpp"
-#include "mpagefs/util/strformat.hpp"
 
 namespace mpagefs::fsx {
 
@@ -21,10 +21,10 @@ std::string hex_window(std::span<const uint8_t> expected, std::span<const uint8_
   const size_t from = first >= 2 * kRow ? first - 2 * kRow : 0;
   const size_t to = std::min(len, first + 3 * kRow);
   auto cell = [](std::span<const uint8_t> v, size_t i) {
-    return i < v.size() ? strformat("{:02x}", v[i]) : std::string("--");
+    return i < v.size() ? fmt::format("{:02x}", v[i]) : std::string("--");
   };
   std::ostringstream os;
-  os << strformat("  {:<12}  {:<47}   {}\n", "offset", "expected", "got");
+  os << fmt::format("  {:<12}  {:<47}   {}\n", "offset", "expected", "got");
   for (size_t row = from; row < to; row += kRow) {
     std::string e, g;
     bool differs = false;
@@ -34,7 +34,7 @@ std::string hex_window(std::span<const uint8_t> expected, std::span<const uint8_
       e += (i > row ? " " : "") + (i < len ? cell(expected, i) : "  ");
       g += (i > row ? " " : "") + (i < len ? cell(got, i) : "  ");
     }
-    os << strformat("{} {:#012x}  {}   {}\n", differs ? '!' : ' ', base + row, e, g);
+    os << fmt::format("{} {:#012x}  {}   {}\n", differs ? '!' : ' ', base + row, e, g);
   }
   return os.str();
 }
@@ -81,10 +81,10 @@ void Runner::fail(const std::string& what) {
   std::ostringstream os;
   os << "fsx: FAILURE: " << what << '\n';
   if (!detail_.empty()) os << detail_;
-  os << strformat("fsx: seed {}; replay: mpagectl fsx --seed {} -N {} --maxlen {} --file-size-max {}{}{}\n",
-                  opts_.seed, opts_.seed, opts_.num_ops, opts_.maxlen, opts_.file_size_max,
-                  opts_.mmap ? "" : " --no-mmap",
-                  opts_.direct ? strformat(" --direct --direct-align {}", opts_.direct_align) : "");
+  os << fmt::format("fsx: seed {}; replay: mpagectl fsx --seed {} -N {} --maxlen {} --file-size-max {}{}{}\n",
+                    opts_.seed, opts_.seed, opts_.num_ops, opts_.maxlen, opts_.file_size_max,
+                    opts_.mmap ? "" : " --no-mmap",
+                    opts_.direct ? fmt::format(" --direct --direct-align {}", opts_.direct_align) : "");
   os << "fsx: the last " << log_.size() << " ops (newest last):\n";
   for (const Op& op : log_) os << format_op(op) << '\n';
   throw Failure{os.str()};
@@ -97,7 +97,7 @@ std::string Runner::guess_origin(uint64_t pos, uint8_t got) const {
     const Op& op = log_[k];
     const bool writes = op.kind == OpKind::Write || op.kind == OpKind::MapWrite || op.kind == OpKind::DirectWrite;
     if (writes && pos >= op.offset && pos < op.offset + op.length && OpGenerator::data_byte(op.index, pos) == got)
-      return strformat(" (the byte op {} wrote there)", op.index);
+      return fmt::format(" (the byte op {} wrote there)", op.index);
   }
   return got == 0 ? " (zero: a hole or a lost write?)" : "";
 }
@@ -106,7 +106,7 @@ void Runner::compare(std::span<const uint8_t> expected, std::span<const uint8_t>
                      const char* what) {
   if (expected.size() != got.size()) {
     detail_.clear();
-    fail(strformat("{} at {:#x}: short read, {} bytes instead of {}", what, offset, got.size(), expected.size()));
+    fail(fmt::format("{} at {:#x}: short read, {} bytes instead of {}", what, offset, got.size(), expected.size()));
   }
   const auto [e, g] = std::mismatch(expected.begin(), expected.end(), got.begin());
   if (e == expected.end()) return;
@@ -114,15 +114,16 @@ void Runner::compare(std::span<const uint8_t> expected, std::span<const uint8_t>
   size_t bad = 0;
   for (size_t i = at; i < expected.size(); ++i) bad += expected[i] != got[i] ? 1 : 0;
   detail_ = hex_window(expected, got, at, offset);
-  fail(strformat("{} mismatch at file offset {:#x} ({} of {} bytes differ from {:#x}): expected {:#04x}, got {:#04x}{}",
-                 what, offset + at, bad, expected.size(), offset, *e, *g, guess_origin(offset + at, *g)));
+  fail(fmt::format("{} mismatch at file offset {:#x} ({} of {} bytes differ from {:#x}): "
+                   "expected {:#04x}, got {:#04x}{}",
+                   what, offset + at, bad, expected.size(), offset, *e, *g, guess_origin(offset + at, *g)));
 }
 
 void Runner::check_size(const char* when) {
   const uint64_t size = file_.size();
   if (size != shadow_.size()) {
     detail_.clear();
-    fail(strformat("file size {:#x} after {}, expected {:#x}", size, when, shadow_.size()));
+    fail(fmt::format("file size {:#x} after {}, expected {:#x}", size, when, shadow_.size()));
   }
 }
 
@@ -132,8 +133,8 @@ void Runner::check_eof_tail() {
   if (nz == tail.end()) return;
   const std::vector<uint8_t> zeros(tail.size(), 0);
   detail_ = hex_window(zeros, tail, static_cast<size_t>(nz - tail.begin()), shadow_.size());
-  fail(strformat("byte {:#x} beyond EOF ({:#x}) in the last mapped page is {:#04x}, not zero",
-                 shadow_.size() + static_cast<uint64_t>(nz - tail.begin()), shadow_.size(), *nz));
+  fail(fmt::format("byte {:#x} beyond EOF ({:#x}) in the last mapped page is {:#04x}, not zero",
+                   shadow_.size() + static_cast<uint64_t>(nz - tail.begin()), shadow_.size(), *nz));
 }
 
 void Runner::do_read(const Op& op, bool mapped) {
@@ -236,7 +237,7 @@ Result Runner::run() {
         apply(op);
       } catch (const std::system_error& e) {
         detail_.clear();
-        fail(strformat("op {} ({}) failed: {}", op.index, op_name(op.kind), e.what()));
+        fail(fmt::format("op {} ({}) failed: {}", op.index, op_name(op.kind), e.what()));
       }
       ++res_.counts[static_cast<size_t>(op.kind)];
       res_.ops_done = i;
@@ -255,7 +256,7 @@ Result Runner::run() {
       }
     } catch (const std::system_error& e) {
       detail_.clear();
-      fail(strformat("final check failed: {}", e.what()));
+      fail(fmt::format("final check failed: {}", e.what()));
     }
   } catch (const Failure& f) {
     res_.ok = false;

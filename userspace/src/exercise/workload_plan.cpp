@@ -2,6 +2,8 @@
 // workload writes where, the expected digest of each file, and the report's
 // text and JSON forms.
 #include <algorithm>
+#include <fmt/format.h>
+#include <iterator>
 #include <numeric>
 #include <random>
 #include <stdexcept>
@@ -9,7 +11,6 @@
 #include "mpagefs/exercise/workload.hpp"
 #include "mpagefs/util/pattern.hpp"
 #include "mpagefs/util/sha256.hpp"
-#include "mpagefs/util/strformat.hpp"
 
 namespace mpagefs::workload {
 
@@ -24,7 +25,7 @@ void check_name(const std::string& name) {
   if (std::find(names().begin(), names().end(), name) == names().end()) {
     std::string all;
     for (const auto& n : names()) all += (all.empty() ? "" : ", ") + n;
-    throw std::invalid_argument(strformat("unknown workload '{}' (known: {})", name, all));
+    throw std::invalid_argument(fmt::format("unknown workload '{}' (known: {})", name, all));
   }
 }
 }  // namespace
@@ -62,7 +63,7 @@ std::vector<FilePlan> make_plan(const Params& p) {
   if (p.name == "seq-read") return plan;
   for (uint64_t i = 0; i < count; ++i) {
     FilePlan f;
-    f.name = strformat("{}-{}", p.name, i);
+    f.name = fmt::format("{}-{}", p.name, i);
     // Distinct data per seed and file (the key mixes both).
     f.key = (p.seed << 20) ^ (i + 1);
     f.size = size;
@@ -130,9 +131,9 @@ nlohmann::json to_json(const Report& r) {
 }
 
 std::string format_text(const Report& r) {
-  std::string s = strformat("workload {} in {}: {} files, {} bytes, {} ops, {} fsyncs, {} ms\n", r.workload, r.dir,
-                            r.files.size(), r.bytes, r.ops, r.fsyncs, r.elapsed_ns / 1000000);
-  for (const auto& f : r.files) s += strformat("{}  {} ({} bytes)\n", f.sha256, f.name, f.size);
+  std::string s = fmt::format("workload {} in {}: {} files, {} bytes, {} ops, {} fsyncs, {} ms\n", r.workload, r.dir,
+                              r.files.size(), r.bytes, r.ops, r.fsyncs, r.elapsed_ns / 1000000);
+  for (const auto& f : r.files) fmt::format_to(std::back_inserter(s), "{}  {} ({} bytes)\n", f.sha256, f.name, f.size);
   return s;
 }
 

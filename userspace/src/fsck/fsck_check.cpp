@@ -7,13 +7,13 @@
 #include <algorithm>
 #include <cstddef>
 #include <deque>
+#include <fmt/format.h>
 #include <map>
 #include <optional>
 
 #include "mpagefs/fsck/fsck.hpp"
 #include "mpagefs/image/mpagefs_image.hpp"
 #include "mpagefs/util/le.hpp"
-#include "mpagefs/util/strformat.hpp"
 
 namespace mpagefs {
 
@@ -84,7 +84,7 @@ class Checker {
       // Without a root every inode would look orphaned: stop here, and
       // write nothing (the fixes planned so far are not made either).
       add(FindingKind::Superblock, sb_.root_ino, 0,
-          strformat("root inode {} is not a directory in use; cannot check the tree", sb_.root_ino),
+          fmt::format("root inode {} is not a directory in use; cannot check the tree", sb_.root_ino),
           false);
       for (Finding& f : out_.findings) f.fixable = false;
       return std::move(out_);
@@ -128,7 +128,7 @@ class Checker {
     if (dev_.size() < kSuperSize) throw FormatError("device smaller than a superblock");
     dev_.read(0, raw);
     if (get_le32(raw, 0) != MPAGEFS_MAGIC)
-      throw FormatError(strformat("no mpagefs superblock (magic {:#010x})", get_le32(raw, 0)));
+      throw FormatError(fmt::format("no mpagefs superblock (magic {:#010x})", get_le32(raw, 0)));
     sb_ = decode_super(raw);
     // The free counts are recomputed below: only the rest must be sound.
     SuperBlock shape = sb_;
@@ -137,7 +137,7 @@ class Checker {
     try {
       validate_super_fields(shape, dev_.size());
     } catch (const FormatError& e) {
-      add(FindingKind::Superblock, 0, 0, strformat("superblock: {}; cannot check further", e.what()),
+      add(FindingKind::Superblock, 0, 0, fmt::format("superblock: {}; cannot check further", e.what()),
           false);
       return false;
     }
@@ -145,27 +145,27 @@ class Checker {
     const uint32_t csum = super_checksum(raw);
     if (csum != sb_.checksum)
       add(FindingKind::Superblock, 0, 0,
-          strformat("superblock checksum {:#010x}, computed {:#010x}", sb_.checksum, csum), true);
+          fmt::format("superblock checksum {:#010x}, computed {:#010x}", sb_.checksum, csum), true);
     if ((sb_.state & MPAGEFS_STATE_ERRORS) != 0)
       add(FindingKind::Superblock, 0, 0, "the kernel recorded errors (s_state has ERRORS)", true);
     else if ((sb_.state & MPAGEFS_STATE_CLEAN) == 0)
       add(FindingKind::Superblock, 0, 0, "not cleanly unmounted (s_state lacks CLEAN)", true);
     else if (sb_.state != MPAGEFS_STATE_CLEAN)
-      add(FindingKind::Superblock, 0, 0, strformat("s_state {:#x} has unknown bits", sb_.state),
+      add(FindingKind::Superblock, 0, 0, fmt::format("s_state {:#x} has unknown bits", sb_.state),
           true);
     // The kernel refuses a read-write mount with an unknown ro_compat bit;
     // a check that does not know the feature cannot vouch for the image.
     if ((sb_.feature_ro_compat & ~static_cast<uint32_t>(MPAGEFS_FEATURE_RO_COMPAT_SUPP)) != 0)
       add(FindingKind::Superblock, 0, 0,
-          strformat("s_feature_ro_compat {:#x} has unknown features (read-only mounts only)",
-                    sb_.feature_ro_compat),
+          fmt::format("s_feature_ro_compat {:#x} has unknown features (read-only mounts only)",
+                      sb_.feature_ro_compat),
           false);
     // s_errors: 0 (unset) and the three policies are valid; the kernel
     // applies remount-ro to anything else, which the repair writes down.
     if (sb_.errors != 0 && errors_policy_name(sb_.errors).empty()) {
       add(FindingKind::Superblock, 0, 0,
-          strformat("s_errors {} is not an errors policy (the kernel applies remount-ro)",
-                    sb_.errors),
+          fmt::format("s_errors {} is not an errors policy (the kernel applies remount-ro)",
+                      sb_.errors),
           true);
       fixed_sb_.errors = MPAGEFS_ERRORS_RO;
     }
@@ -183,8 +183,8 @@ class Checker {
     const Inode& in = st.raw;
     if (!known_type(in.mode)) {
       add(FindingKind::InodeMode, ino, 0,
-          strformat("inode {}: i_mode {:#o} has no known file type{}", ino, in.mode,
-                    ino != sb_.root_ino ? "; clearing it" : ""),
+          fmt::format("inode {}: i_mode {:#o} has no known file type{}", ino, in.mode,
+                      ino != sb_.root_ino ? "; clearing it" : ""),
           ino != sb_.root_ino);
       st.cleared = ino != sb_.root_ino;
       return st;
@@ -207,8 +207,8 @@ class Checker {
     for (auto& [ino, st] : inodes_) {
       if (!st.alive || st.held == st.raw.blocks) continue;
       add(FindingKind::InodeBlocks, ino, 0,
-          strformat("inode {}: i_blocks {}, but its map holds {} blocks", ino, st.raw.blocks,
-                    st.held), true);
+          fmt::format("inode {}: i_blocks {}, but its map holds {} blocks", ino, st.raw.blocks,
+                      st.held), true);
       patch_inode(st, ino, offsetof(struct mpagefs_inode, i_blocks), st.held, 4);
     }
   }
@@ -224,8 +224,8 @@ class Checker {
         while (cursor < sb_.blocks_count && claim_[cursor] != 0) ++cursor;
         if (cursor == sb_.blocks_count) {
           add(FindingKind::CrossLink, ino, p.block,
-              strformat("inode {}: no free block to copy block {} to; clearing {}", ino, p.block,
-                        pointer_location(p)), true);
+              fmt::format("inode {}: no free block to copy block {} to; clearing {}", ino, p.block,
+                          pointer_location(p)), true);
           st.patches.push_back(clear_pointer(ino, p));
           --st.held;
           continue;
@@ -245,7 +245,7 @@ class Checker {
     const Inode& in = st.raw;
     if (in.atime_nsec >= kNsecPerSec || in.mtime_nsec >= kNsecPerSec ||
         in.ctime_nsec >= kNsecPerSec) {
-      add(FindingKind::InodeField, ino, 0, strformat("inode {}: nanoseconds >= 1e9", ino), true);
+      add(FindingKind::InodeField, ino, 0, fmt::format("inode {}: nanoseconds >= 1e9", ino), true);
       if (in.atime_nsec >= kNsecPerSec)
         patch_inode(st, ino, offsetof(struct mpagefs_inode, i_atime_nsec), 0, 4);
       if (in.mtime_nsec >= kNsecPerSec)
@@ -256,19 +256,19 @@ class Checker {
     const bool special = !mode_is_reg(in.mode) && !mode_is_dir(in.mode) && !mode_is_lnk(in.mode);
     if (special && in.size != 0) {
       add(FindingKind::InodeField, ino, 0,
-          strformat("inode {}: {} with i_size {}", ino, type_name(in.mode), in.size), true);
+          fmt::format("inode {}: {} with i_size {}", ino, type_name(in.mode), in.size), true);
       patch_inode(st, ino, offsetof(struct mpagefs_inode, i_size), 0, 8);
     }
     if (mode_is_lnk(in.mode) && (in.size == 0 || in.size >= 4096)) {
       add(FindingKind::InodeMode, ino, 0,
-          strformat("inode {}: symlink of {} bytes; clearing it", ino, in.size), true);
+          fmt::format("inode {}: symlink of {} bytes; clearing it", ino, in.size), true);
       st.alive = false;
       st.cleared = true;
     }
   }
 
   std::string block_desc(uint64_t b) const {
-    if (b >= sb_.blocks_count) return strformat("past the last block {}", sb_.blocks_count - 1);
+    if (b >= sb_.blocks_count) return fmt::format("past the last block {}", sb_.blocks_count - 1);
     if (b == MPAGEFS_SUPER_BLOCKNR) return "into the superblock";
     if (b < sb_.inode_bitmap) return "into the block bitmap";
     if (b < sb_.inode_table) return "into the inode bitmap";
@@ -287,15 +287,15 @@ class Checker {
     const std::string where = pointer_location(p);
     if (fault == PointerFault::OutOfRange) {
       add(FindingKind::BadPointer, ino, p.block,
-          strformat("inode {}: {} = {} points {}; clearing it", ino, where, p.block,
-                    block_desc(p.block)), true);
+          fmt::format("inode {}: {} = {} points {}; clearing it", ino, where, p.block,
+                      block_desc(p.block)), true);
       st.patches.push_back(clear_pointer(ino, p));
       return false;
     }
     if (fault == PointerFault::Loop) {
       add(FindingKind::IndirectLoop, ino, p.block,
-          strformat("inode {}: {} = {}: indirect block met twice in this map (a loop); "
-                    "clearing it", ino, where, p.block), true);
+          fmt::format("inode {}: {} = {}: indirect block met twice in this map (a loop); "
+                      "clearing it", ino, where, p.block), true);
       st.patches.push_back(clear_pointer(ino, p));
       return false;
     }
@@ -305,8 +305,8 @@ class Checker {
       // would be shared too) or a directory block is let go.
       const bool copy = p.level == 0 && !mode_is_dir(st.raw.mode);
       add(FindingKind::CrossLink, ino, p.block,
-          strformat("inode {}: {} = {} is already used by inode {}; {}", ino, where, p.block,
-                    other, copy ? "copying it to a free block" : "clearing it"), true);
+          fmt::format("inode {}: {} = {} is already used by inode {}; {}", ino, where, p.block,
+                      other, copy ? "copying it to a free block" : "clearing it"), true);
       if (!copy) {
         st.patches.push_back(clear_pointer(ino, p));
         return false;
@@ -333,20 +333,20 @@ class Checker {
     if (mode_is_reg(in.mode)) {
       if (end > size_blocks) {
         add(FindingKind::InodeSize, ino, 0,
-            strformat("inode {}: i_size {}, but file block {} is mapped; setting i_size to {}",
-                      ino, in.size, end - 1, end * bs_), true);
+            fmt::format("inode {}: i_size {}, but file block {} is mapped; setting i_size to {}",
+                        ino, in.size, end - 1, end * bs_), true);
         patch_inode(st, ino, size_field, end * bs_, 8);
       } else if (in.size > max_file_size(bs_)) {
         add(FindingKind::InodeSize, ino, 0,
-            strformat("inode {}: i_size {} exceeds the {}-byte limit; setting it to {}", ino,
-                      in.size, max_file_size(bs_), end * bs_), true);
+            fmt::format("inode {}: i_size {} exceeds the {}-byte limit; setting it to {}", ino,
+                        in.size, max_file_size(bs_), end * bs_), true);
         patch_inode(st, ino, size_field, end * bs_, 8);
       }
     } else if (mode_is_dir(in.mode)) {
       if (end == 0) {
         add(FindingKind::InodeMode, ino, 0,
-            strformat("inode {}: directory without blocks{}", ino,
-                      ino != sb_.root_ino ? "; clearing it" : ""),
+            fmt::format("inode {}: directory without blocks{}", ino,
+                        ino != sb_.root_ino ? "; clearing it" : ""),
             ino != sb_.root_ino);
         st.alive = false;
         st.cleared = ino != sb_.root_ino;
@@ -357,25 +357,25 @@ class Checker {
       st.dir_blocks = end;
       if (in.size != end * bs_) {
         add(FindingKind::InodeSize, ino, 0,
-            strformat("inode {}: directory i_size {}, but its blocks end at {}; setting it to {}",
-                      ino, in.size, end * bs_, end * bs_), true);
+            fmt::format("inode {}: directory i_size {}, but its blocks end at {}; setting it to {}",
+                        ino, in.size, end * bs_, end * bs_), true);
         patch_inode(st, ino, size_field, end * bs_, 8);
       }
       uint64_t next = 0;  // the walk meets data blocks in logical order
       for (const auto& [logical, physical] : st.dir_map) {
         if (logical > next)
           add(FindingKind::DirHole, ino, 0,
-              strformat("inode {}: directory block{} {} {} a hole", ino,
-                        logical - next == 1 ? "" : "s",
-                        logical - next == 1 ? std::to_string(next)
-                                            : strformat("{}-{}", next, logical - 1),
-                        logical - next == 1 ? "is" : "are"),
+              fmt::format("inode {}: directory block{} {} {} a hole", ino,
+                          logical - next == 1 ? "" : "s",
+                          logical - next == 1 ? std::to_string(next)
+                                              : fmt::format("{}-{}", next, logical - 1),
+                          logical - next == 1 ? "is" : "are"),
               false);
         next = logical + 1;
       }
     } else if (mode_is_lnk(in.mode) && has_block_map(in) && end > size_blocks) {
       add(FindingKind::InodeSize, ino, 0,
-          strformat("inode {}: symlink of {} bytes maps file block {}", ino, in.size, end - 1),
+          fmt::format("inode {}: symlink of {} bytes maps file block {}", ino, in.size, end - 1),
           false);
     }
   }
@@ -413,9 +413,9 @@ class Checker {
         const uint64_t at = physical * bs_ + off;
         if (!c.error.empty()) {
           add(FindingKind::DirRecord, dir, physical,
-              strformat("directory {} block {} (disk {}) offset {}: {}; {}", dir, logical,
-                        physical, off, c.error, c.walkable ? "freeing the record"
-                                                           : "cutting the block there"),
+              fmt::format("directory {} block {} (disk {}) offset {}: {}; {}", dir, logical,
+                          physical, off, c.error, c.walkable ? "freeing the record"
+                                                             : "cutting the block there"),
               true);
           if (c.walkable) {
             patch(at, std::vector<uint8_t>(4, 0));
@@ -457,10 +457,10 @@ class Checker {
     }
     if (!dot_seen)
       add(FindingKind::DirDot, dir, 0,
-          strformat("directory {}: first record is not \".\"", dir), false);
+          fmt::format("directory {}: first record is not \".\"", dir), false);
     if (!dotdot_seen)
       add(FindingKind::DirDot, dir, 0,
-          strformat("directory {}: second record is not \"..\"", dir), false);
+          fmt::format("directory {}: second record is not \"..\"", dir), false);
   }
 
   // "." or ".." where it belongs: true if the record is that entry (its
@@ -470,14 +470,14 @@ class Checker {
     if (d.inode == 0 || d.name != name) return false;
     if (d.inode != want) {
       add(FindingKind::DirDot, dir, 0,
-          strformat("directory {}: \"{}\" names inode {}, should be {}", dir, name, d.inode,
-                    want), true);
+          fmt::format("directory {}: \"{}\" names inode {}, should be {}", dir, name, d.inode,
+                      want), true);
       patch(at, le_bytes(want, 4));
     }
     if (d.file_type != MPAGEFS_FT_DIR) {
       add(FindingKind::DirFileType, dir, 0,
-          strformat("directory {}: \"{}\" has file type {}, should be {}", dir, name,
-                    d.file_type, MPAGEFS_FT_DIR), true);
+          fmt::format("directory {}: \"{}\" has file type {}, should be {}", dir, name,
+                      d.file_type, MPAGEFS_FT_DIR), true);
       patch(at + 7, {MPAGEFS_FT_DIR});
     }
     ++inodes_.at(want).refs;
@@ -498,25 +498,25 @@ class Checker {
   }
 
   void entry(uint32_t dir, const Dirent& d, uint64_t at, std::deque<uint32_t>& todo) {
-    const std::string name = strformat("directory {}: entry \"{}\"", dir, d.name);
+    const std::string name = fmt::format("directory {}: entry \"{}\"", dir, d.name);
     if (d.name == "." || d.name == "..") {
       // Left alone: it may be the real one in a directory whose first
       // block is lost (DirHole, DirDot), which repair does not rebuild.
-      add(FindingKind::DirRecord, dir, 0, strformat("{} out of place", name), false);
+      add(FindingKind::DirRecord, dir, 0, fmt::format("{} out of place", name), false);
       return;
     }
     InodeState* t = live_target(d.inode);
     if (t == nullptr) {
       add(FindingKind::DirEntryFree, dir, 0,
-          strformat("{} names free inode {}; clearing it", name, d.inode), true);
+          fmt::format("{} names free inode {}; clearing it", name, d.inode), true);
       patch(at, le_bytes(0, 4));
       return;
     }
     if (mode_is_dir(t->raw.mode)) {
       if (t->reached) {
         add(FindingKind::DirHardLink, dir, 0,
-            strformat("{} is a second link to directory {} (already in {}); clearing it", name,
-                      d.inode, t->parent), true);
+            fmt::format("{} is a second link to directory {} (already in {}); clearing it", name,
+                        d.inode, t->parent), true);
         patch(at, le_bytes(0, 4));
         return;
       }
@@ -528,8 +528,8 @@ class Checker {
     const uint8_t want = file_type_of_mode(t->raw.mode);
     if (d.file_type != want) {
       add(FindingKind::DirFileType, dir, 0,
-          strformat("{} has file type {}, inode {} is a {} ({})", name, d.file_type, d.inode,
-                    type_name(t->raw.mode), want), true);
+          fmt::format("{} has file type {}, inode {} is a {} ({})", name, d.file_type, d.inode,
+                      type_name(t->raw.mode), want), true);
       patch(at + 7, {want});
     }
   }
@@ -539,9 +539,9 @@ class Checker {
     for (auto& [ino, st] : inodes_) {
       if (!st.alive || st.reached) continue;
       add(FindingKind::Orphan, ino, 0,
-          strformat("inode {} ({}, {} bytes, {} links) is in use but no directory reaches it; "
-                    "freeing it", ino, type_name(st.raw.mode), st.raw.size,
-                    st.raw.links_count), true);
+          fmt::format("inode {} ({}, {} bytes, {} links) is in use but no directory reaches it; "
+                      "freeing it", ino, type_name(st.raw.mode), st.raw.size,
+                      st.raw.links_count), true);
       st.alive = false;
       st.cleared = true;
     }
@@ -556,8 +556,8 @@ class Checker {
     for (auto& [ino, st] : inodes_) {
       if (!st.alive || st.raw.links_count == st.refs) continue;
       add(FindingKind::LinkCount, ino, 0,
-          strformat("inode {}: link count {}, but {} entries name it", ino, st.raw.links_count,
-                    st.refs), true);
+          fmt::format("inode {}: link count {}, but {} entries name it", ino, st.raw.links_count,
+                      st.refs), true);
       patch_inode(st, ino, offsetof(struct mpagefs_inode, i_links_count), st.refs, 2);
     }
   }
@@ -571,10 +571,10 @@ class Checker {
         },
         [this](uint64_t first, uint64_t count, bool used) {
           add(FindingKind::BlockBitmap, 0, first,
-              strformat("block{} {} {}", count == 1 ? "" : "s",
-                        count == 1 ? std::to_string(first)
-                                   : strformat("{}-{}", first, first + count - 1),
-                        used ? "in use but marked free" : "marked in use but free"),
+              fmt::format("block{} {} {}", count == 1 ? "" : "s",
+                          count == 1 ? std::to_string(first)
+                                     : fmt::format("{}-{}", first, first + count - 1),
+                          used ? "in use but marked free" : "marked in use but free"),
               true);
         });
     if (bmap != img_->block_bitmap()) patch(uint64_t{sb_.block_bitmap} * bs_, bmap);
@@ -588,8 +588,8 @@ class Checker {
         [this](uint64_t first, uint64_t count, bool used) {
           for (uint64_t i = 0; i < count; ++i)
             add(FindingKind::InodeBitmap, static_cast<uint32_t>(first + i + 1), 0,
-                strformat("inode {} {}", first + i + 1,
-                          used ? "in use but marked free" : "marked in use but free"),
+                fmt::format("inode {} {}", first + i + 1,
+                            used ? "in use but marked free" : "marked in use but free"),
                 true);
         });
     if (imap != ibitmap) patch(uint64_t{sb_.inode_bitmap} * bs_, imap);
@@ -598,12 +598,12 @@ class Checker {
     const auto free_inodes = static_cast<uint32_t>(sb_.inodes_count - used_inodes);
     if (free_blocks != sb_.free_blocks_count)
       add(FindingKind::FreeBlocks, 0, 0,
-          strformat("s_free_blocks_count {}, the bitmap gives {}", sb_.free_blocks_count,
-                    free_blocks), true);
+          fmt::format("s_free_blocks_count {}, the bitmap gives {}", sb_.free_blocks_count,
+                      free_blocks), true);
     if (free_inodes != sb_.free_inodes_count)
       add(FindingKind::FreeInodes, 0, 0,
-          strformat("s_free_inodes_count {}, the bitmap gives {}", sb_.free_inodes_count,
-                    free_inodes), true);
+          fmt::format("s_free_inodes_count {}, the bitmap gives {}", sb_.free_inodes_count,
+                      free_inodes), true);
     fixed_sb_.free_blocks_count = free_blocks;
     fixed_sb_.free_inodes_count = free_inodes;
     if (super_dirty_ || fixed_sb_ != sb_) {

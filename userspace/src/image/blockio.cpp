@@ -1,15 +1,15 @@
 // blockio.cpp - in-memory images (tests) and a size-limited view of a device.
 #include <cstring>
+#include <fmt/format.h>
 
 #include "mpagefs/image/blockio.hpp"
-#include "mpagefs/util/strformat.hpp"
 
 namespace mpagefs {
 
 namespace {
 void check_range(uint64_t offset, uint64_t len, uint64_t size) {
   if (offset > size || len > size - offset)
-    throw IoError(strformat("access of {} bytes at {} outside a {}-byte device", len, offset, size));
+    throw IoError(fmt::format("access of {} bytes at {} outside a {}-byte device", len, offset, size));
 }
 }  // namespace
 
@@ -25,7 +25,7 @@ void MemoryBlockIo::write(uint64_t offset, std::span<const uint8_t> in) {
 
 PrefixBlockIo::PrefixBlockIo(BlockIo& dev, uint64_t size) : dev_(dev), size_(size) {
   if (size > dev.size())
-    throw IoError(strformat("{} bytes requested on a device of {} bytes", size, dev.size()));
+    throw IoError(fmt::format("{} bytes requested on a device of {} bytes", size, dev.size()));
 }
 
 void PrefixBlockIo::read(uint64_t offset, std::span<uint8_t> out) const {

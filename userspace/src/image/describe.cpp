@@ -2,10 +2,11 @@
 #include "mpagefs/image/describe.hpp"
 
 #include <cstring>
+#include <fmt/format.h>
+#include <iterator>
 
 #include "mpagefs/image/ext2.hpp"
 #include "mpagefs/image/mpagefs_image.hpp"
-#include "mpagefs/util/strformat.hpp"
 
 namespace mpagefs {
 
@@ -15,7 +16,7 @@ std::string hex_uuid(const std::array<uint8_t, 16>& u) {
   std::string s;
   for (size_t i = 0; i < u.size(); ++i) {
     if (i == 4 || i == 6 || i == 8 || i == 10) s += '-';
-    s += strformat("{:02x}", u[i]);
+    fmt::format_to(std::back_inserter(s), "{:02x}", u[i]);
   }
   return s;
 }
@@ -60,7 +61,7 @@ nlohmann::json describe_image(const FsImage& img) {
     j["uuid"] = hex_uuid(sb.uuid);
     j["volume_name"] = std::string(sb.volume_name.data(),
                                    strnlen(sb.volume_name.data(), sb.volume_name.size()));
-    j["checksum"] = strformat("{:#010x}", sb.checksum);
+    j["checksum"] = fmt::format("{:#010x}", sb.checksum);
     j["used_blocks_in_bitmap"] = m->used_blocks_in_bitmap();
   } else if (const auto* e = dynamic_cast<const Ext2Image*>(&img)) {
     const Ext2Super& sb = e->super();

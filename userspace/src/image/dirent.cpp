@@ -1,10 +1,10 @@
 // dirent.cpp - directory blocks: ext2-style records that never cross a
 // block boundary.  The same parser serves ext2 images (same record layout).
 #include <cstring>
+#include <fmt/format.h>
 
 #include "mpagefs/image/format.hpp"
 #include "mpagefs/util/le.hpp"
-#include "mpagefs/util/strformat.hpp"
 
 namespace mpagefs {
 
@@ -21,18 +21,18 @@ DirentCheck check_dirent(std::span<const uint8_t> block, size_t off, uint32_t in
   d.rec_len = get_le16(block, off + 4);
   const uint8_t name_len = block[off + 6];
   d.file_type = block[off + 7];
-  if (d.rec_len < MPAGEFS_DIRENT_HEADER) return fail(strformat("rec_len {} below 8", d.rec_len), false);
+  if (d.rec_len < MPAGEFS_DIRENT_HEADER) return fail(fmt::format("rec_len {} below 8", d.rec_len), false);
   if (d.rec_len % 4 != 0)
-    return fail(strformat("rec_len {} not a multiple of 4", d.rec_len), false);
+    return fail(fmt::format("rec_len {} not a multiple of 4", d.rec_len), false);
   if (d.rec_len > block.size() - off)
-    return fail(strformat("rec_len {} crosses the block end", d.rec_len), false);
+    return fail(fmt::format("rec_len {} crosses the block end", d.rec_len), false);
   if (d.inode == 0) return c;
   if (name_len == 0) return fail("name_len is 0", true);
   if (d.rec_len < dirent_len(name_len))
-    return fail(strformat("rec_len {} too small for name_len {}", d.rec_len, name_len), true);
+    return fail(fmt::format("rec_len {} too small for name_len {}", d.rec_len, name_len), true);
   if (d.inode > inodes_count)
-    return fail(strformat("inode {} outside 1..{}", d.inode, inodes_count), true);
-  if (d.file_type >= MPAGEFS_FT_MAX) return fail(strformat("file_type {} unknown", d.file_type), true);
+    return fail(fmt::format("inode {} outside 1..{}", d.inode, inodes_count), true);
+  if (d.file_type >= MPAGEFS_FT_MAX) return fail(fmt::format("file_type {} unknown", d.file_type), true);
   d.name.assign(reinterpret_cast<const char*>(&block[off + MPAGEFS_DIRENT_HEADER]), name_len);
   if (d.name.find('/') != std::string::npos || d.name.find('\0') != std::string::npos)
     return fail("name contains '/' or NUL", true);
@@ -44,7 +44,7 @@ std::vector<Dirent> parse_dir_block(std::span<const uint8_t> block, uint32_t ino
   size_t off = 0;
   while (off < block.size()) {
     DirentCheck c = check_dirent(block, off, inodes_count);
-    if (!c.error.empty()) throw FormatError(strformat("dirent at offset {}: {}", off, c.error));
+    if (!c.error.empty()) throw FormatError(fmt::format("dirent at offset {}: {}", off, c.error));
     out.push_back(std::move(c.dirent));
     off += out.back().rec_len;
   }
@@ -61,7 +61,7 @@ std::vector<uint8_t> encode_dir_block(const std::vector<Dirent>& entries, uint32
   for (size_t i = 0; i < entries.size(); ++i) {
     const Dirent& d = entries[i];
     if (d.name.empty() || d.name.size() > MPAGEFS_NAME_LEN)
-      throw FormatError(strformat("name of {} bytes not in 1..{}", d.name.size(), MPAGEFS_NAME_LEN));
+      throw FormatError(fmt::format("name of {} bytes not in 1..{}", d.name.size(), MPAGEFS_NAME_LEN));
     const uint32_t need = dirent_len(d.name.size());
     if (off + need > block_size) throw FormatError("directory records overflow the block");
     const bool last = i + 1 == entries.size();

@@ -2,10 +2,10 @@
 // into FsImage's common view.  Only what reading needs; no journal, no
 // extents, no 64-bit or meta_bg layouts (refused with a message).
 #include <cstring>
+#include <fmt/format.h>
 
 #include "mpagefs/image/ext2.hpp"
 #include "mpagefs/util/le.hpp"
-#include "mpagefs/util/strformat.hpp"
 
 namespace mpagefs {
 
@@ -55,27 +55,27 @@ Ext2Super decode_ext2_super(std::span<const uint8_t> raw, uint64_t device_bytes)
     s.reserved_gdt_blocks = 0;
   }
   auto fail = [](const std::string& m) { throw FormatError("ext2: " + m); };
-  if (s.magic != kExt2Magic) fail(strformat("s_magic {:#x} is not ext2", s.magic));
-  if (s.log_block_size > 2) fail(strformat("s_log_block_size {} not in 0..2", s.log_block_size));
+  if (s.magic != kExt2Magic) fail(fmt::format("s_magic {:#x} is not ext2", s.magic));
+  if (s.log_block_size > 2) fail(fmt::format("s_log_block_size {} not in 0..2", s.log_block_size));
   const uint32_t bs = s.block_size();
   if (s.first_data_block != (bs == 1024 ? 1U : 0U))
-    fail(strformat("s_first_data_block {} wrong for {}-byte blocks", s.first_data_block, bs));
+    fail(fmt::format("s_first_data_block {} wrong for {}-byte blocks", s.first_data_block, bs));
   if (s.blocks_count <= s.first_data_block) fail("s_blocks_count too small");
   if (device_bytes != 0 && uint64_t{s.blocks_count} * bs > device_bytes)
-    fail(strformat("s_blocks_count {} exceeds the device", s.blocks_count));
+    fail(fmt::format("s_blocks_count {} exceeds the device", s.blocks_count));
   if (s.blocks_per_group == 0 || s.blocks_per_group > bs * 8)
-    fail(strformat("s_blocks_per_group {} not in 1..{}", s.blocks_per_group, bs * 8));
+    fail(fmt::format("s_blocks_per_group {} not in 1..{}", s.blocks_per_group, bs * 8));
   if (s.inodes_per_group == 0 || s.inodes_per_group > bs * 8)
-    fail(strformat("s_inodes_per_group {} not in 1..{}", s.inodes_per_group, bs * 8));
+    fail(fmt::format("s_inodes_per_group {} not in 1..{}", s.inodes_per_group, bs * 8));
   if (s.inode_size < 128 || s.inode_size > bs || (s.inode_size & (s.inode_size - 1)) != 0)
-    fail(strformat("s_inode_size {} invalid", s.inode_size));
+    fail(fmt::format("s_inode_size {} invalid", s.inode_size));
   if (s.feature_incompat & ~kIncompatFiletype)
-    fail(strformat("s_feature_incompat {:#x}: unsupported features (extents, 64bit, "
-                   "meta_bg, journal...)", s.feature_incompat));
+    fail(fmt::format("s_feature_incompat {:#x}: unsupported features (extents, 64bit, "
+                     "meta_bg, journal...)", s.feature_incompat));
   const uint64_t groups = (uint64_t{s.blocks_count} - s.first_data_block + s.blocks_per_group - 1) /
                           s.blocks_per_group;
   if (uint64_t{s.inodes_count} > groups * s.inodes_per_group)
-    fail(strformat("s_inodes_count {} exceeds groups * inodes_per_group", s.inodes_count));
+    fail(fmt::format("s_inodes_count {} exceeds groups * inodes_per_group", s.inodes_count));
   if (s.inodes_count < 2) fail("s_inodes_count has no root inode");
   return s;
 }
@@ -97,7 +97,7 @@ Ext2Image::Ext2Image(BlockIo& dev) : FsImage(dev) {
     const uint64_t it_end = uint64_t{d.inode_table} + inode_table_blocks();
     if (d.block_bitmap >= sb_.blocks_count || d.inode_bitmap >= sb_.blocks_count ||
         d.inode_table < sb_.first_data_block || it_end > sb_.blocks_count)
-      throw FormatError(strformat("ext2: group {} descriptor points outside the device", g));
+      throw FormatError(fmt::format("ext2: group {} descriptor points outside the device", g));
     groups_.push_back(d);
   }
 }
@@ -119,7 +119,7 @@ bool Ext2Image::group_has_super(uint32_t g) const {
 
 InodeInfo Ext2Image::inode(uint32_t ino) const {
   if (ino == 0 || ino > sb_.inodes_count)
-    throw FormatError(strformat("ext2: inode {} outside 1..{}", ino, sb_.inodes_count));
+    throw FormatError(fmt::format("ext2: inode {} outside 1..{}", ino, sb_.inodes_count));
   const uint32_t g = (ino - 1) / sb_.inodes_per_group;
   const uint32_t idx = (ino - 1) % sb_.inodes_per_group;
   std::array<uint8_t, 128> raw{};
@@ -144,17 +144,17 @@ InodeInfo Ext2Image::inode(uint32_t ino) const {
   in.has_block_map = mode_is_reg(in.mode) || mode_is_dir(in.mode) || (mode_is_lnk(in.mode) && !in.fast_symlink);
 
   auto fail = [ino](const std::string& m) {
-    throw FormatError(strformat("ext2: inode {}: {}", ino, m));
+    throw FormatError(fmt::format("ext2: inode {}: {}", ino, m));
   };
   if (!mode_is_reg(in.mode) && !mode_is_dir(in.mode) && !mode_is_lnk(in.mode))
-    fail(strformat("i_mode {:#o} is not a regular file, directory or symlink", in.mode));
+    fail(fmt::format("i_mode {:#o} is not a regular file, directory or symlink", in.mode));
   if (in.links == 0) fail("i_links_count is 0");
-  if (in.size > max_file_size(block_size())) fail(strformat("i_size {} too large", in.size));
+  if (in.size > max_file_size(block_size())) fail(fmt::format("i_size {} too large", in.size));
   if (in.fast_symlink && in.size >= kFastSymlinkMax) fail("fast symlink too long");
   if (!in.fast_symlink)
     for (uint32_t i = 0; i < kNBlocks; ++i)
       if (in.block[i] != 0 && !valid_data_block(in.block[i]))
-        fail(strformat("i_block[{}] = {} outside the device", i, in.block[i]));
+        fail(fmt::format("i_block[{}] = {} outside the device", i, in.block[i]));
   return in;
 }
 

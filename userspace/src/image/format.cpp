@@ -4,7 +4,7 @@
 
 #include <cstddef>
 #include <cstring>
-#include "mpagefs/util/strformat.hpp"
+#include <fmt/format.h>
 
 #include "mpagefs/util/crc32c.hpp"
 #include "mpagefs/util/le.hpp"
@@ -95,67 +95,67 @@ void validate_super(std::span<const uint8_t> raw, uint64_t device_bytes) {
   const SuperBlock sb = decode_super(raw);
   // Identity first, so a foreign image is named as such, not as a bad crc.
   if (sb.magic != MPAGEFS_MAGIC)
-    throw FormatError(strformat("s_magic {:#010x} is not mpagefs ({:#010x})", sb.magic,
+    throw FormatError(fmt::format("s_magic {:#010x} is not mpagefs ({:#010x})", sb.magic,
                                   MPAGEFS_MAGIC));
   // Then the checksum, as the kernel does: any later message is about a
   // superblock that was written that way.
   const uint32_t crc = super_checksum(raw);
   if (crc != sb.checksum)
-    throw FormatError(strformat("s_checksum {:#010x} does not match crc32c {:#010x}",
+    throw FormatError(fmt::format("s_checksum {:#010x} does not match crc32c {:#010x}",
                                   sb.checksum, crc));
   validate_super_fields(sb, device_bytes);
 }
 
 void validate_super_fields(const SuperBlock& sb, uint64_t device_bytes) {
   auto fail = [](const std::string& m) { throw FormatError(m); };
-  if (sb.magic != MPAGEFS_MAGIC) fail(strformat("s_magic {:#010x} is not mpagefs", sb.magic));
-  if (sb.version != MPAGEFS_VERSION) fail(strformat("s_version {} unsupported", sb.version));
+  if (sb.magic != MPAGEFS_MAGIC) fail(fmt::format("s_magic {:#010x} is not mpagefs", sb.magic));
+  if (sb.version != MPAGEFS_VERSION) fail(fmt::format("s_version {} unsupported", sb.version));
   if (sb.log_block_size < MPAGEFS_MIN_BLOCK_LOG || sb.log_block_size > MPAGEFS_MAX_BLOCK_LOG)
-    fail(strformat("s_log_block_size {} not in {}..{} (1024..4096 bytes)", sb.log_block_size,
+    fail(fmt::format("s_log_block_size {} not in {}..{} (1024..4096 bytes)", sb.log_block_size,
                      MPAGEFS_MIN_BLOCK_LOG, MPAGEFS_MAX_BLOCK_LOG));
   if (sb.inode_size != MPAGEFS_INODE_SIZE)
-    fail(strformat("s_inode_size {} (expected {})", sb.inode_size, MPAGEFS_INODE_SIZE));
+    fail(fmt::format("s_inode_size {} (expected {})", sb.inode_size, MPAGEFS_INODE_SIZE));
   if (sb.feature_incompat & ~static_cast<uint32_t>(MPAGEFS_FEATURE_INCOMPAT_SUPP))
-    fail(strformat("s_feature_incompat {:#x} has unknown features", sb.feature_incompat));
+    fail(fmt::format("s_feature_incompat {:#x} has unknown features", sb.feature_incompat));
   const uint64_t bs = sb.block_size();
   const uint64_t bits = bs * 8;
   if (sb.blocks_count == 0) fail("s_blocks_count is 0");
   if (device_bytes != 0 && uint64_t{sb.blocks_count} * bs > device_bytes)
-    fail(strformat("s_blocks_count {} exceeds the device ({} blocks)", sb.blocks_count,
+    fail(fmt::format("s_blocks_count {} exceeds the device ({} blocks)", sb.blocks_count,
                      device_bytes / bs));
   if (sb.inodes_count == 0) fail("s_inodes_count is 0");
   // Regions in the order of the header, not overlapping, inside the fs.
   if (sb.block_bitmap <= MPAGEFS_SUPER_BLOCKNR)
-    fail(strformat("s_block_bitmap {} overlaps the superblock", sb.block_bitmap));
+    fail(fmt::format("s_block_bitmap {} overlaps the superblock", sb.block_bitmap));
   if (uint64_t{sb.block_bitmap_blocks} < div_up(sb.blocks_count, bits))
-    fail(strformat("s_block_bitmap_blocks {} too small for {} blocks", sb.block_bitmap_blocks,
+    fail(fmt::format("s_block_bitmap_blocks {} too small for {} blocks", sb.block_bitmap_blocks,
                      sb.blocks_count));
   if (sb.inode_bitmap < uint64_t{sb.block_bitmap} + sb.block_bitmap_blocks)
-    fail(strformat("s_inode_bitmap {} overlaps the block bitmap", sb.inode_bitmap));
+    fail(fmt::format("s_inode_bitmap {} overlaps the block bitmap", sb.inode_bitmap));
   if (uint64_t{sb.inode_bitmap_blocks} < div_up(sb.inodes_count, bits))
-    fail(strformat("s_inode_bitmap_blocks {} too small for {} inodes", sb.inode_bitmap_blocks,
+    fail(fmt::format("s_inode_bitmap_blocks {} too small for {} inodes", sb.inode_bitmap_blocks,
                      sb.inodes_count));
   if (sb.inode_table < uint64_t{sb.inode_bitmap} + sb.inode_bitmap_blocks)
-    fail(strformat("s_inode_table {} overlaps the inode bitmap", sb.inode_table));
+    fail(fmt::format("s_inode_table {} overlaps the inode bitmap", sb.inode_table));
   if (uint64_t{sb.inode_table_blocks} < div_up(uint64_t{sb.inodes_count} * kInodeSize, bs))
-    fail(strformat("s_inode_table_blocks {} too small for {} inodes", sb.inode_table_blocks,
+    fail(fmt::format("s_inode_table_blocks {} too small for {} inodes", sb.inode_table_blocks,
                      sb.inodes_count));
   if (sb.first_data_block != uint64_t{sb.inode_table} + sb.inode_table_blocks)
-    fail(strformat("s_first_data_block {} is not the end of the inode table ({})",
-                   sb.first_data_block, uint64_t{sb.inode_table} + sb.inode_table_blocks));
+    fail(fmt::format("s_first_data_block {} is not the end of the inode table ({})",
+                     sb.first_data_block, uint64_t{sb.inode_table} + sb.inode_table_blocks));
   if (sb.first_data_block >= sb.blocks_count)
-    fail(strformat("s_first_data_block {} not below s_blocks_count {}", sb.first_data_block,
+    fail(fmt::format("s_first_data_block {} not below s_blocks_count {}", sb.first_data_block,
                      sb.blocks_count));
   // The kernel's caps (check_super): the data area less the root
   // directory's block, every inode but the root.
   if (sb.free_blocks_count > sb.blocks_count - sb.first_data_block - 1)
-    fail(strformat("s_free_blocks_count {} exceeds the {} blocks of the data area that can be free",
-                   sb.free_blocks_count, sb.blocks_count - sb.first_data_block - 1));
+    fail(fmt::format("s_free_blocks_count {} exceeds the {} blocks of the data area that can be free",
+                     sb.free_blocks_count, sb.blocks_count - sb.first_data_block - 1));
   if (sb.free_inodes_count > sb.inodes_count - 1)
-    fail(strformat("s_free_inodes_count {} exceeds s_inodes_count {} less the root inode",
-                   sb.free_inodes_count, sb.inodes_count));
+    fail(fmt::format("s_free_inodes_count {} exceeds s_inodes_count {} less the root inode",
+                     sb.free_inodes_count, sb.inodes_count));
   if (sb.root_ino != MPAGEFS_ROOT_INO)
-    fail(strformat("s_root_ino {} (expected {})", sb.root_ino, MPAGEFS_ROOT_INO));
+    fail(fmt::format("s_root_ino {} (expected {})", sb.root_ino, MPAGEFS_ROOT_INO));
 }
 
 uint32_t effective_errors_policy(uint32_t s_errors) {
@@ -233,30 +233,30 @@ bool has_block_map(const Inode& inode) {
 // The kernel's mpagefs_check_inode(), rule for rule.
 void validate_inode(const Inode& in, uint32_t ino, const SuperBlock& sb) {
   auto fail = [ino](const std::string& m) {
-    throw FormatError(strformat("inode {}: {}", ino, m));
+    throw FormatError(fmt::format("inode {}: {}", ino, m));
   };
   if (ino == 0 || ino > sb.inodes_count)
-    throw FormatError(strformat("inode {} outside 1..{}", ino, sb.inodes_count));
+    throw FormatError(fmt::format("inode {} outside 1..{}", ino, sb.inodes_count));
   const uint32_t bs = sb.block_size();
   switch (in.mode & kIfmt) {
     case kIfreg: case kIfdir: case kIflnk: case kIfchr: case kIfblk: case kIfifo:
     case kIfsock:
       break;
     default:
-      fail(strformat("i_mode {:#o}: unknown file type", in.mode));
+      fail(fmt::format("i_mode {:#o}: unknown file type", in.mode));
   }
   if (in.links_count == 0) fail("i_links_count is 0 on an inode in use");
   if (in.size > max_file_size(bs))
-    fail(strformat("i_size {} exceeds the {}-byte limit for {}-byte blocks", in.size,
-                   max_file_size(bs), bs));
+    fail(fmt::format("i_size {} exceeds the {}-byte limit for {}-byte blocks", in.size,
+                     max_file_size(bs), bs));
   if (mode_is_dir(in.mode) && (in.size == 0 || in.size % bs != 0))
-    fail(strformat("directory i_size {} is not a non-zero multiple of {}", in.size, bs));
+    fail(fmt::format("directory i_size {} is not a non-zero multiple of {}", in.size, bs));
   if (mode_is_lnk(in.mode) && (in.size == 0 || in.size >= 4096))
-    fail(strformat("symlink i_size {} not in 1..4095", in.size));
+    fail(fmt::format("symlink i_size {} not in 1..4095", in.size));
   if (!mode_is_reg(in.mode) && !mode_is_dir(in.mode) && !mode_is_lnk(in.mode) && in.size != 0)
-    fail(strformat("special file with i_size {}", in.size));
+    fail(fmt::format("special file with i_size {}", in.size));
   if (in.blocks > sb.blocks_count - sb.first_data_block || (!has_block_map(in) && in.blocks != 0))
-    fail(strformat("i_blocks {} is impossible", in.blocks));
+    fail(fmt::format("i_blocks {} is impossible", in.blocks));
   constexpr uint32_t kNsecPerSec = 1000000000;
   if (in.atime_nsec >= kNsecPerSec || in.mtime_nsec >= kNsecPerSec || in.ctime_nsec >= kNsecPerSec)
     fail("nanoseconds out of range in a timestamp");
@@ -264,8 +264,8 @@ void validate_inode(const Inode& in, uint32_t ino, const SuperBlock& sb) {
   for (uint32_t i = 0; i < kNBlocks; ++i) {
     const uint32_t b = in.block[i];
     if (b != 0 && (b < sb.first_data_block || b >= sb.blocks_count))
-      fail(strformat("i_block[{}] = {} outside the data area {}..{}", i, b,
-                     sb.first_data_block, sb.blocks_count - 1));
+      fail(fmt::format("i_block[{}] = {} outside the data area {}..{}", i, b,
+                       sb.first_data_block, sb.blocks_count - 1));
   }
 }
 
@@ -284,7 +284,7 @@ uint8_t file_type_of_mode(uint16_t mode) {
 
 Geometry compute_geometry(uint64_t device_bytes, uint32_t block_size, uint32_t inodes) {
   if (block_size != 1024 && block_size != 2048 && block_size != 4096)
-    throw FormatError(strformat("block size {} is not 1024, 2048 or 4096", block_size));
+    throw FormatError(fmt::format("block size {} is not 1024, 2048 or 4096", block_size));
   Geometry g;
   g.block_size = block_size;
   const uint64_t blocks = std::min<uint64_t>(device_bytes / block_size, UINT32_MAX);
@@ -298,7 +298,7 @@ Geometry compute_geometry(uint64_t device_bytes, uint32_t block_size, uint32_t i
   const uint64_t itb = want / per_block;
   const uint64_t first_data = 1 + bbb + ibb + itb;
   if (first_data + 1 > blocks)
-    throw FormatError(strformat(
+    throw FormatError(fmt::format(
         "device too small: {} blocks of {} bytes, but the metadata for {} inodes needs {} blocks "
         "plus one for the root directory",
         blocks, block_size, want, first_data));

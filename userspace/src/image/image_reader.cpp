@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 #include <deque>
+#include <fmt/format.h>
 #include <map>
 #include <set>
 
@@ -11,7 +12,6 @@
 #include "mpagefs/image/image.hpp"
 #include "mpagefs/image/mpagefs_image.hpp"
 #include "mpagefs/util/le.hpp"
-#include "mpagefs/util/strformat.hpp"
 
 namespace mpagefs {
 
@@ -32,10 +32,10 @@ void FsImage::read_block(uint64_t block, std::span<uint8_t> out) const {
 }
 
 std::string pointer_location(const BlockPointer& p) {
-  if (p.holder == 0) return strformat("i_block[{}]", p.index);
+  if (p.holder == 0) return fmt::format("i_block[{}]", p.index);
   const int holder_level = p.level + 1;
   const char* name = holder_level == 1 ? "IND" : (holder_level == 2 ? "DIND" : "TIND");
-  return strformat("{} block {} entry {}", name, p.holder, p.index);
+  return fmt::format("{} block {} entry {}", name, p.holder, p.index);
 }
 
 namespace {
@@ -115,11 +115,11 @@ FileMap FsImage::map_file(uint32_t ino) const {
   // The strict reader: the first bad pointer is an error.
   walk_pointers(in, [&map, ino](const BlockPointer& p, PointerFault fault) {
     if (fault == PointerFault::OutOfRange)
-      throw FormatError(strformat("inode {}: {} = {} outside the data area", ino,
-                                  pointer_location(p), p.block));
+      throw FormatError(fmt::format("inode {}: {} = {} outside the data area", ino,
+                                    pointer_location(p), p.block));
     if (fault == PointerFault::Loop)
-      throw FormatError(strformat("inode {}: indirect block {} referenced twice (a loop in the "
-                                  "block map)", ino, p.block));
+      throw FormatError(fmt::format("inode {}: indirect block {} referenced twice (a loop in the "
+                                    "block map)", ino, p.block));
     if (p.level > 0) {
       map.indirect.push_back({p.block, p.level, p.logical});
       return true;
@@ -161,7 +161,7 @@ std::vector<uint8_t> FsImage::read_file(uint32_t ino) const {
 
 std::string FsImage::read_symlink(uint32_t ino) const {
   const InodeInfo in = inode(ino);
-  if (!mode_is_lnk(in.mode)) throw FormatError(strformat("inode {} is not a symlink", ino));
+  if (!mode_is_lnk(in.mode)) throw FormatError(fmt::format("inode {} is not a symlink", ino));
   if (in.fast_symlink) {
     // i_block[] is le32 on disk: re-encode to get the bytes back in order.
     std::array<uint8_t, kFastSymlinkMax> raw{};
@@ -175,7 +175,7 @@ std::string FsImage::read_symlink(uint32_t ino) const {
 
 std::vector<DirEntryInfo> FsImage::list_dir(uint32_t ino) const {
   const InodeInfo in = inode(ino);
-  if (!mode_is_dir(in.mode)) throw FormatError(strformat("inode {} is not a directory", ino));
+  if (!mode_is_dir(in.mode)) throw FormatError(fmt::format("inode {} is not a directory", ino));
   const FileMap map = map_file(ino);
   std::vector<DirEntryInfo> out;
   std::vector<uint8_t> buf(block_size());
@@ -186,8 +186,8 @@ std::vector<DirEntryInfo> FsImage::list_dir(uint32_t ino) const {
       try {
         recs = parse_dir_block(buf, inodes_count());
       } catch (const FormatError& e) {
-        throw FormatError(strformat("directory inode {} block {} (disk {}): {}", ino,
-                                    r.logical + i, r.physical + i, e.what()));
+        throw FormatError(fmt::format("directory inode {} block {} (disk {}): {}", ino,
+                                      r.logical + i, r.physical + i, e.what()));
       }
       for (Dirent& d : recs)
         if (d.inode != 0) out.push_back({d.inode, d.file_type, std::move(d.name)});
@@ -215,7 +215,7 @@ uint32_t FsImage::resolve(std::string_view path) const {
     walked += "/";
     walked += name;
     const auto next = lookup(ino, name);
-    if (!next) throw FormatError(strformat("{}: no such file or directory", walked));
+    if (!next) throw FormatError(fmt::format("{}: no such file or directory", walked));
     ino = *next;
   }
   return ino;
@@ -268,9 +268,9 @@ BlockOwnerMap FsImage::owner_map() const {
     const Segment& s = segs[i];
     if (i > 0 && segs[i - 1].first + segs[i - 1].count > s.first) {
       const BlockOwner& o = segs[i - 1].owner;
-      throw FormatError(strformat("block {} is claimed twice: by {} of inode {} and by {} of "
-                                  "inode {}", s.first, to_string(o.kind), o.ino,
-                                  to_string(s.owner.kind), s.owner.ino));
+      throw FormatError(fmt::format("block {} is claimed twice: by {} of inode {} and by {} of "
+                                    "inode {}", s.first, to_string(o.kind), o.ino,
+                                    to_string(s.owner.kind), s.owner.ino));
     }
     const bool advances = s.owner.kind != BlockKind::Ind && s.owner.kind != BlockKind::Dind &&
                           s.owner.kind != BlockKind::Tind;

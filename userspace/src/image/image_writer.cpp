@@ -1,8 +1,9 @@
 // image_writer.cpp - mkfs's allocator and metadata writer.
+#include <fmt/format.h>
+
 #include "image_writer.hpp"
 
 #include "mpagefs/util/le.hpp"
-#include "mpagefs/util/strformat.hpp"
 
 namespace mpagefs::detail {
 
@@ -35,8 +36,8 @@ uint32_t ImageWriter::alloc_inode(const std::string& path) {
       return i + 1;
     }
   }
-  throw FormatError(strformat("{}: no free inode (all {} in use; use --inodes)", path,
-                              g_.inodes_count));
+  throw FormatError(fmt::format("{}: no free inode (all {} in use; use --inodes)", path,
+                                g_.inodes_count));
 }
 
 uint32_t ImageWriter::alloc_block(const std::string& path) {
@@ -52,8 +53,8 @@ uint32_t ImageWriter::alloc_block(const std::string& path) {
     }
     cursor_ = g_.first_data_block;
   }
-  throw FormatError(strformat("{}: no space left on the device ({} blocks of {} bytes)", path,
-                              g_.blocks_count, g_.block_size));
+  throw FormatError(fmt::format("{}: no space left on the device ({} blocks of {} bytes)", path,
+                                g_.blocks_count, g_.block_size));
 }
 
 void ImageWriter::before_data_block(uint32_t& run_len) {
@@ -78,7 +79,7 @@ uint32_t ImageWriter::ensure_indirect(uint32_t& slot, uint32_t ino, const std::s
 
 uint32_t ImageWriter::map_block(uint32_t ino, uint64_t logical, const std::string& path) {
   if (logical >= max_file_blocks(g_.block_size))
-    throw FormatError(strformat("{}: block {} beyond the largest file", path, logical));
+    throw FormatError(fmt::format("{}: block {} beyond the largest file", path, logical));
   const uint64_t p = g_.block_size / 4;
   Inode& in = inode(ino);
   // Find (or make) the slot that will hold the data block's number; the
@@ -109,7 +110,7 @@ uint32_t ImageWriter::map_block(uint32_t ino, uint64_t logical, const std::strin
       }
     }
   }
-  if (*slot != 0) throw FormatError(strformat("{}: block {} mapped twice", path, logical));
+  if (*slot != 0) throw FormatError(fmt::format("{}: block {} mapped twice", path, logical));
   const uint32_t b = alloc_block(path);
   *slot = b;  // `slot` stays valid: std::map nodes and the inode do not move
   ++in.blocks;

@@ -2,8 +2,7 @@
 #include "mpagefs/image/mpagefs_image.hpp"
 
 #include <cstring>
-
-#include "mpagefs/util/strformat.hpp"
+#include <fmt/format.h>
 
 namespace mpagefs {
 
@@ -17,7 +16,7 @@ MpagefsImage::MpagefsImage(BlockIo& dev) : FsImage(dev) {
 
 uint64_t MpagefsImage::inode_offset(uint32_t ino) const {
   if (ino == 0 || ino > sb_.inodes_count)
-    throw FormatError(strformat("inode {} outside 1..{}", ino, sb_.inodes_count));
+    throw FormatError(fmt::format("inode {} outside 1..{}", ino, sb_.inodes_count));
   return uint64_t{sb_.inode_table} * block_size() + uint64_t{ino - 1} * kInodeSize;
 }
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <cstddef>
+#include <fmt/format.h>
 #include <functional>
 #include <map>
 #include <set>
@@ -13,7 +14,6 @@
 #include "mpagefs/image/format.hpp"
 #include "mpagefs/image/mpagefs_image.hpp"
 #include "mpagefs/util/le.hpp"
-#include "mpagefs/util/strformat.hpp"
 
 namespace mpagefs {
 
@@ -90,8 +90,8 @@ Model build_model(BlockIo& dev) {
     if (!has_block_map(in)) continue;
     img.walk_pointers(inode_info(ino, in), [&](const BlockPointer& p, PointerFault fault) {
       if (fault != PointerFault::None)
-        throw FormatError(strformat("mutate needs a valid image: inode {} {} is bad", ino,
-                                    pointer_location(p)));
+        throw FormatError(fmt::format("mutate needs a valid image: inode {} {} is bad", ino,
+                                      pointer_location(p)));
       const uint64_t off = p.holder == 0
                                ? m.inode_offset(ino) + offsetof(mpagefs_inode, i_block) + 4 * p.index
                                : p.holder * m.bs + 4ULL * p.index;
@@ -110,8 +110,8 @@ Model build_model(BlockIo& dev) {
       try {
         entries = parse_dir_block(block, m.sb.inodes_count);
       } catch (const FormatError& e) {
-        throw FormatError(strformat("mutate needs a valid image: directory {} block {}: {}", ino, ps.p.block,
-                                    e.what()));
+        throw FormatError(fmt::format("mutate needs a valid image: directory {} block {}: {}", ino, ps.p.block,
+                                      e.what()));
       }
       uint32_t off = 0;
       for (Dirent& d : entries) {
@@ -169,7 +169,7 @@ class Planner {
     const uint32_t old = get_le32(raw_sb_, off);
     const uint32_t nv = old ^ (1U << rng_.below(32));
     sb_changed(off, 4, nv);
-    Mutation mu{"sb-stale-crc", "superblock", strformat("le32 #{} (byte {})", field, off), off, 4,
+    Mutation mu{"sb-stale-crc", "superblock", fmt::format("le32 #{} (byte {})", field, off), off, 4,
                 old, nv, false, true, "checksum left stale"};
     add(std::move(mu));
   }
@@ -244,12 +244,12 @@ class Planner {
     const uint64_t off = uint64_t{first} * m_.bs + bit / 8;
     const uint8_t old = map[bit / 8];
     const auto nv = static_cast<uint8_t>(old ^ (1U << (bit % 8)));
-    const std::string what = inodes ? strformat("inode {}", bit + 1) : strformat("block {}", bit);
+    const std::string what = inodes ? fmt::format("inode {}", bit + 1) : fmt::format("block {}", bit);
     Mutation mu{inodes ? "inode-bitmap" : "block-bitmap",
                 inodes ? "inode bitmap" : "block bitmap",
-                strformat("byte {} (bit of {})", bit / 8, what), off, 1, old, nv, false, true,
-                set ? strformat("{} marked in use but free", what)
-                    : strformat("{} marked free but in use", what)};
+                fmt::format("byte {} (bit of {})", bit / 8, what), off, 1, old, nv, false, true,
+                set ? fmt::format("{} marked in use but free", what)
+                    : fmt::format("{} marked free but in use", what)};
     add(std::move(mu));
   }
 
@@ -257,7 +257,7 @@ class Planner {
     using IN = mpagefs_inode;
     const auto& [ino, in] = rng_.pick(m_.inodes);
     const uint64_t base = m_.inode_offset(ino);
-    const std::string where = strformat("inode {}", ino);
+    const std::string where = fmt::format("inode {}", ino);
     const uint64_t maxsize = max_file_size(m_.bs);
     switch (rng_.below(9)) {
       case 0: {  // type bits
@@ -352,10 +352,10 @@ class Planner {
   void pointer() {
     if (m_.pointers.empty()) return inode_field();
     const PointerSite& ps = rng_.pick(m_.pointers);
-    const std::string where = strformat("inode {}", ps.ino);
+    const std::string where = fmt::format("inode {}", ps.ino);
     const std::string field = pointer_location(ps.p) + (ps.p.level > 0
-                                                            ? strformat(" (level {} indirect)", ps.p.level)
-                                                            : strformat(" (file block {})", ps.p.logical));
+                                                            ? fmt::format(" (level {} indirect)", ps.p.level)
+                                                            : fmt::format(" (file block {})", ps.p.logical));
     const uint64_t nblocks = m_.sb.blocks_count;
     const uint64_t first_data = m_.sb.first_data_block;
     // A block of another inode (or of the same one) for duplicates.
@@ -388,8 +388,8 @@ class Planner {
         {
           const PointerSite* o = rng_.pick(others);
           nv = o->p.block;
-          note = strformat("shared with inode {} ({})", o->ino,
-                           o->p.level ? "an indirect block" : "a data block");
+          note = fmt::format("shared with inode {} ({})", o->ino,
+                             o->p.level ? "an indirect block" : "a data block");
         }
         break;
       case 6: {
@@ -404,8 +404,8 @@ class Planner {
         if (ps.p.level > 0 && rng_.below(2) == 0) {
           nv = ps.p.block;  // stays the same: make the first entry of it point at itself
           const uint64_t off = ps.p.block * m_.bs;
-          add({"indirect-loop", where, strformat("level {} indirect block {} entry 0", ps.p.level,
-                                                 ps.p.block),
+          add({"indirect-loop", where, fmt::format("level {} indirect block {} entry 0", ps.p.level,
+                                                   ps.p.block),
                off, 4, 0xFFFFFFFF, ps.p.block, false, true,
                "an indirect block whose first entry points at itself"});
           fix_old_entry(off);
@@ -435,9 +435,9 @@ class Planner {
   void dirent() {
     if (m_.records.empty()) return inode_field();
     const RecordSite& r = rng_.pick(m_.records);
-    const std::string where = strformat("directory {} block {}", r.dir, r.block);
+    const std::string where = fmt::format("directory {} block {}", r.dir, r.block);
     const uint64_t at = r.block * m_.bs + r.off;
-    const std::string rec = strformat("record at {} '{}'", r.off, r.name);
+    const std::string rec = fmt::format("record at {} '{}'", r.off, r.name);
     const bool dot = r.name == "." || r.name == "..";
     switch (rng_.below(9)) {
       case 0: {
@@ -496,7 +496,7 @@ class Planner {
         if (r.name_len == 0) return dirent();
         const auto i = static_cast<uint32_t>(rng_.below(r.name_len));
         const uint8_t nv = rng_.below(2) ? '/' : 0;
-        add({"dirent-name", where, strformat("{} name[{}]", rec, i), at + 8 + i, 1,
+        add({"dirent-name", where, fmt::format("{} name[{}]", rec, i), at + 8 + i, 1,
              static_cast<uint8_t>(r.name[i]), nv, false, true, "'/' or NUL inside a name"});
         return;
       }
@@ -512,7 +512,7 @@ class Planner {
         bool clash = dot;
         for (const RecordSite& s : m_.records)
           if (s.dir == r.dir && s.name == renamed) clash = true;
-        add({"dirent-rename", where, strformat("{} name[{}]", rec, i), at + 8 + i, 1, old, nv,
+        add({"dirent-rename", where, fmt::format("{} name[{}]", rec, i), at + 8 + i, 1, old, nv,
              false, clash,
              clash ? "the new name clashes with '.', '..' or a sibling"
                    : "a plain rename: a valid directory"});
@@ -556,7 +556,7 @@ class Planner {
 }  // namespace
 
 std::string Mutation::describe() const {
-  std::string s = strformat("{} {}: {} -> {}", structure, field, old_value, new_value);
+  std::string s = fmt::format("{} {}: {} -> {}", structure, field, old_value, new_value);
   if (crc_recomputed) s += " (checksum recomputed)";
   if (!note.empty()) s += " (" + note + ")";
   if (!detectable) s += " [undetectable by fsck]";

@@ -3,11 +3,11 @@
 // output for a given tree and options).
 #include <algorithm>
 #include <cstring>
+#include <fmt/format.h>
 #include <random>
 
 #include "image_writer.hpp"
 #include "mpagefs/util/le.hpp"
-#include "mpagefs/util/strformat.hpp"
 
 namespace mpagefs {
 
@@ -104,8 +104,8 @@ class Populator {
   void write_content(uint32_t ino, const SourceNode& src, const std::string& path) {
     const uint32_t bs = w_.block_size();
     if (src.size > max_file_size(bs))
-      throw FormatError(strformat("{}: {} bytes exceed the {}-byte limit of {}-byte blocks", path,
-                                  src.size, max_file_size(bs), bs));
+      throw FormatError(fmt::format("{}: {} bytes exceed the {}-byte limit of {}-byte blocks", path,
+                                    src.size, max_file_size(bs), bs));
     w_.inode(ino).size = src.size;
     constexpr uint64_t kChunkBlocks = 256;
     std::vector<uint8_t> buf;
@@ -129,7 +129,7 @@ class Populator {
   void write_symlink(uint32_t ino, const SourceNode& src, const std::string& path) {
     const std::string& t = src.target;
     if (t.empty() || t.size() >= 4096)
-      throw FormatError(strformat("{}: symlink target of {} bytes not in 1..4095", path, t.size()));
+      throw FormatError(fmt::format("{}: symlink target of {} bytes not in 1..4095", path, t.size()));
     Inode& in = w_.inode(ino);
     in.size = t.size();
     if (t.size() < kFastSymlinkMax) {  // fast symlink: the text in i_block
@@ -154,15 +154,15 @@ class Populator {
               [](const SourceNode* a, const SourceNode* b) { return a->name < b->name; });
     for (size_t i = 0; i + 1 < kids.size(); ++i)
       if (kids[i]->name == kids[i + 1]->name)
-        throw FormatError(strformat("{}/{}: duplicate name", dir.path(), kids[i]->name));
+        throw FormatError(fmt::format("{}/{}: duplicate name", dir.path(), kids[i]->name));
     for (const SourceNode* c : kids) {
       const std::string path = (dir.path() == "/" ? "" : dir.path()) + "/" + c->name;
       if (c->name.empty() || c->name.size() > MPAGEFS_NAME_LEN)
-        throw FormatError(strformat("{}: name of {} bytes not in 1..{}", path, c->name.size(),
-                                    MPAGEFS_NAME_LEN));
+        throw FormatError(fmt::format("{}: name of {} bytes not in 1..{}", path, c->name.size(),
+                                      MPAGEFS_NAME_LEN));
       if (c->name == "." || c->name == ".." || c->name.find('/') != std::string::npos ||
           c->name.find('\0') != std::string::npos)
-        throw FormatError(strformat("{}: invalid name", path));
+        throw FormatError(fmt::format("{}: invalid name", path));
       const uint32_t ino = w_.alloc_inode(path);
       switch (c->type) {
         case SourceNode::Type::File:

@@ -9,13 +9,13 @@
 #include <chrono>
 #include <cstdlib>
 #include <exception>
+#include <fmt/format.h>
 #include <memory>
 #include <system_error>
 #include <thread>
 
 #include "exercise/sys/bench_io.hpp"
 #include "mpagefs/util/pattern.hpp"
-#include "mpagefs/util/strformat.hpp"
 #include "util/sys/files.hpp"
 #include "util/sys/unique_fd.hpp"
 
@@ -66,7 +66,7 @@ IoReport seq_read(const IoParams& p) {
     const uint64_t want = p.bytes == 0 ? p.block : std::min(p.block, p.bytes - r.bytes);
     const ssize_t n = ::read(fd.get(), buf.get(), want);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw_errno(strformat("read {} at {}", p.path, r.bytes));
+    if (n < 0) throw_errno(fmt::format("read {} at {}", p.path, r.bytes));
     ++r.ops;
     if (n == 0) break;
     r.bytes += static_cast<uint64_t>(n);
@@ -89,7 +89,7 @@ IoReport seq_write(const IoParams& p) {
     fill_pattern(1, r.bytes, std::span<uint8_t>(buf.get(), len));
     const ssize_t n = ::pwrite(fd.get(), buf.get(), len, static_cast<off_t>(r.bytes));
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw_errno(strformat("write {} at {}", p.path, r.bytes));
+    if (n <= 0) throw_errno(fmt::format("write {} at {}", p.path, r.bytes));
     ++r.ops;
     r.bytes += static_cast<uint64_t>(n);
   }
@@ -108,7 +108,7 @@ IoReport rand_read(const IoParams& p) {
   const off_t end = ::lseek(probe.get(), 0, SEEK_END);
   if (end < 0) throw_errno("lseek " + p.path);
   if (static_cast<uint64_t>(end) < p.block)
-    throw std::invalid_argument(strformat("{} is smaller than one request ({} bytes)", p.path, p.block));
+    throw std::invalid_argument(fmt::format("{} is smaller than one request ({} bytes)", p.path, p.block));
   std::vector<std::exception_ptr> errors(p.threads);
   std::vector<uint64_t> done(p.threads, 0);
   const auto t0 = Clock::now();
@@ -124,7 +124,7 @@ IoReport rand_read(const IoParams& p) {
             ssize_t n = 0;
             do n = ::pread(fd.get(), buf.get(), p.block, static_cast<off_t>(off));
             while (n < 0 && errno == EINTR);
-            if (n < 0) throw_errno(strformat("read {} at {}", p.path, off));
+            if (n < 0) throw_errno(fmt::format("read {} at {}", p.path, off));
             done[t] += static_cast<uint64_t>(n);
           }
         } catch (...) {

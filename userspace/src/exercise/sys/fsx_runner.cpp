@@ -9,12 +9,12 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <fmt/format.h>
 #include <memory>
 #include <system_error>
 
 #include "exercise/sys/fsx_file.hpp"
 #include "mpagefs/exercise/fsx.hpp"
-#include "mpagefs/util/strformat.hpp"
 #include "util/sys/files.hpp"
 #include "util/sys/unique_fd.hpp"
 
@@ -33,7 +33,7 @@ class Mapping {
     len_ = static_cast<size_t>(offset - start_) + length;
     addr_ = ::mmap(nullptr, len_, writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd,
                    static_cast<off_t>(start_));
-    if (addr_ == MAP_FAILED) throw_errno(strformat("mmap {:#x}+{:#x}", start_, len_));
+    if (addr_ == MAP_FAILED) throw_errno(fmt::format("mmap {:#x}+{:#x}", start_, len_));
   }
   Mapping(const Mapping&) = delete;
   Mapping& operator=(const Mapping&) = delete;
@@ -74,7 +74,7 @@ class PosixFile final : public FsxFile {
   void pwrite(uint64_t offset, std::span<const uint8_t> in) override { write_loop(fd_.get(), offset, in); }
 
   void truncate(uint64_t size) override {
-    if (::ftruncate(fd_.get(), static_cast<off_t>(size)) != 0) throw_errno(strformat("ftruncate {:#x}", size));
+    if (::ftruncate(fd_.get(), static_cast<off_t>(size)) != 0) throw_errno(fmt::format("ftruncate {:#x}", size));
   }
 
   void map_read(uint64_t offset, std::span<uint8_t> out) override {
@@ -136,7 +136,7 @@ class PosixFile final : public FsxFile {
       if (p.valid() && ::write(p.get(), "3\n", 2) == 2)
         note = "closed, dropped caches (echo 3 > /proc/sys/vm/drop_caches), reopened";
       else
-        note = strformat("closed and reopened; could not drop caches: {}", std::strerror(errno));
+        note = fmt::format("closed and reopened; could not drop caches: {}", std::strerror(errno));
     }
     fd_ = open_fd(O_RDWR);
     open_direct();
@@ -174,7 +174,7 @@ class PosixFile final : public FsxFile {
     while (done < out.size()) {
       const ssize_t n = ::pread(fd, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0) throw_errno(strformat("pread {:#x}+{:#x}", offset + done, out.size() - done));
+      if (n < 0) throw_errno(fmt::format("pread {:#x}+{:#x}", offset + done, out.size() - done));
       if (n == 0) break;  // EOF: the caller compares the count
       done += static_cast<size_t>(n);
     }
@@ -186,7 +186,7 @@ class PosixFile final : public FsxFile {
     while (done < in.size()) {
       const ssize_t n = ::pwrite(fd, in.data() + done, in.size() - done, static_cast<off_t>(offset + done));
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0) throw_errno(strformat("pwrite {:#x}+{:#x}", offset + done, in.size() - done));
+      if (n < 0) throw_errno(fmt::format("pwrite {:#x}+{:#x}", offset + done, in.size() - done));
       if (n == 0) throw std::system_error(EIO, std::generic_category(), "pwrite wrote nothing");
       done += static_cast<size_t>(n);
     }

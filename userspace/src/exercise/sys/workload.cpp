@@ -10,13 +10,13 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <fmt/format.h>
 #include <memory>
 #include <system_error>
 
 #include "exercise/sys/workload.hpp"
 #include "mpagefs/util/pattern.hpp"
 #include "mpagefs/util/sha256.hpp"
-#include "mpagefs/util/strformat.hpp"
 #include "util/sys/files.hpp"
 #include "util/sys/unique_fd.hpp"
 
@@ -52,7 +52,7 @@ void write_all(const Fd& fd, const Write& w, bool append, std::span<const uint8_
                                         static_cast<off_t>(w.offset + done));
     ++ops;
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw_errno(strformat("write {} at {}", fd.path(), w.offset + done));
+    if (n < 0) throw_errno(fmt::format("write {} at {}", fd.path(), w.offset + done));
     if (n == 0) throw std::system_error(EIO, std::generic_category(), "write returned 0 on " + fd.path());
     done += static_cast<size_t>(n);
   }

@@ -8,15 +8,15 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fmt/format.h>
 
 #include "image/sys/file_blockio.hpp"
-#include "mpagefs/util/strformat.hpp"
 
 namespace mpagefs {
 
 namespace {
 [[noreturn]] void throw_sys_error(const std::string& what, const std::string& path) {
-  throw IoError(strformat("{} {}: {}", what, path, std::strerror(errno)));
+  throw IoError(fmt::format("{} {}: {}", what, path, std::strerror(errno)));
 }
 
 uint64_t size_of_fd(int fd, const std::string& path, bool* is_blockdev) {
@@ -28,7 +28,7 @@ uint64_t size_of_fd(int fd, const std::string& path, bool* is_blockdev) {
     if (ioctl(fd, BLKGETSIZE64, &bytes) != 0) throw_sys_error("BLKGETSIZE64 on", path);
     return bytes;
   }
-  if (!S_ISREG(st.st_mode)) throw IoError(strformat("{}: not a regular file or block device", path));
+  if (!S_ISREG(st.st_mode)) throw IoError(fmt::format("{}: not a regular file or block device", path));
   return static_cast<uint64_t>(st.st_size);
 }
 }  // namespace
@@ -77,23 +77,23 @@ FileBlockIo::~FileBlockIo() {
 
 void FileBlockIo::read(uint64_t offset, std::span<uint8_t> out) const {
   if (offset > size_ || out.size() > size_ - offset)
-    throw IoError(strformat("{}: read of {} bytes at {} beyond the end ({} bytes)", path_,
-                            out.size(), offset, size_));
+    throw IoError(fmt::format("{}: read of {} bytes at {} beyond the end ({} bytes)", path_,
+                              out.size(), offset, size_));
   size_t done = 0;
   while (done < out.size()) {
     const ssize_t n = ::pread(fd_, out.data() + done, out.size() - done,
                               static_cast<off_t>(offset + done));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) throw_sys_error("read", path_);
-    if (n == 0) throw IoError(strformat("{}: unexpected end of file at {}", path_, offset + done));
+    if (n == 0) throw IoError(fmt::format("{}: unexpected end of file at {}", path_, offset + done));
     done += static_cast<size_t>(n);
   }
 }
 
 void FileBlockIo::write(uint64_t offset, std::span<const uint8_t> in) {
   if (offset > size_ || in.size() > size_ - offset)
-    throw IoError(strformat("{}: write of {} bytes at {} beyond the end ({} bytes)", path_,
-                            in.size(), offset, size_));
+    throw IoError(fmt::format("{}: write of {} bytes at {} beyond the end ({} bytes)", path_,
+                              in.size(), offset, size_));
   size_t done = 0;
   while (done < in.size()) {
     const ssize_t n = ::pwrite(fd_, in.data() + done, in.size() - done,

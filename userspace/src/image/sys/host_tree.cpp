@@ -8,9 +8,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fmt/format.h>
 #include <memory>
 
-#include "mpagefs/util/strformat.hpp"
 #include "util/sys/unique_fd.hpp"
 
 namespace mpagefs {
@@ -18,7 +18,7 @@ namespace mpagefs {
 namespace {
 
 [[noreturn]] void throw_sys_error(const std::string& what, const std::string& path) {
-  throw IoError(strformat("{} {}: {}", what, path, std::strerror(errno)));
+  throw IoError(fmt::format("{} {}: {}", what, path, std::strerror(errno)));
 }
 
 using Fd = UniqueFd;

@@ -42,7 +42,7 @@ import subprocess
 
 import pytest
 
-from lab import GUEST_PRELUDE, GuestJob, assert_fsck_clean, mkfs_mpagefs, run, sha256, vm_job
+from lab import GUEST_PRELUDE, GuestJob, assert_fsck_clean, mkfs_mpagefs, sha256, vm_job
 
 OPS_CHECK = 10000
 OPS = int(os.environ.get("MPAGEFS_FSX_OPS", str(OPS_CHECK)))

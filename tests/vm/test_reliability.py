@@ -32,24 +32,17 @@ One boot runs every job of this module (lab.vm_job):
   nothing; without it one line.
 """
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
-from lab import (GUEST_PRELUDE, GuestJob, fsck, mkfs_ext2, mkfs_mpagefs, parse_stats, run,
+from lab import (GUEST_PRELUDE, GuestJob, build_static, fsck, mkfs_ext2, mkfs_mpagefs, run,
                  set_super_field, super_field, vm_job)
 
 INODE_SIZE = 128
 I_BLOCKS_OFF = 60          # struct mpagefs_inode: i_blocks
 I_BLOCK_OFF = 64           # i_block[0]
 STATE_ERRORS = 0x2
-
-
-def build_static(tmp: Path, name: str) -> Path:
-    src = Path(__file__).with_name(f"{name}.c")
-    run(["gcc", "-static", "-O2", "-Wall", "-Werror", "-o", tmp / name, src])
-    return tmp / name
 
 
 class Image:
@@ -563,7 +556,7 @@ def test_errors_option_is_parsed_and_shown(options):
 def silent_job(ctx):
     zero = ctx.tmp / "zero.img"
     run(["truncate", "-s", "4M", zero])
-    mountcall = build_static(ctx.tmp, "mountcall")
+    mountcall = build_static(Path(__file__).with_name("mountcall.c"), ctx.tmp / "mountcall")
     script = GUEST_PRELUDE + """
 echo "DEV $(basename /dev/vdc)"
 echo "<5>test_reliability: silent begin" > /dev/kmsg

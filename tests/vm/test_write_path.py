@@ -19,12 +19,11 @@ remount ro<->rw.  The harness fails any test whose kernel log is not clean.
 """
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from lab import (GUEST_PRELUDE, GuestJob, assert_fsck_clean, block_map, explain_json, mkfs_ext2, mkfs_mpagefs, notation,
+from lab import (GUEST_PRELUDE, GuestJob, assert_fsck_clean, block_map, build_static, explain_json, mkfs_ext2, mkfs_mpagefs, notation,
                  parse_stats, rand_bytes, run, sha256, vm_job)
 
 # The O_DIRECT and mmap writer.  The pattern is pattern() below.
@@ -121,8 +120,7 @@ def pattern(off: int, size: int, seed: int) -> bytes:
 
 def build_wio(d: Path) -> Path:
     (d / "wio.c").write_text(WIO_C)
-    run(["gcc", "-static", "-O2", "-Wall", "-Werror", "-o", d / "wio", d / "wio.c"])
-    return d / "wio"
+    return build_static(d / "wio.c", d / "wio")
 
 
 def dump(mpagectl, image) -> dict:

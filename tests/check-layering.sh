@@ -13,6 +13,7 @@
 # Allowed in the core: the C++ standard library (but not <fstream>,
 # <filesystem>, <thread>, <iostream> or <csignal>: files by path, threads,
 # the process's streams and signals are the system layer's), nlohmann/json,
+# fmt (but not <fmt/os.h>, its files and pipes),
 # the core's own headers ("mpagefs/..." and a private header next to the
 # source), the shared format headers of kmod/ (mpagefs_fs.h, mpagefs_genl.h)
 # and <linux/blktrace_api.h>, which defines the blktrace record, the format
@@ -31,7 +32,7 @@ violations() {
 			'<sys/'* | '<unistd.h>' | '<fcntl.h>' | '<netlink/'* | '<linux/'* | '<asm/'* | \
 			'<poll.h>' | '<spawn.h>' | '<dirent.h>' | '<sched.h>' | '<signal.h>' | '<csignal>' | \
 			'<pthread.h>' | '<dlfcn.h>' | '<mntent.h>' | '<termios.h>' | '<fstream>' | \
-			'<filesystem>' | '<thread>' | '<iostream>' | '<CLI/'*)
+			'<filesystem>' | '<thread>' | '<iostream>' | '<CLI/'* | '<fmt/os.h>')
 				echo "$f:$line" ;;
 			'"mpagefs_fs.h"' | '"mpagefs_genl.h"' | '"mpagefs/'*) ;;
 			'"'*'/sys/'* | '"'*sys/*)
@@ -55,11 +56,11 @@ if [ "${1:-}" = "--self-test" ]; then
 	printf '#include "x/sys/b.hpp"\n' >"$t/src/x/sys/b.hpp"
 	n=0
 	for bad in '<sys/stat.h>' '<unistd.h>' '<fcntl.h>' '<netlink/msg.h>' '<linux/fs.h>' \
-		'<fstream>' '<CLI/CLI.hpp>' '"x/sys/b.hpp"' '"../x/sys/b.hpp"' '"trace/other.hpp"'; do
+		'<fstream>' '<CLI/CLI.hpp>' '<fmt/os.h>' '"x/sys/b.hpp"' '"../x/sys/b.hpp"' '"trace/other.hpp"'; do
 		n=$((n + 1))
 		printf '#include "mpagefs/x/a.hpp"\n#include <vector>\n#include %s\n' "$bad" >"$t/src/x/bad$n.cpp"
 	done
-	printf '#include "mpagefs/x/a.hpp"\n#include <linux/blktrace_api.h>\n' >"$t/src/x/good.cpp"
+	printf '#include "mpagefs/x/a.hpp"\n#include <linux/blktrace_api.h>\n#include <fmt/format.h>\n' >"$t/src/x/good.cpp"
 	found=$(violations "$t" | wc -l)
 	if [ "$found" -ne "$n" ]; then
 		violations "$t" >&2

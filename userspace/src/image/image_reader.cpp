@@ -224,7 +224,7 @@ uint32_t FsImage::resolve(std::string_view path) const {
 BlockOwnerMap FsImage::owner_map() const {
   // Paths first: breadth-first from the root, each directory once.
   std::map<uint32_t, std::string> paths;
-  paths[root_ino()] = "/";
+  paths.emplace(root_ino(), "/");  // not paths[..] = "/": GCC 12 -Wrestrict false positive (PR105329)
   std::deque<uint32_t> todo{root_ino()};
   std::set<uint32_t> seen_dirs{root_ino()};
   while (!todo.empty()) {

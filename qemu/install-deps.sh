@@ -22,7 +22,7 @@
 # the bookworm entry, written only if no source names bookworm-backports yet.
 set -e
 HERE=$(cd "$(dirname "$0")" && pwd)
-PKGS="build-essential cmake g++ pkg-config googletest libgtest-dev nlohmann-json3-dev libcli11-dev
+PKGS="build-essential cmake g++ pkg-config googletest libgtest-dev nlohmann-json3-dev libcli11-dev libfmt-dev
 libnl-genl-3-dev
 linux-image-amd64 linux-headers-amd64 linux-source-6.1 linux-source-6.12 kmod bc bison flex libelf-dev
 libssl-dev perl

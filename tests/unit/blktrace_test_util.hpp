@@ -1,36 +1,13 @@
-// Helpers shared by the trace tests: temporary directories and a synthetic
-// multi-CPU trace exercising every action blkparse prints.
+// Helpers shared by the trace tests: a synthetic multi-CPU trace exercising
+// every action blkparse prints.
 #pragma once
 
-#include <unistd.h>
-
-#include <cstdlib>
-#include <filesystem>
 #include <string>
 #include <vector>
 
-#include "mpagefs/blktrace.hpp"
+#include "mpagefs/trace/blktrace.hpp"
 
 namespace mpagefs::testutil {
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "mpagefs-trace-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
 
 inline blktrace::Event make_event(uint32_t cpu, uint32_t seq, uint64_t time, uint32_t code,
                                   std::initializer_list<uint32_t> categories, uint64_t sector,

@@ -4,7 +4,7 @@
 #pragma once
 
 #include "blktrace_test_util.hpp"
-#include "mpagefs/blockmap.hpp"
+#include "mpagefs/image/blockmap.hpp"
 
 namespace mpagefs::testutil {
 

@@ -6,7 +6,7 @@
 #include <memory>
 #include <sstream>
 
-#include "mpagefs/blktrace.hpp"
+#include "mpagefs/trace/blktrace.hpp"
 
 using namespace mpagefs::blktrace;
 

@@ -4,8 +4,8 @@
 
 #include <vector>
 
-#include "mpagefs/blktrace.hpp"
-#include "mpagefs/blktrace_capture.hpp"
+#include "mpagefs/trace/blktrace.hpp"
+#include "mpagefs/trace/relay.hpp"
 
 namespace bt = mpagefs::blktrace;
 

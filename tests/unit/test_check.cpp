@@ -2,7 +2,7 @@
 // says why, on a bad one.
 #include <gtest/gtest.h>
 
-#include "mpagefs/check.hpp"
+#include "mpagefs/trace/check.hpp"
 #include "owner_map_fixtures.hpp"
 
 using namespace mpagefs;

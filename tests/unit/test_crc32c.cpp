@@ -4,7 +4,7 @@
 #include <string_view>
 #include <vector>
 
-#include "mpagefs/crc32c.hpp"
+#include "mpagefs/util/crc32c.hpp"
 
 namespace {
 

@@ -2,7 +2,7 @@
 // mpage.c notation and JSON, on hand-made owner maps.
 #include <gtest/gtest.h>
 
-#include "mpagefs/explain.hpp"
+#include "mpagefs/trace/explain.hpp"
 #include "owner_map_fixtures.hpp"
 
 using namespace mpagefs;

@@ -7,8 +7,8 @@
 #include <functional>
 #include <string>
 
-#include "mpagefs/format.hpp"
-#include "mpagefs/le.hpp"
+#include "mpagefs/image/format.hpp"
+#include "mpagefs/util/le.hpp"
 
 using namespace mpagefs;
 

@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <functional>
 
-#include "mpagefs/fsck.hpp"
-#include "mpagefs/le.hpp"
+#include "mpagefs/fsck/fsck.hpp"
+#include "mpagefs/util/le.hpp"
 #include "test_image_util.hpp"
 
 using namespace mpagefs;

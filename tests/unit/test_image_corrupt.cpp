@@ -4,8 +4,8 @@
 
 #include <chrono>
 
-#include "mpagefs/image.hpp"
-#include "mpagefs/le.hpp"
+#include "mpagefs/image/image.hpp"
+#include "mpagefs/util/le.hpp"
 #include "test_image_util.hpp"
 
 using namespace mpagefs;

@@ -5,7 +5,7 @@
 
 #include <algorithm>
 
-#include "mpagefs/image.hpp"
+#include "mpagefs/image/image.hpp"
 #include "test_image_util.hpp"
 
 using namespace mpagefs;

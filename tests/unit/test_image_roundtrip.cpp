@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
-#include "mpagefs/image.hpp"
+#include "mpagefs/image/image.hpp"
 #include "test_image_util.hpp"
 
 using namespace mpagefs;

@@ -5,9 +5,9 @@
 #include <cstdint>
 #include <string>
 
-#include "mpagefs/blockio.hpp"
-#include "mpagefs/mkfs.hpp"
-#include "mpagefs/mpagefs_image.hpp"
+#include "mpagefs/image/blockio.hpp"
+#include "mpagefs/image/mkfs.hpp"
+#include "mpagefs/image/mpagefs_image.hpp"
 
 namespace mpagefs::testing {
 

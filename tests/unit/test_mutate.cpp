@@ -3,13 +3,13 @@
 // (and stays silent about the ones it calls undetectable).
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
 #include <map>
 #include <set>
 #include <string>
 
-#include "mpagefs/fsck.hpp"
-#include "mpagefs/mutate.hpp"
-#include "mpagefs/strformat.hpp"
+#include "mpagefs/fsck/fsck.hpp"
+#include "mpagefs/image/mutate.hpp"
 #include "test_image_util.hpp"
 
 using namespace mpagefs;
@@ -88,7 +88,7 @@ TEST(Mutate, DescriptionsMatchTheBytes) {
       const MutationPlan p = mutate_image(dev, seed, 1);
       ASSERT_EQ(p.mutations.size(), 1U);
       const Mutation& m = p.mutations[0];
-      SCOPED_TRACE(strformat("bs {} seed {}: {}", bs, seed, m.describe()));
+      SCOPED_TRACE(fmt::format("bs {} seed {}: {}", bs, seed, m.describe()));
       ASSERT_TRUE(m.width == 1 || m.width == 2 || m.width == 4 || m.width == 8);
       EXPECT_EQ(read_le(base, m.offset, m.width), m.old_value);
       EXPECT_EQ(read_le(dev.bytes(), m.offset, m.width), m.new_value);

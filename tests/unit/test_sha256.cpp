@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "mpagefs/sha256.hpp"
+#include "mpagefs/util/sha256.hpp"
 
 namespace {
 

@@ -20,7 +20,6 @@ import inspect
 import os
 import re
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -32,6 +31,7 @@ sys.path.insert(0, str(TOP / "qemu"))
 
 from vm import (MAX_BATCH_DISKS, Job, KernelLogError, VmError, artefacts_root,  # noqa: E402
                 kernel_flavour, kernel_series, run_batch, run_vm)
+import lab  # noqa: E402
 
 
 def pytest_addoption(parser):
@@ -117,13 +117,9 @@ def vm(build, artefacts):
     def run(script, fsck=True, **kwargs):
         kwargs.setdefault("out_dir", artefacts)
         r = run_vm(build, script, **kwargs)
-        for disk in (kwargs.get("disks") or []) if fsck else []:
-            if not is_mpagefs(disk):
-                continue
-            p = subprocess.run([str(build / "mpagectl"), "fsck", str(disk)],
-                               capture_output=True, text=True)
-            assert p.returncode == 0, (f"fsck of {disk} after the VM run "
-                                       f"(exit {p.returncode}):\n{p.stdout}{p.stderr}")
+        if fsck:
+            errors = fsck_errors(build / "mpagectl", kwargs.get("disks") or [])
+            assert not errors, "\n".join(errors)
         return r
     return run
 
@@ -142,9 +138,9 @@ def fsck_errors(mpagectl, disks):
     for disk in disks:
         if not is_mpagefs(disk):
             continue
-        p = subprocess.run([str(mpagectl), "fsck", str(disk)], capture_output=True, text=True)
-        if p.returncode != 0:
-            bad.append(f"fsck of {disk} after the VM run (exit {p.returncode}):\n{p.stdout}{p.stderr}")
+        rc, out = lab.fsck(mpagectl, disk)
+        if rc != 0:
+            bad.append(f"fsck of {disk} after the VM run (exit {rc}):\n{out}")
     return bad
 
 

@@ -68,6 +68,33 @@ def run(cmd, check=True, **kw):
                           capture_output=True, **kw)
 
 
+def fsck(mpagectl, image):
+    """`mpagectl fsck IMAGE`: (exit status, stdout + stderr)."""
+    r = run([mpagectl, "fsck", image], check=False)
+    return r.returncode, r.stdout + r.stderr
+
+
+def assert_fsck_clean(mpagectl, image):
+    rc, out = fsck(mpagectl, image)
+    assert rc == 0, f"fsck {image}:\n{out}"
+
+
+def build_static(src, exe, deps=()):
+    """EXE built static from the C file SRC (gcc -O2 -Wall -Wextra -Werror)
+    when missing or older than SRC or any of DEPS; returns EXE.  Written under
+    a name of this process's own and renamed into place, so two pytest runs
+    (vm-test beside make bench) that build the same helper at once do not
+    race."""
+    src, exe = Path(src), Path(exe)
+    newest = max(Path(p).stat().st_mtime for p in (src, *deps))
+    if not exe.exists() or exe.stat().st_mtime < newest:
+        tmp = exe.with_name(f"{exe.name}.{os.getpid()}.tmp")
+        subprocess.run(["gcc", "-static", "-O2", "-Wall", "-Wextra", "-Werror",
+                        "-o", str(tmp), str(src)], check=True)
+        tmp.replace(exe)
+    return exe
+
+
 def mkfs_mpagefs(mpagectl, image, src=None, block_size=1024, size="16M", extra=()):
     image = Path(image)
     if image.exists():

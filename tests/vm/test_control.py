@@ -29,11 +29,10 @@ log must be clean (a problem fails every test of the boot, naming the job).
 import json
 import math
 import re
-import subprocess
 
 import pytest
 
-from lab import (GUEST_PRELUDE, GuestJob, block_map, decode_json, explain_json, explain_lines, mkfs_mpagefs,
+from lab import (GUEST_PRELUDE, GuestJob, block_map, build_static, decode_json, explain_json, explain_lines, mkfs_mpagefs,
                  notation, rand_bytes, run, sha256, vm_job)
 
 BIG = 2 << 20          # the contiguous file of the read checks
@@ -328,9 +327,7 @@ def faults_job(ctx):
     tmp = ctx.tmp
     helper_c = tmp / "ctlhelp.c"
     helper_c.write_text(HELPER)
-    helper = tmp / "ctlhelp"
-    subprocess.run(["gcc", "-static", "-O2", "-Wall", "-Wextra", "-Werror", "-o", str(helper),
-                    str(helper_c)], check=True)
+    helper = build_static(helper_c, tmp / "ctlhelp")
     src = tmp / "src"
     src.mkdir()
     files = {"victim": rand_bytes(64 * BS, 1), "keep1": rand_bytes(100 * BS + 7, 2),
@@ -600,9 +597,7 @@ def counters_job(ctx):
     tmp = ctx.tmp
     helper_c = tmp / "cnthelp.c"
     helper_c.write_text(COUNT_HELPER)
-    helper = tmp / "cnthelp"
-    subprocess.run(["gcc", "-static", "-O2", "-Wall", "-Wextra", "-Werror", "-o", str(helper),
-                    str(helper_c)], check=True)
+    helper = build_static(helper_c, tmp / "cnthelp")
     src = tmp / "src"
     src.mkdir()
     files = {"big": rand_bytes(1 << 20, 31), "mm": rand_bytes(64 * BS, 32)}

@@ -35,27 +35,18 @@ line before it puts the linear table back, and failio waits for the go file
 with inotify (bounded, 60 s) before its second fsync.  Measured on the loaded
 2-core host: 1 boot before and after, 23 s -> 21-22 s.
 """
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from lab import GUEST_PRELUDE, GuestJob, mkfs_mpagefs, vm_job
+from lab import GUEST_PRELUDE, GuestJob, build_static, mkfs_mpagefs, vm_job
 
 HERE = Path(__file__).resolve().parent
 
 
 def build_failio(build):
     """build/failio, (re)built static from tests/vm/failio.c when older."""
-    exe = Path(build) / "failio"
-    src = HERE / "failio.c"
-    if not exe.exists() or exe.stat().st_mtime < src.stat().st_mtime:
-        tmp = exe.with_name(f"failio.{os.getpid()}.tmp")
-        subprocess.run(["gcc", "-static", "-O2", "-Wall", "-Wextra", "-Werror",
-                        "-o", str(tmp), str(src)], check=True)
-        tmp.replace(exe)
-    return exe
+    return build_static(HERE / "failio.c", Path(build) / "failio")
 
 
 # test_power_cut.py imports this fixture.

@@ -42,7 +42,7 @@ import subprocess
 
 import pytest
 
-from lab import GUEST_PRELUDE, GuestJob, mkfs_mpagefs, run, sha256, vm_job
+from lab import GUEST_PRELUDE, GuestJob, assert_fsck_clean, mkfs_mpagefs, sha256, vm_job
 
 OPS_CHECK = 10000
 OPS = int(os.environ.get("MPAGEFS_FSX_OPS", str(OPS_CHECK)))
@@ -55,11 +55,6 @@ IMAGE_SIZE = {1024: "32M", 2048: "64M", 4096: "64M"}
 # Seconds per 1,000 ops under TCG, with twofold headroom over the loaded
 # machine (measured: 2-3).
 SECONDS_PER_KOP = 6
-
-
-def fsck_clean(mpagectl, image):
-    p = run([mpagectl, "fsck", image], check=False)
-    assert p.returncode == 0, f"fsck {image}:\n{p.stdout}{p.stderr}"
 
 
 def fsx_args(block_size, ops):
@@ -138,7 +133,7 @@ def check_fsx(job, mpagectl, artefacts):
     if "O_DIRECT is not supported" not in ref_err:  # else other ops: nothing to compare
         assert sha256(job.ref) == guest_sha.group(1)
 
-    fsck_clean(mpagectl, image)
+    assert_fsck_clean(mpagectl, image)
 
 
 @pytest.mark.debug_kernel
@@ -213,7 +208,7 @@ def test_workloads_read_back_after_remount(block_size, workloads, mpagectl):
         data = subprocess.run([str(mpagectl), "cat", str(image), f"/{name}/{f['name']}"], check=True,
                               stdout=subprocess.PIPE).stdout
         assert len(data) == f["size"] and sha256(data) == f["sha256"], name
-    fsck_clean(mpagectl, image)
+    assert_fsck_clean(mpagectl, image)
 
 
 def parallel_job(ctx):
@@ -257,4 +252,4 @@ def test_parallel_writers_leave_a_clean_image(parallel, mpagectl):
     assert set(read) == set(expected) | {"fsx.dat"}
     for name, f in expected.items():
         assert read[name] == f, name
-    fsck_clean(mpagectl, parallel.image)
+    assert_fsck_clean(mpagectl, parallel.image)

@@ -25,12 +25,11 @@ One VM boot on a fresh 1 KiB-block image:
   module's one boot); the module is loaded again for whatever runs after.
 """
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from lab import GUEST_PRELUDE, GuestJob, mkfs_mpagefs, rand_bytes, sha256, vm_job
+from lab import GUEST_PRELUDE, GuestJob, build_static, mkfs_mpagefs, rand_bytes, sha256, vm_job
 
 HERE = Path(__file__).resolve().parent
 
@@ -47,14 +46,8 @@ FREE_RE = re.compile(r"mpagefs_free_blocks: dev (\d+),(\d+) ino (\d+) pblk (\d+)
 
 def build_genlfuzz(build):
     """build/genlfuzz, (re)built from genlfuzz.c when older than it or the header."""
-    exe = build / "genlfuzz"
-    src = HERE / "genlfuzz.c"
-    header = HERE.parents[1] / "kmod" / "mpagefs_genl.h"
-    newest = max(src.stat().st_mtime, header.stat().st_mtime)
-    if not exe.exists() or exe.stat().st_mtime < newest:
-        subprocess.run(["gcc", "-static", "-O2", "-Wall", "-Wextra", "-Werror",
-                        "-o", str(exe), str(src)], check=True)
-    return exe
+    return build_static(HERE / "genlfuzz.c", build / "genlfuzz",
+                        deps=[HERE.parents[1] / "kmod" / "mpagefs_genl.h"])
 
 
 SCRIPT = GUEST_PRELUDE + r"""

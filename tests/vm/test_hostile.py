@@ -38,13 +38,12 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from lab import GUEST_PRELUDE, mkfs_mpagefs, rand_bytes, run
+from lab import GUEST_PRELUDE, build_static, fsck, mkfs_mpagefs, rand_bytes, run
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1] / "qemu"))
@@ -105,20 +104,15 @@ def base_tree(src: Path):
 
 @pytest.fixture(scope="session")
 def hostile_exe(build):
-    exe = build / "hostile"
-    src = HERE / "hostile.c"
-    if not exe.exists() or exe.stat().st_mtime < src.stat().st_mtime:
-        subprocess.run(["gcc", "-static", "-O2", "-Wall", "-Wextra", "-Werror",
-                        "-o", str(exe), str(src)], check=True)
-    return exe
+    return build_static(HERE / "hostile.c", build / "hostile")
 
 
 def host_replay(mpagectl, base: Path, work: Path, seed: int):
     """The host's replay of a seed: the mutation (JSON) and fsck's verdict."""
     shutil.copyfile(base, work)
     mut = json.loads(run([mpagectl, "mutate", work, "--seed", seed, "--json"]).stdout)
-    fsck = subprocess.run([str(mpagectl), "fsck", str(work)], capture_output=True, text=True)
-    return mut["mutations"], fsck.returncode, fsck.stdout + fsck.stderr
+    rc, out = fsck(mpagectl, work)
+    return mut["mutations"], rc, out
 
 
 class Run:

@@ -32,29 +32,17 @@ One boot runs every job of this module (lab.vm_job):
   nothing; without it one line.
 """
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
-from lab import (GUEST_PRELUDE, GuestJob, mkfs_ext2, mkfs_mpagefs, parse_stats, run,
+from lab import (GUEST_PRELUDE, GuestJob, build_static, fsck, mkfs_ext2, mkfs_mpagefs, run,
                  set_super_field, super_field, vm_job)
 
 INODE_SIZE = 128
 I_BLOCKS_OFF = 60          # struct mpagefs_inode: i_blocks
 I_BLOCK_OFF = 64           # i_block[0]
 STATE_ERRORS = 0x2
-
-
-def fsck_rc(mpagectl, image):
-    r = run([mpagectl, "fsck", image], check=False)
-    return r.returncode, r.stdout + r.stderr
-
-
-def build_static(tmp: Path, name: str) -> Path:
-    src = Path(__file__).with_name(f"{name}.c")
-    run(["gcc", "-static", "-O2", "-Wall", "-Werror", "-o", tmp / name, src])
-    return tmp / name
 
 
 class Image:
@@ -282,7 +270,7 @@ def test_repair_under_a_read_only_mount_survives_remount_rw(ro_repair, mpagectl)
     harness's fsck of the image after the boot is clean (the fixture fails
     otherwise), and so is this one."""
     assert "repair rc 1" in ro_repair.r.stdout, (ro_repair.out / "repair.txt").read_text()
-    rc, out = fsck_rc(mpagectl, ro_repair.img)
+    rc, out = fsck(mpagectl, ro_repair.img)
     assert rc == 0, out
 
 
@@ -522,7 +510,7 @@ def test_errors_policy_under_writes(errors, mpagectl):
         assert "remounting" not in dmesg, dmesg
     # fsck finds the corrupt pointer and the recorded errors, and nothing
     # else: the free counts written at the unmount agree with the bitmaps
-    rc, fsck_out = fsck_rc(mpagectl, errors.img)
+    rc, fsck_out = fsck(mpagectl, errors.img)
     assert rc != 0 and "ERRORS" in fsck_out, fsck_out
     assert "free-blocks" not in fsck_out and "free-inodes" not in fsck_out, fsck_out
 
@@ -568,7 +556,7 @@ def test_errors_option_is_parsed_and_shown(options):
 def silent_job(ctx):
     zero = ctx.tmp / "zero.img"
     run(["truncate", "-s", "4M", zero])
-    mountcall = build_static(ctx.tmp, "mountcall")
+    mountcall = build_static(Path(__file__).with_name("mountcall.c"), ctx.tmp / "mountcall")
     script = GUEST_PRELUDE + """
 echo "DEV $(basename /dev/vdc)"
 echo "<5>test_reliability: silent begin" > /dev/kmsg

@@ -2,7 +2,7 @@
 
 Each scenario formats its scratch disk, mounts it, drives one path of mpage.c
 and checks the file's bios in the trace, the get_block counters and the data it
-read back (userspace/src/scenario.cpp). Every scenario is a job of its own
+read back (userspace/src/scenario/scenario.cpp). Every scenario is a job of its own
 (its own 64 MiB scratch disk, output and exit status), all of them in one boot
 (lab.vm_job): a test fails with that scenario's failed verdicts or error, and
 asserts the runner's exact exit code (0: passed; 1 would be a failed verdict,

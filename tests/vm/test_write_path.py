@@ -19,12 +19,11 @@ remount ro<->rw.  The harness fails any test whose kernel log is not clean.
 """
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from lab import (GUEST_PRELUDE, GuestJob, block_map, explain_json, mkfs_ext2, mkfs_mpagefs, notation,
+from lab import (GUEST_PRELUDE, GuestJob, assert_fsck_clean, block_map, build_static, explain_json, mkfs_ext2, mkfs_mpagefs, notation,
                  parse_stats, rand_bytes, run, sha256, vm_job)
 
 # The O_DIRECT and mmap writer.  The pattern is pattern() below.
@@ -121,17 +120,11 @@ def pattern(off: int, size: int, seed: int) -> bytes:
 
 def build_wio(d: Path) -> Path:
     (d / "wio.c").write_text(WIO_C)
-    run(["gcc", "-static", "-O2", "-Wall", "-Werror", "-o", d / "wio", d / "wio.c"])
-    return d / "wio"
+    return build_static(d / "wio.c", d / "wio")
 
 
 def dump(mpagectl, image) -> dict:
     return json.loads(run([mpagectl, "dump", image, "--json"]).stdout)
-
-
-def fsck(mpagectl, image):
-    r = run([mpagectl, "fsck", image], check=False)
-    assert r.returncode == 0, f"fsck {image}:\n{r.stdout}{r.stderr}"
 
 
 def geometry(bs: int):
@@ -324,8 +317,8 @@ def test_truncate_frees_blocks(written):
 
 @pytest.mark.debug_kernel
 def test_image_is_clean(written, mpagectl):
-    fsck(mpagectl, written["img"])
-    fsck(mpagectl, written["copy"])
+    assert_fsck_clean(mpagectl, written["img"])
+    assert_fsck_clean(mpagectl, written["copy"])
 
 
 def test_counters_and_free_counts(written, mpagectl):
@@ -398,7 +391,7 @@ def test_writeback_order_matches_ext2(wb_order, mpagectl):
     d_sc = data(sc, "sc")
     assert len(d_sc) == 300 and all(e["block_count"] == 1 for e in d_sc)
     for img in (mp, sc):
-        fsck(mpagectl, img)
+        assert_fsck_clean(mpagectl, img)
 
 
 # --- a full disk ----------------------------------------------------------
@@ -446,9 +439,9 @@ def test_enospc_is_not_corruption(enospc, mpagectl):
     # at most the blocks of a path (IND + data) that could not be completed
     assert full["free_blocks_count"] <= 3
     assert full["free_inodes_count"] == 0
-    fsck(mpagectl, img)
+    assert_fsck_clean(mpagectl, img)
     emptied = enospc.copy
-    fsck(mpagectl, emptied)
+    assert_fsck_clean(mpagectl, emptied)
     after = dump(mpagectl, emptied)
     assert (after["free_blocks_count"], after["free_inodes_count"]) == \
         (mk["free_blocks_count"], mk["free_inodes_count"])
@@ -493,7 +486,7 @@ def test_scatter_state_and_remount(scatter, mpagectl):
     assert all(b - a >= 2 for a, b in zip(phys, phys[1:]))
     co = block_map(mpagectl, img, "/co")
     assert [r["count"] for r in co["runs"]] == [12, 28]
-    fsck(mpagectl, img)
+    assert_fsck_clean(mpagectl, img)
 
 
 # --- several writers at once ------------------------------------------------
@@ -556,4 +549,4 @@ def test_parallel_writers_leave_a_clean_image(parallel, mpagectl, bs):
     the image is clean with exact free counts."""
     r, img = parallel.r, parallel.img
     assert r.stdout.count(": OK") == 12
-    fsck(mpagectl, img)
+    assert_fsck_clean(mpagectl, img)

@@ -7,7 +7,7 @@
 #include <map>
 #include <string>
 
-#include "mpagefs/cli.hpp"
+#include "cli.hpp"
 
 namespace mpagefs {
 

@@ -5,9 +5,11 @@
 #include <iostream>
 #include <memory>
 
-#include "mpagefs/bench.hpp"
-#include "mpagefs/cli.hpp"
-#include "mpagefs/trace_writer.hpp"
+#include "cli.hpp"
+#include "exercise/sys/bench_io.hpp"
+#include "mpagefs/exercise/bench.hpp"
+#include "mpagefs/trace/trace_writer.hpp"
+#include "trace/sys/trace_files.hpp"
 
 namespace mpagefs {
 

@@ -14,9 +14,9 @@
 #include <thread>
 #include <vector>
 
-#include "mpagefs/cli.hpp"
-#include "mpagefs/control.hpp"
-#include "mpagefs/genl_client.hpp"
+#include "cli.hpp"
+#include "control/sys/genl_client.hpp"
+#include "mpagefs/control/control.hpp"
 
 namespace mpagefs {
 

@@ -7,21 +7,23 @@
 #include <cerrno>
 #include <cstdio>
 #include <ctime>
+#include <fmt/format.h>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
 
-#include "mpagefs/cli.hpp"
-#include "mpagefs/ext2.hpp"
-#include "mpagefs/fs_probe.hpp"
-#include "mpagefs/host_tree.hpp"
-#include "mpagefs/image.hpp"
-#include "mpagefs/mkfs.hpp"
-#include "mpagefs/mount_check.hpp"
-#include "mpagefs/mpagefs_image.hpp"
-#include "mpagefs/strformat.hpp"
+#include "cli.hpp"
+#include "image/sys/file_blockio.hpp"
+#include "image/sys/host_tree.hpp"
+#include "image/sys/mount_check.hpp"
+#include "mpagefs/image/describe.hpp"
+#include "mpagefs/image/ext2.hpp"
+#include "mpagefs/image/fs_probe.hpp"
+#include "mpagefs/image/image.hpp"
+#include "mpagefs/image/mkfs.hpp"
+#include "mpagefs/image/mpagefs_image.hpp"
 
 namespace mpagefs {
 
@@ -43,15 +45,6 @@ struct MkfsArgs {
   std::string label;
   std::string errors = "continue";
 };
-
-std::string hex_uuid(const std::array<uint8_t, 16>& u) {
-  std::string s;
-  for (size_t i = 0; i < u.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) s += '-';
-    s += strformat("{:02x}", u[i]);
-  }
-  return s;
-}
 
 std::array<uint8_t, 16> random_uuid() {
   std::random_device rd;
@@ -94,8 +87,8 @@ void run_mkfs(const MkfsArgs& a) {
   BlockIo* dev = file.get();
   if (size && *size < file->size()) dev = &prefix.emplace(*file, *size);
   if (size && *size > file->size())
-    throw FormatError(strformat("{}: --size {} is larger than the device ({} bytes)", a.image,
-                                *size, file->size()));
+    throw FormatError(fmt::format("{}: --size {} is larger than the device ({} bytes)", a.image,
+                                  *size, file->size()));
 
   MkfsOptions o;
   o.block_size = a.block_size;
@@ -124,25 +117,16 @@ void run_mkfs(const MkfsArgs& a) {
   std::printf("  free: %u blocks, %u inodes\n", r.free_blocks, r.free_inodes);
 }
 
-const char* kind_name(int level) { return level == 1 ? "IND" : (level == 2 ? "DIND" : "TIND"); }
-
 std::string range(uint64_t first, uint64_t count) {
-  return count == 1 ? std::to_string(first) : strformat("{}-{}", first, first + count - 1);
+  return count == 1 ? std::to_string(first) : fmt::format("{}-{}", first, first + count - 1);
 }
 
-// The block map as JSON: runs, holes and indirect blocks.
+// The block map's JSON (image/describe.hpp) with where it came from.
 json map_json(const FsImage& img, const std::string& path, uint32_t ino, const FileMap& m) {
-  json j{{"fs", std::string(img.type())}, {"path", path}, {"ino", ino}, {"size", m.size},
-         {"block_size", m.block_size}, {"size_blocks", m.size_blocks}};
-  j["runs"] = json::array();
-  for (const DataRun& r : m.runs)
-    j["runs"].push_back({{"logical", r.logical}, {"physical", r.physical}, {"count", r.count}});
-  j["holes"] = json::array();
-  for (const Hole& h : m.holes()) j["holes"].push_back({{"logical", h.logical}, {"count", h.count}});
-  j["indirect"] = json::array();
-  for (const IndirectBlock& b : m.indirect)
-    j["indirect"].push_back({{"physical", b.physical}, {"level", b.level},
-                             {"kind", kind_name(b.level)}, {"first_logical", b.first_logical}});
+  json j = to_json(m);
+  j["fs"] = std::string(img.type());
+  j["path"] = path;
+  j["ino"] = ino;
   return j;
 }
 
@@ -159,14 +143,14 @@ void print_map(const std::string& path, uint32_t ino, const FileMap& m) {
   };
   std::vector<Line> lines;
   for (const DataRun& r : m.runs)
-    lines.push_back({r.logical, 4, strformat("  data  {:>14}  disk {}", range(r.logical, r.count),
-                                             range(r.physical, r.count))});
+    lines.push_back({r.logical, 4, fmt::format("  data  {:>14}  disk {}", range(r.logical, r.count),
+                                               range(r.physical, r.count))});
   for (const Hole& h : m.holes())
-    lines.push_back({h.logical, 4, strformat("  hole  {:>14}", range(h.logical, h.count))});
+    lines.push_back({h.logical, 4, fmt::format("  hole  {:>14}", range(h.logical, h.count))});
   for (const IndirectBlock& b : m.indirect)
     lines.push_back({b.first_logical, 3 - b.level,
-                     strformat("  {:<4}  from {:>9}  disk {}", kind_name(b.level), b.first_logical,
-                               b.physical)});
+                     fmt::format("  {:<4}  from {:>9}  disk {}", indirect_kind_name(b.level), b.first_logical,
+                                 b.physical)});
   std::stable_sort(lines.begin(), lines.end(), [](const Line& a, const Line& b) {
     return a.logical != b.logical ? a.logical < b.logical : a.order < b.order;
   });
@@ -186,48 +170,6 @@ void print_ls_line(const FsImage& img, const InodeInfo& in, const std::string& n
   std::printf("%8u %s %3u %5u %5u %12llu %s%s\n", in.ino, mode_string(in.mode).c_str(), in.links,
               in.uid, in.gid, static_cast<unsigned long long>(in.size), name.c_str(),
               extra.c_str());
-}
-
-json dump_json(const FsImage& img) {
-  json j{{"fs", std::string(img.type())}, {"block_size", img.block_size()},
-         {"blocks_count", img.blocks_count()}, {"inodes_count", img.inodes_count()},
-         {"root_ino", img.root_ino()}};
-  if (const auto* m = dynamic_cast<const MpagefsImage*>(&img)) {
-    const SuperBlock& sb = m->super();
-    j["version"] = sb.version;
-    j["state"] = sb.state;
-    j["free_blocks_count"] = sb.free_blocks_count;
-    j["free_inodes_count"] = sb.free_inodes_count;
-    j["block_bitmap"] = {{"first", sb.block_bitmap}, {"blocks", sb.block_bitmap_blocks}};
-    j["inode_bitmap"] = {{"first", sb.inode_bitmap}, {"blocks", sb.inode_bitmap_blocks}};
-    j["inode_table"] = {{"first", sb.inode_table}, {"blocks", sb.inode_table_blocks}};
-    j["first_data_block"] = sb.first_data_block;
-    j["features"] = {{"compat", sb.feature_compat}, {"incompat", sb.feature_incompat},
-                     {"ro_compat", sb.feature_ro_compat}};
-    j["mount_count"] = sb.mount_count;
-    j["errors"] = sb.errors;
-    j["errors_policy"] = std::string(errors_policy_name(effective_errors_policy(sb.errors)));
-    j["mkfs_time"] = sb.mkfs_time;
-    j["write_time"] = sb.write_time;
-    j["uuid"] = hex_uuid(sb.uuid);
-    j["volume_name"] = std::string(sb.volume_name.data(),
-                                   strnlen(sb.volume_name.data(), sb.volume_name.size()));
-    j["checksum"] = strformat("{:#010x}", sb.checksum);
-    j["used_blocks_in_bitmap"] = m->used_blocks_in_bitmap();
-  } else if (const auto* e = dynamic_cast<const Ext2Image*>(&img)) {
-    const Ext2Super& sb = e->super();
-    j["first_data_block"] = sb.first_data_block;
-    j["blocks_per_group"] = sb.blocks_per_group;
-    j["inodes_per_group"] = sb.inodes_per_group;
-    j["inode_size"] = sb.inode_size;
-    j["free_blocks_count"] = sb.free_blocks_count;
-    j["free_inodes_count"] = sb.free_inodes_count;
-    j["groups"] = json::array();
-    for (const Ext2GroupDesc& g : e->groups())
-      j["groups"].push_back({{"block_bitmap", g.block_bitmap}, {"inode_bitmap", g.inode_bitmap},
-                             {"inode_table", g.inode_table}});
-  }
-  return j;
 }
 
 void print_dump(const json& j) {
@@ -341,7 +283,7 @@ void register_format_commands(CLI::App& app) {
   dump->callback([image, as_json] {
     FileBlockIo dev(*image, FileBlockIo::Mode::ReadOnly);
     const auto img = open_image(dev);
-    const json j = dump_json(*img);
+    const json j = describe_image(*img);
     if (*as_json)
       std::cout << j.dump(2) << "\n";
     else

@@ -2,15 +2,17 @@
 // Exit status as e2fsck's: 0 clean, 1 errors corrected, 4 errors left,
 // 8 operational error (cannot open or read, not mpagefs), 16 usage error.
 #include <cstdio>
+#include <fmt/format.h>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
-#include "mpagefs/cli.hpp"
-#include "mpagefs/fsck.hpp"
-#include "mpagefs/strformat.hpp"
+#include "cli.hpp"
+#include "fsck_args.hpp"
+#include "image/sys/file_blockio.hpp"
+#include "mpagefs/fsck/fsck.hpp"
 
 namespace mpagefs {
 
@@ -25,27 +27,17 @@ struct FsckArgs {
   bool quiet = false;  // fsck.mpagefs -p/-a: only what was wrong
 };
 
-json finding_json(const Finding& f) {
-  return json{{"kind", std::string(to_string(f.kind))}, {"ino", f.ino}, {"block", f.block},
-              {"message", f.message}, {"fixable", f.fixable}, {"pass", f.pass}};
-}
-
+// The result's JSON (fsck/fsck.hpp) with what only the command knows.
 json result_json(const FsckArgs& a, const FsckResult& r) {
-  json j{{"image", a.image}, {"repair", a.repair}, {"exit_code", r.exit_code()},
-         {"clean", r.remaining.empty()}, {"repaired", r.repaired}, {"passes", r.passes},
-         {"inodes_count", r.stats.inodes_count}, {"inodes_used", r.stats.inodes_used},
-         {"blocks_count", r.stats.blocks_count}, {"blocks_used", r.stats.blocks_used},
-         {"block_size", r.stats.block_size}};
-  j["findings"] = json::array();
-  for (const Finding& f : r.findings) j["findings"].push_back(finding_json(f));
-  j["remaining"] = json::array();
-  for (const Finding& f : r.remaining) j["remaining"].push_back(finding_json(f));
+  json j = to_json(r);
+  j["image"] = a.image;
+  j["repair"] = a.repair;
   return j;
 }
 
 void print_result(const FsckArgs& a, const FsckResult& r) {
   for (const Finding& f : r.findings)
-    std::printf("%s%s: %s%s\n", f.pass > 1 ? strformat("pass {}: ", f.pass).c_str() : "",
+    std::printf("%s%s: %s%s\n", f.pass > 1 ? fmt::format("pass {}: ", f.pass).c_str() : "",
                 std::string(to_string(f.kind)).c_str(), f.message.c_str(),
                 f.fixable ? "" : " (not repairable)");
   const char* state = r.findings.empty()  ? "clean"

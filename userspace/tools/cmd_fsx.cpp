@@ -6,16 +6,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
 #include <iostream>
+#include <iterator>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <random>
 
-#include "mpagefs/cli.hpp"
-#include "mpagefs/exit_codes.hpp"
-#include "mpagefs/fsx.hpp"
-#include "mpagefs/strformat.hpp"
-#include "mpagefs/workload.hpp"
+#include "cli.hpp"
+#include "exercise/sys/fsx_file.hpp"
+#include "exercise/sys/workload.hpp"
+#include "exit_codes.hpp"
+#include "mpagefs/exercise/fsx.hpp"
+#include "mpagefs/exercise/workload.hpp"
 
 namespace mpagefs {
 
@@ -58,16 +61,15 @@ void run_fsx(FsxArgs& a) {
     }
     check_options(o);
   }
-  std::cerr << strformat("fsx: {} seed {} ops {} maxlen {} file-size-max {}{}{}\n", a.file, o.seed, o.num_ops,
-                         o.maxlen, o.file_size_max, o.mmap ? "" : " no-mmap",
-                         o.direct ? strformat(" direct (align {})", o.direct_align) : "");
+  std::cerr << fmt::format("fsx: {} seed {} ops {} maxlen {} file-size-max {}{}{}\n", a.file, o.seed, o.num_ops,
+                           o.maxlen, o.file_size_max, o.mmap ? "" : " no-mmap",
+                           o.direct ? fmt::format(" direct (align {})", o.direct_align) : "");
   const fsx::Result r = fsx::run(*file, o, std::cerr, ::isatty(STDERR_FILENO) != 0);
   for (const auto& n : r.notes) std::cerr << "fsx: " << n << '\n';
   if (a.json) {
-    nlohmann::json j{{"file", a.file}, {"seed", o.seed}, {"ops", r.ops_done}, {"ok", r.ok}};
-    for (size_t k = 0; k < fsx::kOpKinds; ++k) j["counts"][fsx::op_name(static_cast<fsx::OpKind>(k))] = r.counts[k];
-    j["notes"] = r.notes;
-    if (!r.ok) j["failure"] = r.failure;
+    nlohmann::json j = fsx::to_json(r);
+    j["file"] = a.file;
+    j["seed"] = o.seed;
     std::cout << j.dump(2) << '\n';
   }
   if (!r.ok) {
@@ -76,8 +78,9 @@ void run_fsx(FsxArgs& a) {
   }
   std::string counts;
   for (size_t k = 0; k < fsx::kOpKinds; ++k)
-    if (r.counts[k] != 0) counts += strformat(" {}={}", fsx::op_name(static_cast<fsx::OpKind>(k)), r.counts[k]);
-  std::cerr << strformat("fsx: {} ops passed, file verified (seed {}):{}\n", r.ops_done, o.seed, counts);
+    if (r.counts[k] != 0)
+      fmt::format_to(std::back_inserter(counts), " {}={}", fsx::op_name(static_cast<fsx::OpKind>(k)), r.counts[k]);
+  std::cerr << fmt::format("fsx: {} ops passed, file verified (seed {}):{}\n", r.ops_done, o.seed, counts);
 }
 
 struct WorkloadArgs {

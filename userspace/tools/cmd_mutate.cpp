@@ -8,9 +8,10 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "mpagefs/cli.hpp"
-#include "mpagefs/exit_codes.hpp"
-#include "mpagefs/mutate.hpp"
+#include "cli.hpp"
+#include "exit_codes.hpp"
+#include "image/sys/file_blockio.hpp"
+#include "mpagefs/image/mutate.hpp"
 
 namespace mpagefs {
 
@@ -31,15 +32,11 @@ int run_mutate(const MutateArgs& a) {
   const MutationPlan plan =
       a.dry_run ? plan_mutations(dev, a.seed, a.count) : mutate_image(dev, a.seed, a.count);
   if (a.json_out) {
-    json j{{"image", a.image}, {"seed", a.seed}, {"count", a.count}, {"written", !a.dry_run}};
-    j["mutations"] = json::array();
-    for (const Mutation& m : plan.mutations)
-      j["mutations"].push_back(json{{"kind", m.kind}, {"structure", m.structure},
-                                    {"field", m.field}, {"offset", m.offset}, {"width", m.width},
-                                    {"old", m.old_value}, {"new", m.new_value},
-                                    {"crc_recomputed", m.crc_recomputed},
-                                    {"detectable", m.detectable}, {"note", m.note},
-                                    {"description", m.describe()}});
+    json j = to_json(plan);
+    j["image"] = a.image;
+    j["seed"] = a.seed;
+    j["count"] = a.count;
+    j["written"] = !a.dry_run;
     std::cout << j.dump(2) << "\n";
   } else {
     for (const Mutation& m : plan.mutations)

@@ -14,10 +14,10 @@
 #include <string>
 #include <vector>
 
-#include "mpagefs/cli.hpp"
-#include "mpagefs/exit_codes.hpp"
-#include "mpagefs/scenario.hpp"
-#include "mpagefs/scenario_runner.hpp"
+#include "cli.hpp"
+#include "exit_codes.hpp"
+#include "mpagefs/scenario/scenario.hpp"
+#include "scenario/sys/scenario_runner.hpp"
 
 namespace mpagefs {
 

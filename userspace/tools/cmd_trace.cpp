@@ -13,17 +13,21 @@
 #include <string>
 #include <vector>
 
-#include "mpagefs/blktrace.hpp"
-#include "mpagefs/blktrace_capture.hpp"
-#include "mpagefs/check.hpp"
-#include "mpagefs/cli.hpp"
-#include "mpagefs/control.hpp"
-#include "mpagefs/exit_codes.hpp"
-#include "mpagefs/explain.hpp"
-#include "mpagefs/explain_stream.hpp"
-#include "mpagefs/fd_writer.hpp"
-#include "mpagefs/image.hpp"
-#include "mpagefs/tracefs.hpp"
+#include "cli.hpp"
+#include "exit_codes.hpp"
+#include "image/sys/owner_map_loader.hpp"
+#include "mpagefs/control/control.hpp"
+#include "mpagefs/image/image.hpp"
+#include "mpagefs/trace/blktrace.hpp"
+#include "mpagefs/trace/check.hpp"
+#include "mpagefs/trace/explain.hpp"
+#include "mpagefs/trace/explain_stream.hpp"
+#include "mpagefs/util/out_buffer.hpp"
+#include "trace/sys/capture.hpp"
+#include "trace/sys/trace_files.hpp"
+#include "trace/sys/tracefs.hpp"
+#include "util/sys/fd_sink.hpp"
+#include "util/sys/files.hpp"
 
 namespace mpagefs {
 
@@ -77,8 +81,10 @@ struct DecodeArgs {
 
 void run_decode(const DecodeArgs& a) {
   const auto codes = parse_arg([&] { return bt::parse_action_filter(a.actions); });
-  FdWriter out(STDOUT_FILENO);
-  const uint64_t n = bt::decode(a.prefix, codes, a.json, out);
+  const auto reader = bt::open_trace(a.prefix);
+  FdSink sink(STDOUT_FILENO);
+  OutBuffer out(sink);
+  const uint64_t n = bt::decode(*reader, codes, a.json, out);
   out.flush();
   if (!a.json) std::cerr << "mpagectl decode: " << n << " events\n";
 }
@@ -100,16 +106,12 @@ void run_explain(const ExplainArgs& a) {
   const BlockOwnerMap map = load_owner_map(a.image);
   // --gb-trace: which get_block calls mapped each bio's blocks.
   std::vector<control::TraceRecord> records;
-  if (!a.gb_trace.empty()) {
-    std::ifstream in(a.gb_trace, std::ios::binary);
-    if (!in) throw std::runtime_error("cannot read " + a.gb_trace);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    records = control::parse_trace(ss.str());
-  }
-  explain::StreamOptions o{a.prefix, codes, file, a.json, a.notation, a.gb_trace.empty() ? nullptr : &records};
-  FdWriter out(STDOUT_FILENO);
-  explain::explain_trace(map, o, out);
+  if (!a.gb_trace.empty()) records = control::parse_trace(read_file(a.gb_trace));
+  explain::StreamOptions o{codes, file, a.json, a.notation, a.gb_trace.empty() ? nullptr : &records};
+  const auto reader = bt::open_trace(a.prefix);
+  FdSink sink(STDOUT_FILENO);
+  OutBuffer out(sink);
+  explain::explain_trace(map, *reader, o, out);
   out.flush();
 }
 

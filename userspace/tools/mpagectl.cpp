@@ -5,9 +5,9 @@
 #include <string_view>
 #include <vector>
 
-#include "mpagefs/cli.hpp"
-#include "mpagefs/exit_codes.hpp"
-#include "mpagefs/fsck.hpp"
+#include "cli.hpp"
+#include "exit_codes.hpp"
+#include "mpagefs/fsck/fsck.hpp"
 
 #ifndef MPAGECTL_VERSION
 #error "MPAGECTL_VERSION is set by userspace/CMakeLists.txt (project VERSION)"

@@ -67,7 +67,7 @@ MAKEFLAGS += --no-print-directory
 
 .PHONY: all deps kernel userspace module module-nolab ext2 initramfs check check-long unit-test style vm-test demo shell clean \
 	install install-module debug-kernel module-debug initramfs-debug check-debug coverage \
-	coverage-report bench bench-decode bench-unit cli-test kmod-style check-kernel
+	coverage-report bench bench-decode bench-unit cli-test kmod-style check-kernel docs-check
 
 all: deps userspace module ext2 initramfs
 
@@ -205,7 +205,7 @@ check:
 	@start=$$(date +%s); \
 	 step() { s=$$(date +%s); "$$@" || return 1; \
 		echo "make check: $$* took $$(( $$(date +%s) - s )) s"; }; \
-	 step $(MAKE) unit-test && step $(MAKE) bench-unit && step $(MAKE) cli-test && \
+	 step $(MAKE) unit-test && step $(MAKE) bench-unit && step $(MAKE) cli-test && step $(MAKE) docs-check && \
 	 step $(MAKE) kmod-style && \
 	 { (s=$$(date +%s); sh tests/tidy.sh >$(TOPBUILD)/tidy.log 2>&1; r=$$?; \
 		echo "tidy.sh took $$(( $$(date +%s) - s )) s" >>$(TOPBUILD)/tidy.log; exit $$r) & \
@@ -228,8 +228,12 @@ bench-unit: deps
 cli-test: userspace
 	@$(PYTEST) -q -p no:cacheprovider tests/cli
 
-style: kmod-style
+style: kmod-style docs-check
 	@sh tests/tidy.sh
+
+# Every Documentation/*.rst parses without a docutils warning (no Sphinx).
+docs-check: deps
+	@$(PYTHON) tests/docs_check.py
 
 # checkpatch, kernel-doc and sparse over kmod/ against the selected kernel.
 kmod-style: module userspace

@@ -29,7 +29,7 @@ libssl-dev perl
 dwarves sparse rsync xz-utils
 qemu-system-x86 qemu-utils busybox-static cpio
 blktrace e2fsprogs dosfstools dmsetup
-python3 python3-pytest python3-matplotlib clang-tidy ccache"
+python3 python3-pytest python3-matplotlib python3-docutils clang-tidy ccache"
 BACKPORTS=/etc/apt/sources.list.d/debian-backports.sources
 
 installed() {

@@ -68,6 +68,38 @@ def make_source(out, size):
     return src
 
 
+def fill_holes(path, chunk=1 << 20):
+    """Write zeros into every hole of a sparse image file, so that each peer's
+    disk is allocated on the host before the run.  A guest write into a hole
+    makes the host allocate blocks, and the guest's next flush (fdatasync of
+    the image in QEMU) then commits the host's journal too: the device time
+    of a write or flush depended on where a filesystem put its blocks, not on
+    the I/O it issued.  Returns the bytes written."""
+    zeros = bytes(chunk)
+    written = 0
+    with open(path, "r+b") as f:
+        fd, size, pos = f.fileno(), os.fstat(f.fileno()).st_size, 0
+        while pos < size:
+            try:
+                hole = os.lseek(fd, pos, os.SEEK_HOLE)
+            except OSError:
+                break
+            if hole >= size:
+                break
+            try:
+                data = os.lseek(fd, hole, os.SEEK_DATA)
+            except OSError:     # ENXIO: a hole up to the end
+                data = size
+            at = hole
+            while at < data:
+                n = os.pwrite(fd, zeros[:min(chunk, data - at)], at)
+                at += n
+                written += n
+            pos = data
+        os.fsync(fd)
+    return written
+
+
 def make_images(out, mpagectl, cfg, only=None):
     """One disk per peer, all of the same size; big holds the same bytes.
     only: the names of the peers to make (default: all)."""
@@ -76,7 +108,8 @@ def make_images(out, mpagectl, cfg, only=None):
     img = out / "images"
     shutil.rmtree(img, ignore_errors=True)
     img.mkdir(parents=True)
-    inodes = cfg["small_files"] * cfg["repeats"] + 1000
+    # every repeat's small files, and with --trace-small a traced copy of the first
+    inodes = cfg["small_files"] * (cfg["repeats"] + bool(cfg.get("trace_small"))) + 1000
     peers = []
     for bs in (1024, 4096):
         p = guest.Peer(f"mpagefs-{bs // 1024}k", "mpagefs", bs, image=img / f"mpagefs-{bs // 1024}k.img",
@@ -115,6 +148,8 @@ def make_images(out, mpagectl, cfg, only=None):
         peers = [p for p in peers if p.name in cfg["peers"]]
     for i, p in enumerate(peers):
         p.dev = "/dev/vd" + chr(ord("c") + i)
+        if not cfg.get("sparse_images"):
+            fill_holes(p.image)
     return peers
 
 
@@ -254,6 +289,9 @@ def main():
     ap.add_argument("--peers", default="",
                     help="comma list of the peers to run (default all: mpagefs-1k, mpagefs-4k, ext2-1k, "
                          "ext2-4k, vfat, raw)")
+    ap.add_argument("--sparse-images", action="store_true",
+                    help="leave the images sparse on the host (by default their holes are filled with "
+                         "zeros first: see fill_holes)")
     ap.add_argument("--trace-small", action="store_true",
                     help="capture the first repeat's small-files read-back again under blktrace "
                          "(untimed), for the per-peer I/O table")
@@ -273,7 +311,8 @@ def main():
            "rand_ops": a.rand_ops, "threads": a.threads, "read_block": "1M", "write_block": "1M",
            "timeout": a.timeout, "workloads": [w for w in a.workloads.split(",") if w],
            "gb_rounds": a.gb_rounds, "gb_seconds": a.gb_seconds,
-           "peers": [p for p in a.peers.split(",") if p], "trace_small": a.trace_small}
+           "peers": [p for p in a.peers.split(",") if p], "trace_small": a.trace_small,
+           "sparse_images": a.sparse_images}
     bad = set(cfg["workloads"]) - set(guest.WORKLOAD_GROUPS)
     if bad:
         sys.exit(f"bench: unknown workload(s) {', '.join(sorted(bad))} "

@@ -181,11 +181,19 @@ def script(peers, cfg):
                 continue
             tag = f"{p.name}.{rep}"
             d = f"/mnt/{p.name}/s{rep}"
+            # --trace-small: the create is run once more, untimed, into a
+            # directory of its own under blktrace (what each fsync writes).
             add(f"rep {rep} small-files create+write+fsync {cfg['small_files']} files {p.name}",
                 [p.cold(), f"mkdir {d}",
                  f"mpagectl workload many-small-files {d} --count {cfg['small_files']} "
                  f"--size {cfg['small_size']} --seed {rep} --json > $OUT/res/small-create.{tag}.json",
-                 f"grep -m1 elapsed_ns $OUT/res/small-create.{tag}.json"])
+                 f"grep -m1 elapsed_ns $OUT/res/small-create.{tag}.json"]
+                + ([p.cold(), f"mkdir {d}t",
+                    f"mpagectl trace -d {p.dev} -o $OUT/trace/small-create.{tag} -- "
+                    f"mpagectl workload many-small-files {d}t --count {cfg['small_files']} "
+                    f"--size {cfg['small_size']} --seed {rep} --json > /dev/null 2> $OUT/res/small-create.{tag}.err "
+                    f"|| traced_failed $OUT/res/small-create.{tag}"]
+                   if cfg.get("trace_small") and rep == 1 else []))
             # --trace-small: the read-back under blktrace (which blocks, in
             # what order, how many bios), in a run of its own after the
             # timed one, so the capture does not change the figure.

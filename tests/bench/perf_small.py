@@ -1,15 +1,16 @@
 #!/usr/bin/python3
-"""Profile the small-files cold read-back with perf(1) in the VM, per peer.
+"""Profile the small-files cold read-back (or their creation) with perf(1) in the VM, per peer.
 
     /usr/bin/python3 tests/bench/perf_small.py [--build build] [--out build/bench-perf]
-        [--files 3000] [--peers mpagefs-4k,ext2-4k]
+        [--files 3000] [--peers mpagefs-4k,ext2-4k] [--phase read|create]
 
 Debian's linux-perf (the host's /usr/bin/perf, the same 6.1 series as the
 guest kernel) is packed with the shared libraries ldd names into a second
 cpio archive appended to the project's initramfs (the kernel unpacks
 concatenated archives), so the project's initramfs stays as it is.  In the
 guest, each peer gets the same files (mpagectl workload many-small-files),
-is remounted, and `mpagectl workload seq-read` runs under
+is remounted, and `mpagectl workload seq-read` runs under (--phase create:
+the creation itself runs under it)
 `perf record -e cpu-clock -a -g` (TCG has no PMU: the software clock
 samples every CPU); `perf report --stdio` writes the profile, symbols from
 /proc/kallsyms (the modules' too), to OUT/vm/out/perf.PEER.txt.
@@ -55,6 +56,8 @@ def main():
     ap.add_argument("--out", default=None)
     ap.add_argument("--files", type=int, default=3000)
     ap.add_argument("--peers", default="mpagefs-4k,ext2-4k")
+    ap.add_argument("--phase", choices=("read", "create"), default="read",
+                    help="profile the cold read-back (default) or the create+write+fsync")
     a = ap.parse_args()
     build = Path(a.build).resolve()
     out = Path(a.out).resolve() if a.out else build / "bench-perf"
@@ -80,13 +83,19 @@ def main():
         disks.append(img)
         dev = "/dev/vd" + chr(ord("c") + i)
         m = f"/mnt/{name}"
+        record = f"perf record -q -e cpu-clock -a -g -o $OUT/perf.{name}.data -- "
+        create = f"mpagectl workload many-small-files {m}/s --count {a.files} --size 4K --seed 1"
+        script += [f"mkdir -p {m} && mount -t {fs} {dev} {m} && mkdir {m}/s"]
+        if a.phase == "create":
+            script += [f"{record}{create} --json > $OUT/create.{name}.json",
+                       f"grep -m1 elapsed_ns $OUT/create.{name}.json"]
+        else:
+            script += [
+                f"{create} > /dev/null",
+                f"umount {m} && mount -t {fs} {dev} {m} && sync && echo 3 > /proc/sys/vm/drop_caches",
+                f"{record}mpagectl workload seq-read {m}/s --chunk 64K --json > $OUT/seq-read.{name}.json",
+                f"grep -m1 elapsed_ns $OUT/seq-read.{name}.json"]
         script += [
-            f"mkdir -p {m} && mount -t {fs} {dev} {m} && mkdir {m}/s",
-            f"mpagectl workload many-small-files {m}/s --count {a.files} --size 4K --seed 1 > /dev/null",
-            f"umount {m} && mount -t {fs} {dev} {m} && sync && echo 3 > /proc/sys/vm/drop_caches",
-            f"perf record -q -e cpu-clock -a -g -o $OUT/perf.{name}.data -- "
-            f"mpagectl workload seq-read {m}/s --chunk 64K --json > $OUT/seq-read.{name}.json",
-            f"grep -m1 elapsed_ns $OUT/seq-read.{name}.json",
             f"perf report -q -i $OUT/perf.{name}.data --stdio --no-children --sort sym "
             f"--percent-limit 0.5 -g none > $OUT/perf.{name}.txt 2>&1 || true",
             f"rm -f $OUT/perf.{name}.data",

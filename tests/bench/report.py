@@ -101,6 +101,7 @@ def collect(out, mpagectl, peers, cfg):
                 results["runs"][w][p.name] = {"runs": runs, **shape.summary([r["value"] for r in runs])}
 
     results["small_read_io"] = small_read_io(mpagectl, peers, tr, res)
+    results["small_create_io"] = small_create_io(mpagectl, peers, tr, res, cfg.get("small_files"))
     if "churn" in (cfg.get("workloads") or ["churn"]):
         results["churn"] = churn_extents(mpagectl, peers)
 
@@ -207,6 +208,59 @@ def small_read_io(mpagectl, peers, tr, res):
                        "first": [f"{e.get('first_block')}+{e.get('block_count')}:"
                                  + "+".join(sorted({s.get('kind', '?') for s in e.get('segments', [])}))
                                  for e in reads[:40]]}
+    return out
+
+
+def create_io(events, files):
+    """What a create+write+fsync run asked of the device (decoded events of its
+    capture): queued write bios and flushes per file, reads, and the device's
+    time (dispatch to completion) per write and per flush, against the span
+    of the capture: the rest of the span is the guest's own time (system
+    calls, the filesystem's CPU), the device being idle between fsyncs."""
+    files = max(files or 1, 1)
+    dispatched, busy = {}, {"write": [], "flush": []}
+    q = {"write": 0, "flush": 0, "read": 0}
+    flush_d = None
+    for e in events:
+        rwbs, act = e.get("rwbs", ""), e.get("action")
+        if "F" in rwbs:         # Q FWS, then D FN and C FN: the cache flush
+            if act == "Q":
+                q["flush"] += 1
+            elif act == "D":
+                flush_d = e["time_ns"]
+            elif act == "C" and flush_d is not None:
+                busy["flush"].append(e["time_ns"] - flush_d)
+                flush_d = None
+            continue
+        kind = "write" if "W" in rwbs else "read" if "R" in rwbs else None
+        if kind is None:
+            continue
+        if act == "Q":
+            q[kind] += 1
+        elif act == "D" and kind == "write":
+            dispatched[e.get("sector")] = e["time_ns"]
+        elif act == "C" and kind == "write" and e.get("sector") in dispatched:
+            busy["write"].append(e["time_ns"] - dispatched.pop(e["sector"]))
+    times = [e["time_ns"] for e in events if "time_ns" in e]
+    span = (max(times) - min(times)) / 1e9 if times else 0.0
+    device = sum(busy["write"]) / 1e9 + sum(busy["flush"]) / 1e9
+    mean = lambda v: sum(v) / len(v) / 1e6 if v else None  # noqa: E731
+    return {"files": files, "writes": q["write"], "flushes": q["flush"], "reads": q["read"],
+            "writes_per_file": q["write"] / files, "flushes_per_file": q["flush"] / files,
+            "write_ms": mean(busy["write"]), "flush_ms": mean(busy["flush"]),
+            "device_s": device, "span_s": span, "guest_ms_per_file": (span - device) * 1e3 / files}
+
+
+def small_create_io(mpagectl, peers, tr, res, files):
+    """--trace-small: create_io() of the traced create+write+fsync, per peer (repeat 1)."""
+    out = {}
+    for p in peers:
+        prefix = tr / f"small-create.{p.name}.1"
+        if not Path(str(prefix) + ".blktrace.0").exists():
+            continue
+        if (res / f"small-create.{p.name}.1.trace-failed").exists():
+            continue
+        out[p.name] = create_io(decode(mpagectl, prefix), files)
     return out
 
 
@@ -353,6 +407,19 @@ def markdown(results):
         for p, d in sr.items():
             kinds = ", ".join(f"{k} {v['bios']} / {v['blocks']}" for k, v in sorted(d["kinds"].items()))
             L.append(f"| {p} | {d['bios']} | {d['blocks']} | {d['seeks']} | {kinds} |")
+    sc = results.get("small_create_io")
+    if sc:
+        L.append("")
+        L.append("I/O of the small-files create+write+fsync (repeat 1, captured in an untimed run of its own; "
+                 "device time = dispatch to completion, guest time = the rest of the capture's span, per file):")
+        L.append("")
+        L.append("| peer | files | write bios / file | flushes / file | reads | ms per write | ms per flush "
+                 "| device s | span s | guest ms / file |")
+        L.append("|---|---|---|---|---|---|---|---|---|---|")
+        for p, d in sc.items():
+            L.append(f"| {p} | {d['files']} | {d['writes_per_file']:.2f} | {d['flushes_per_file']:.2f} "
+                     f"| {d['reads']} | {_fmt(d['write_ms'])} | {_fmt(d['flush_ms'])} | {d['device_s']:.2f} "
+                     f"| {d['span_s']:.2f} | {d['guest_ms_per_file']:.2f} |")
     L.append("")
     L.append("What we are aiming for (issue 5), against this run:")
     L.append("")

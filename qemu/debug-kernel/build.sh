@@ -98,8 +98,9 @@ kvm_guest=kernel/configs/kvm_guest.config
 	make -j"$(nproc)" olddefconfig
 } >>"$LOG" 2>&1 || fail "configuration"
 
-# Every option of the fragment (and what it implies) must have survived the
-# dependency resolution of olddefconfig.
+# Every option of the fragments (and what it implies) must have survived the
+# dependency resolution of olddefconfig.  A symbol's last assignment is the
+# one wanted, as in Kconfig: debug-<series>.config may override debug.config.
 bad=""
 check() { grep -qx "$1" .config || bad="$bad
   wanted '$1', .config has: '$(grep -E "(^|# )${2}[= ]" .config || echo "(absent)")'"; }
@@ -115,7 +116,9 @@ while IFS= read -r line; do
 		fi ;;
 	esac
 done <<FRAGMENTS
-$(cat $FRAGMENTS)
+$(cat $FRAGMENTS | sed -n -E 's/^(CONFIG_[A-Za-z0-9_]+)=.*/\1 &/p; s/^# (CONFIG_[A-Za-z0-9_]+) is not set$/\1 &/p' |
+	awk '{ k = $1; sub(/^[^ ]+ /, ""); if (!(k in v)) o[++n] = k; v[k] = $0 }
+	     END { for (i = 1; i <= n; i++) print v[o[i]] }')
 FRAGMENTS
 for opt in TRACEPOINTS EVENT_TRACING STACKTRACE KALLSYMS BLK_DEV_INITRD DEVTMPFS; do
 	check "CONFIG_$opt=y" "CONFIG_$opt"

@@ -135,7 +135,12 @@ def script(peers, cfg):
 
     size = cfg["size"]
     for rep in range(1, 0 if cfg.get("gb_only") else cfg["repeats"] + 1):
-        for p in peers if "seq-read" in groups else ():
+        # Each repeat starts with the next peer, so that no peer always runs
+        # right after the same other one (what the host still has to write
+        # back, what the guest has cached) or always first.
+        shift = (rep - 1) % len(peers)
+        ordered = peers[shift:] + peers[:shift]
+        for p in ordered if "seq-read" in groups else ():
             tag = f"{p.name}.{rep}"
             direct = " --direct" if p.raw else ""
             lim = f" --bytes {size}" if p.raw else ""
@@ -148,7 +153,7 @@ def script(peers, cfg):
                  f"cat $OUT/res/seq-read.{tag}.json"]
                 + ([f"cat /sys/fs/mpagefs/{p.dev.split('/')[-1]}/stats > $OUT/res/seq-read.{tag}.stats"]
                    if p.fstype == "mpagefs" else []))
-        for p in peers if "seq-write" in groups else ():
+        for p in ordered if "seq-write" in groups else ():
             tag = f"{p.name}.{rep}"
             direct = " --direct" if p.raw else ""
             add(f"rep {rep} seq-write+fsync {p.name}",
@@ -162,7 +167,7 @@ def script(peers, cfg):
                    if p.fstype == "mpagefs" else [])
                 + ([] if p.raw else [f"rm {p.path('w')}", "sync"]))
         for threads in (1, cfg["threads"]) if "rand-read" in groups else ():
-            for p in peers:
+            for p in ordered:
                 tag = f"{p.name}.{rep}"
                 direct = " --direct" if p.raw else ""
                 lim = f" --bytes {size}" if p.raw else ""
@@ -176,7 +181,7 @@ def script(peers, cfg):
                      f"--threads {threads} --seed {rep}{direct}{lim} > $OUT/res/{name}.{tag}.json "
                      f"2> $OUT/res/{name}.{tag}.err || traced_failed $OUT/res/{name}.{tag}",
                      f"cat $OUT/res/{name}.{tag}.json"])
-        for p in peers:
+        for p in ordered:
             if p.raw or not p.small or "small" not in groups:
                 continue
             tag = f"{p.name}.{rep}"

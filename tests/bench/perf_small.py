@@ -56,6 +56,9 @@ def main():
     ap.add_argument("--out", default=None)
     ap.add_argument("--files", type=int, default=3000)
     ap.add_argument("--peers", default="mpagefs-4k,ext2-4k")
+    ap.add_argument("--big-mib", type=int, default=0,
+                    help="write a file of this many MiB first, remount, then profile (as make bench's disks hold "
+                         "its big file before the small files)")
     ap.add_argument("--phase", choices=("read", "create"), default="read",
                     help="profile the cold read-back (default) or the create+write+fsync")
     a = ap.parse_args()
@@ -68,16 +71,17 @@ def main():
     (pb / "initramfs.cpio.gz").write_bytes((build / "initramfs.cpio.gz").read_bytes() + perf_overlay(out))
     mpagectl = build / "mpagectl"
     disks, script = [], ["set -e", "mkdir -p $OUT"]
+    disk = f"{256 + 2 * a.big_mib}M"
     for i, name in enumerate(a.peers.split(",")):
         fs, bs = name.split("-")
         img = out / f"{name}.img"
         img.unlink(missing_ok=True)
         blk = int(bs[:-1]) * 1024
         if fs == "mpagefs":
-            subprocess.run([mpagectl, "mkfs", "--block-size", str(blk), "--size", "256M", "--inodes",
+            subprocess.run([mpagectl, "mkfs", "--block-size", str(blk), "--size", disk, "--inodes",
                             str(a.files + 100), img], check=True, capture_output=True)
         else:
-            subprocess.run(["truncate", "-s", "256M", img], check=True)
+            subprocess.run(["truncate", "-s", disk, img], check=True)
             subprocess.run(["mkfs.ext2", "-q", "-F", "-b", str(blk), "-I", "128", "-N", str(a.files + 100),
                             img], check=True)
         disks.append(img)
@@ -85,7 +89,11 @@ def main():
         m = f"/mnt/{name}"
         record = f"perf record -q -e cpu-clock -a -g -o $OUT/perf.{name}.data -- "
         create = f"mpagectl workload many-small-files {m}/s --count {a.files} --size 4K --seed 1"
-        script += [f"mkdir -p {m} && mount -t {fs} {dev} {m} && mkdir {m}/s"]
+        script += [f"mkdir -p {m} && mount -t {fs} {dev} {m}"]
+        if a.big_mib:
+            script += [f"dd if=/dev/zero of={m}/big bs=1M count={a.big_mib} 2>/dev/null && sync",
+                       f"umount {m} && mount -t {fs} {dev} {m}"]
+        script += [f"mkdir {m}/s"]
         if a.phase == "create":
             script += [f"{record}{create} --json > $OUT/create.{name}.json",
                        f"grep -m1 elapsed_ns $OUT/create.{name}.json"]

@@ -95,3 +95,13 @@ def test_churn_runs_on_the_filesystems_and_its_plan_is_deterministic():
     assert all("DIR" in c for c in cmds)
     assert len(left) == guest.CHURN_DIRS * guest.CHURN_FILES
     assert churn[0][1][0].startswith("cold ") and churn[0][1][-1] == "sync"
+
+
+def test_each_repeat_starts_with_the_next_peer():
+    st = steps(guest.script(peers(), CFG)[0])
+    for rep, first in ((1, "mpagefs-4k"), (2, "vfat"), (3, "raw")):
+        for work in ("seq-read", "seq-write", "rand-read-t1"):
+            runs = [label.split()[-1] for label, _ in st if label.startswith(f"rep {rep} {work}")]
+            assert runs[0] == first and sorted(runs) == ["mpagefs-4k", "raw", "vfat"], (rep, work, runs)
+    small = [label.split()[-1] for label, _ in st if label.startswith("rep 2 small-files create")]
+    assert small == ["vfat", "mpagefs-4k"]

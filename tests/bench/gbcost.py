@@ -27,6 +27,8 @@ import statistics
 import subprocess
 from pathlib import Path
 
+from mdtable import table
+
 HERE = Path(__file__).resolve().parent
 BUILDS = ("nolab", "lab-off", "lab-on")
 # QEMU -icount shift of the boot (qemu/vm.py): one guest instruction = 2^0 ns, so
@@ -134,14 +136,13 @@ def markdown(gb):
     L = ["get_block on cached metadata (FIBMAP of every block of the big file on mpagefs-4k, "
          f"{len(gb['rounds'])} rounds, builds alternating, guest time under QEMU -icount: "
          "calls per 10^9 guest instructions; median (min-max)):", "",
-         "| build | get_block calls/s |", "|---|---|"]
-    for b in BUILDS:
-        s = gb["calls_per_s"].get(b)
-        if s:
-            L.append(f"| {b} | {s['median']:.0f} ({s['min']:.0f}-{s['max']:.0f}) |")
-    L += ["", "| ratio (per round) | min | median | max |", "|---|---|---|---|"]
-    for k, s in gb["ratio"].items():
-        L.append(f"| {k} | {s['min']:.3f} | {s['median']:.3f} | {s['max']:.3f} |")
+         ]
+    L += table(["build", "get_block calls/s"],
+               [[b, f"{s['median']:.0f} ({s['min']:.0f}-{s['max']:.0f})"]
+                for b, s in ((b, gb["calls_per_s"].get(b)) for b in BUILDS) if s])
+    L += [""] + table(["ratio (per round)", "min", "median", "max"],
+                      [[k, f"{s['min']:.3f}", f"{s['median']:.3f}", f"{s['max']:.3f}"]
+                       for k, s in gb["ratio"].items()])
     L += ["", f"Same blocks mapped by every build: {'yes' if gb['same_blocks'] else 'NO'}; "
           f"one counted get_block call per FIBMAP (lab-on): {'yes' if gb['one_call_per_fibmap'] else 'NO'}."]
     return "\n".join(L) + "\n"

@@ -7,6 +7,7 @@ from pathlib import Path
 import gbcost
 import shape
 import tools
+from mdtable import table
 
 WORKLOADS = [  # name, unit, what the figure is
     ("seq-read", "MiB/s", "sequential cold read of the big file, 1 MiB read() calls"),
@@ -332,21 +333,15 @@ def markdown(results):
              f"vCPUs, 2 GiB; big file {cfg['size'] >> 20} MiB, {cfg['repeats']} repeats, every cold run after "
              f"a fresh mount + sync + drop_caches. Cells: median (min-max).")
     L.append("")
-    L.append("| workload | unit | " + " | ".join(peers) + " |")
-    L.append("|---|---|" + "---|" * len(peers))
-    for w, unit, _ in WORKLOADS:
-        name = w.replace("tN", f"t{cfg['threads']}")
-        L.append(f"| {name} | {unit} | " + " | ".join(_cell(results["runs"].get(w, {}).get(p)) for p in peers)
-                 + " |")
+    L += table(["workload", "unit", *peers],
+                [[w.replace("tN", f"t{cfg['threads']}"), unit,
+                  *(_cell(results["runs"].get(w, {}).get(p)) for p in peers)] for w, unit, _ in WORKLOADS])
     L.append("")
     L.append("Ratios (higher = mpagefs faster; min/max pair the extreme repeats):")
     L.append("")
-    L.append("| ratio | workload | min | median | max |")
-    L.append("|---|---|---|---|---|")
-    for label, w, r in ratio_rows(results):
-        if r:
-            name = w.replace("tN", f"t{cfg['threads']}")
-            L.append(f"| {label} | {name} | {r['min']:.2f} | {r['median']:.2f} | {r['max']:.2f} |")
+    L += table(["ratio", "workload", "min", "median", "max"],
+                [[label, w.replace("tN", f"t{cfg['threads']}"), f"{r['min']:.2f}", f"{r['median']:.2f}",
+                  f"{r['max']:.2f}"] for label, w, r in ratio_rows(results) if r])
     for w in ("seq-read", "seq-write"):
         L.append("")
         if w == "seq-read":
@@ -358,17 +353,15 @@ def markdown(results):
                      "ideal and bios/ideal compare requests (C), since writeback bios are split "
                      "at max_sectors_kb):")
         L.append("")
-        L.append("| peer | bios | mean | largest | bios/MiB | seeks | other bios | ideal | bios/ideal "
-                 "| requests (C) | mean request | get_block/MiB |")
-        L.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
+        rows = []
         for p, reps in results["shape"].get(w, {}).items():
-            s = reps[0]
-            d = s["data"]
-            gb = s.get("get_block_per_mib")
-            L.append(f"| {p} | {d['bios']} | {d['mean_bio'] / 1024:.0f} | {d['largest_bio'] // 1024} | "
-                     f"{d['bios_per_mib']:.2f} | {d['seeks']} | {s['other_bios']} | {s['ideal_bios']} | "
-                     f"{_fmt(s['bios_over_ideal'])} | {s['requests']['bios']} | "
-                     f"{s['requests']['mean_bio'] / 1024:.0f} | {_fmt(gb)} |")
+            s, d = reps[0], reps[0]["data"]
+            rows.append([p, d["bios"], f"{d['mean_bio'] / 1024:.0f}", d["largest_bio"] // 1024,
+                         f"{d['bios_per_mib']:.2f}", d["seeks"], s["other_bios"], s["ideal_bios"],
+                         _fmt(s["bios_over_ideal"]), s["requests"]["bios"],
+                         f"{s['requests']['mean_bio'] / 1024:.0f}", _fmt(s.get("get_block_per_mib"))])
+        L += table(["peer", "bios", "mean", "largest", "bios/MiB", "seeks", "other bios", "ideal", "bios/ideal",
+                     "requests (C)", "mean request", "get_block/MiB"], rows)
     for w, reps_by_peer in results.get("rand_traffic", {}).items():
         if not reps_by_peer:
             continue
@@ -377,49 +370,44 @@ def markdown(results):
         L.append(f"Device traffic of {name} (repeat 1; C events of reads: what the 4 KiB reads brought "
                  "from the device, readahead and metadata included):")
         L.append("")
-        L.append("| peer | IOPS | reads | requests | KiB from device | KiB per read | requests per read "
-                 "| largest request (KiB) |")
-        L.append("|---|---|---|---|---|---|---|---|")
-        for p, reps in reps_by_peer.items():
-            t = reps[0]
-            L.append(f"| {p} | {t['iops']:.0f} | {t['ops']} | {t['requests']} | {t['bytes'] // 1024} | "
-                     f"{_fmt(t['kib_per_op'])} | {_fmt(t['requests_per_op'])} | {t['largest_request'] // 1024} |")
+        L += table(["peer", "IOPS", "reads", "requests", "KiB from device", "KiB per read", "requests per read",
+                     "largest request (KiB)"],
+                    [[p, f"{t['iops']:.0f}", t["ops"], t["requests"], t["bytes"] // 1024, _fmt(t["kib_per_op"]),
+                      _fmt(t["requests_per_op"]), t["largest_request"] // 1024]
+                     for p, t in ((p, reps[0]) for p, reps in reps_by_peer.items())])
     ch = results.get("churn")
     if ch:
         L.append("")
         L.append("Fragmentation after the churn workload (extents per file of the files left; "
                  "lower is better; ratio = mpagefs / ext2 of the same block size):")
         L.append("")
-        L.append("| peer | files | extents | per file | most in one file | ratio to ext2 |")
-        L.append("|---|---|---|---|---|---|")
+        rows = []
         for p, d in ch.items():
             peer = ch.get(p.replace("mpagefs", "ext2"))
             r = f"{d['per_file'] / peer['per_file']:.2f}" if p.startswith("mpagefs") and peer else "-"
-            L.append(f"| {p} | {d['files']} | {d['extents']} | {d['per_file']:.2f} | {d['max']} | {r} |")
+            rows.append([p, d["files"], d["extents"], f"{d['per_file']:.2f}", d["max"], r])
+        L += table(["peer", "files", "extents", "per file", "most in one file", "ratio to ext2"], rows)
     sr = results.get("small_read_io")
     if sr:
         L.append("")
         L.append("I/O of the small-files cold read-back (repeat 1, captured in an untimed run of its own; "
                  "queued read bios by kind of block, as `mpagectl explain` names them):")
         L.append("")
-        L.append("| peer | read bios | blocks | seeks | by kind: bios / blocks |")
-        L.append("|---|---|---|---|---|")
-        for p, d in sr.items():
-            kinds = ", ".join(f"{k} {v['bios']} / {v['blocks']}" for k, v in sorted(d["kinds"].items()))
-            L.append(f"| {p} | {d['bios']} | {d['blocks']} | {d['seeks']} | {kinds} |")
+        L += table(["peer", "read bios", "blocks", "seeks", "by kind: bios / blocks"],
+                    [[p, d["bios"], d["blocks"], d["seeks"],
+                      ", ".join(f"{k} {v['bios']} / {v['blocks']}" for k, v in sorted(d["kinds"].items()))]
+                     for p, d in sr.items()])
     sc = results.get("small_create_io")
     if sc:
         L.append("")
         L.append("I/O of the small-files create+write+fsync (repeat 1, captured in an untimed run of its own; "
                  "device time = dispatch to completion, guest time = the rest of the capture's span, per file):")
         L.append("")
-        L.append("| peer | files | write bios / file | flushes / file | reads | ms per write | ms per flush "
-                 "| device s | span s | guest ms / file |")
-        L.append("|---|---|---|---|---|---|---|---|---|---|")
-        for p, d in sc.items():
-            L.append(f"| {p} | {d['files']} | {d['writes_per_file']:.2f} | {d['flushes_per_file']:.2f} "
-                     f"| {d['reads']} | {_fmt(d['write_ms'])} | {_fmt(d['flush_ms'])} | {d['device_s']:.2f} "
-                     f"| {d['span_s']:.2f} | {d['guest_ms_per_file']:.2f} |")
+        L += table(["peer", "files", "write bios / file", "flushes / file", "reads", "ms per write", "ms per flush",
+                     "device s", "span s", "guest ms / file"],
+                    [[p, d["files"], f"{d['writes_per_file']:.2f}", f"{d['flushes_per_file']:.2f}", d["reads"],
+                      _fmt(d["write_ms"]), _fmt(d["flush_ms"]), f"{d['device_s']:.2f}", f"{d['span_s']:.2f}",
+                      f"{d['guest_ms_per_file']:.2f}"] for p, d in sc.items()])
     L.append("")
     L.append("What we are aiming for (issue 5), against this run:")
     L.append("")
@@ -587,7 +575,4 @@ def aims(results):
 
 
 def aims_markdown(results):
-    L = ["| aim | measured (median) | |", "|---|---|---|"]
-    for a, m, v in aims(results):
-        L.append(f"| {a} | {m} | {v} |")
-    return "\n".join(L) + "\n"
+    return "\n".join(table(["aim", "measured (median)", ""], aims(results))) + "\n"

@@ -51,3 +51,9 @@ def test_create_io_of_an_empty_capture():
     d = report.create_io([], 0)
     assert d["writes"] == d["flushes"] == d["reads"] == 0
     assert d["write_ms"] is None and d["flush_ms"] is None and d["span_s"] == 0
+
+
+def test_markdown_table_lines():
+    from mdtable import table
+    assert table(["a", "b", ""], [[1, "x", "met"], ["", 2.5, ""]]) == [
+        "| a | b | |", "|---|---|---|", "| 1 | x | met |", "| | 2.5 | |"]

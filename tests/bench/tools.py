@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+from mdtable import table
+
 # (name, speed aim against blkparse's text to the same place, or None)
 AIMS = {
     "mpagectl decode": 10,
@@ -136,13 +138,13 @@ def aims(t):
 def markdown(t):
     L = [f"Trace decoding on the host (synthetic captures; output to /dev/null unless \"> file\"; "
          f"median of {t.get('repeats', 1)} round(s); peak memory = max RSS from /usr/bin/time -v):", "",
-         "| events | tool | seconds | events/s | max RSS MiB |", "|---|---|---|---|---|"]
-    for row in t["runs"]:
-        L.append(f"| {row['events']:,} | {row['tool']} | {row['seconds']:.2f} | {row['events_per_s']:,.0f} "
-                 f"| {row['max_rss_kib'] / 1024:.1f} |")
-    L += ["", "| ratio | events | speed (events/s) | memory |", "|---|---|---|---|"]
-    for r in t["ratios"]:
-        L.append(f"| {r['label']} | {r['events']:,} | {r['speed']:.2f}x | {r['memory']:.3f}x |")
+         ]
+    L += table(["events", "tool", "seconds", "events/s", "max RSS MiB"],
+               [[f"{row['events']:,}", row["tool"], f"{row['seconds']:.2f}", f"{row['events_per_s']:,.0f}",
+                 f"{row['max_rss_kib'] / 1024:.1f}"] for row in t["runs"]])
+    L += [""] + table(["ratio", "events", "speed (events/s)", "memory"],
+                      [[r["label"], f"{r['events']:,}", f"{r['speed']:.2f}x", f"{r['memory']:.3f}x"]
+                       for r in t["ratios"]])
     return "\n".join(L) + "\n"
 
 
@@ -177,9 +179,8 @@ def main():
             log=lambda m: print(m, file=sys.stderr, flush=True))
     (out / "tools.json").write_text(json.dumps(t, indent=1))
     print(markdown(t))
-    print("| aim | measured (median) | |\n|---|---|---|")
-    for aim, m, ok in aims(t):
-        print(f"| {aim} | {m} | {'met' if ok else '**not met**'} |")
+    print("\n".join(table(["aim", "measured (median)", ""],
+                          [[aim, m, "met" if ok else "**not met**"] for aim, m, ok in aims(t)])))
     print(f"\n(written {out / 'tools.json'})")
 
 

@@ -105,3 +105,17 @@ def test_each_repeat_starts_with_the_next_peer():
             assert runs[0] == first and sorted(runs) == ["mpagefs-4k", "raw", "vfat"], (rep, work, runs)
     small = [label.split()[-1] for label, _ in st if label.startswith("rep 2 small-files create")]
     assert small == ["vfat", "mpagefs-4k"]
+
+
+def test_trace_small_also_captures_the_create_in_a_directory_of_its_own():
+    cfg = {**CFG, "workloads": ["small"], "trace_small": True}
+    st = steps(guest.script(peers(), cfg)[0])
+    creates = [cmds for label, cmds in st if label.startswith("rep 1 small-files create+write+fsync")]
+    traced = [c for cmds in creates for c in cmds if c.startswith("mpagectl trace")]
+    assert len(traced) == 2                              # mpagefs-4k and vfat, not raw
+    for c in traced:
+        assert "-o $OUT/trace/small-create." in c and re.search(r"many-small-files /mnt/\S+/s1t ", c)
+    # only the first repeat is traced, and untimed: its JSON goes nowhere
+    assert not any(c.startswith("mpagectl trace") for label, cmds in st
+                   if label.startswith("rep 2 small-files create") for c in cmds)
+    assert all("> /dev/null" in c for c in traced)

@@ -35,6 +35,7 @@ is kept in kmemleak.txt).  run_vm(gcov=True) brings the job's gcov counters back
 out_dir/gcov/ (qemu/mpage_coverage.py).
 """
 import argparse
+import functools
 import io
 import os
 import re
@@ -171,6 +172,15 @@ def kernel_flavour():
 
 def debug_tree():
     """The debug kernel's build tree (qemu/debug-kernel/build.sh --dir; not built here)."""
+    env = os.environ
+    return _debug_tree(env.get("MPAGEFS_KERNEL_SERIES"), env.get("MPAGEFS_CACHE"), env.get("HOME"))
+
+
+@functools.lru_cache(maxsize=None)
+def _debug_tree(series, cache, home):
+    """build.sh --dir for the environment it reads (the arguments are the cache
+    key): every boot under the debug kernel asks, and the answer does not change
+    within a run."""
     return Path(subprocess.run([str(HERE / "debug-kernel" / "build.sh"), "--dir"], check=True,
                                capture_output=True, text=True).stdout.strip())
 

@@ -293,8 +293,8 @@ def main():
                     help="leave the images sparse on the host (by default their holes are filled with "
                          "zeros first: see fill_holes)")
     ap.add_argument("--trace-small", action="store_true",
-                    help="capture the first repeat's small-files read-back again under blktrace "
-                         "(untimed), for the per-peer I/O table")
+                    help="capture the first repeat's small-files create and read-back again under "
+                         "blktrace (untimed), for the per-peer I/O tables")
     a = ap.parse_args()
     if a.quick:
         a.size, a.small_files, a.trace_events = parse_size("32M"), 300, "200000,1000000"

@@ -186,31 +186,33 @@ def script(peers, cfg):
                 continue
             tag = f"{p.name}.{rep}"
             d = f"/mnt/{p.name}/s{rep}"
+            traced = cfg.get("trace_small") and rep == 1
+
+            def create(where):
+                return (f"mpagectl workload many-small-files {where} --count {cfg['small_files']} "
+                        f"--size {cfg['small_size']} --seed {rep} --json")
+            read_back = f"mpagectl workload seq-read {d} --chunk 64K --json"
             # --trace-small: the create is run once more, untimed, into a
             # directory of its own under blktrace (what each fsync writes).
             add(f"rep {rep} small-files create+write+fsync {cfg['small_files']} files {p.name}",
                 [p.cold(), f"mkdir {d}",
-                 f"mpagectl workload many-small-files {d} --count {cfg['small_files']} "
-                 f"--size {cfg['small_size']} --seed {rep} --json > $OUT/res/small-create.{tag}.json",
+                 f"{create(d)} > $OUT/res/small-create.{tag}.json",
                  f"grep -m1 elapsed_ns $OUT/res/small-create.{tag}.json"]
                 + ([p.cold(), f"mkdir {d}t",
                     f"mpagectl trace -d {p.dev} -o $OUT/trace/small-create.{tag} -- "
-                    f"mpagectl workload many-small-files {d}t --count {cfg['small_files']} "
-                    f"--size {cfg['small_size']} --seed {rep} --json > /dev/null 2> $OUT/res/small-create.{tag}.err "
-                    f"|| traced_failed $OUT/res/small-create.{tag}"]
-                   if cfg.get("trace_small") and rep == 1 else []))
+                    f"{create(d + 't')} > /dev/null 2> $OUT/res/small-create.{tag}.err "
+                    f"|| traced_failed $OUT/res/small-create.{tag}"] if traced else []))
             # --trace-small: the read-back under blktrace (which blocks, in
             # what order, how many bios), in a run of its own after the
             # timed one, so the capture does not change the figure.
             add(f"rep {rep} small-files cold read back {p.name}",
                 [p.cold(),
-                 f"mpagectl workload seq-read {d} --chunk 64K --json > $OUT/res/small-read.{tag}.json",
+                 f"{read_back} > $OUT/res/small-read.{tag}.json",
                  f"grep -m1 elapsed_ns $OUT/res/small-read.{tag}.json"]
                 + ([p.cold(),
                     f"mpagectl trace -d {p.dev} -o $OUT/trace/small-read.{tag} -- "
-                    f"mpagectl workload seq-read {d} --chunk 64K --json > /dev/null 2> $OUT/res/small-read.{tag}.err "
-                    f"|| traced_failed $OUT/res/small-read.{tag}"]
-                   if cfg.get("trace_small") and rep == 1 else []))
+                    f"{read_back} > /dev/null 2> $OUT/res/small-read.{tag}.err "
+                    f"|| traced_failed $OUT/res/small-read.{tag}"] if traced else []))
     # --workloads churn: fragmentation after a churn (the host counts the
     # extents of the files left, per peer, from the images after the run)
     if "churn" in groups:

@@ -9,10 +9,10 @@ guest kernel) is packed with the shared libraries ldd names into a second
 cpio archive appended to the project's initramfs (the kernel unpacks
 concatenated archives), so the project's initramfs stays as it is.  In the
 guest, each peer gets the same files (mpagectl workload many-small-files),
-is remounted, and `mpagectl workload seq-read` runs under (--phase create:
-the creation itself runs under it)
+is remounted, and `mpagectl workload seq-read` runs under
 `perf record -e cpu-clock -a -g` (TCG has no PMU: the software clock
-samples every CPU); `perf report --stdio` writes the profile, symbols from
+samples every CPU). With --phase create the creation itself runs under it;
+--big-mib writes a big file first. `perf report --stdio` writes the profile, symbols from
 /proc/kallsyms (the modules' too), to OUT/vm/out/perf.PEER.txt.
 """
 import argparse

@@ -243,10 +243,12 @@ def isolation_b(ctx):
     return GuestJob(r"""
 echo "mounts at /mnt/a: $(grep -c ' /mnt/a ' /proc/mounts)"
 echo "tmp: $(ls -A /tmp | grep -v loadmod | wc -l)"
-# live processes running "sleep 600" (a zombie has no cmdline; State Z)
+# live processes running "sleep 600" (a zombie has no cmdline; State Z).
+# 2>/dev/null comes before the < : a process that exits between the glob and
+# the open must not put the shell's "can't open" message into the output.
 n=0
 for p in /proc/[0-9]*; do
-	[ "$(tr '\0' ' ' < $p/cmdline 2>/dev/null)" = "sleep 600 " ] || continue
+	[ "$(tr '\0' ' ' 2>/dev/null < $p/cmdline)" = "sleep 600 " ] || continue
 	grep -q '^State:.*Z' $p/status 2>/dev/null || n=$((n + 1))
 done
 echo "sleepers: $n"

@@ -419,26 +419,72 @@ static int mpagefs_readdir(struct file *file, struct dir_context *ctx)
 	return 0;
 }
 
+/*
+ * Whether the record @de of a checked page holds @name.  The length and
+ * the inode number come first, as in ext2_match(); then the last byte,
+ * before the whole name: the names of a large directory often share
+ * everything but their last characters (mail-0001, mail-0002, ...), and a
+ * lookup or a create compares @name with every record of that length.
+ * A record in use on a checked page has a name of at least one byte;
+ * the dirent's name is char, the qstr's unsigned char, hence the cast.
+ */
+static inline bool mpagefs_match(const struct mpagefs_dirent *de,
+				 const struct qstr *name)
+{
+	unsigned int len = name->len;
+
+	return de->name_len == len && de->inode &&
+	       (u8)de->name[len - 1] == name->name[len - 1] &&
+	       !memcmp(de->name, name->name, len - 1);
+}
+
+/*
+ * The length of the record at byte @offs of a block of a checked page, or
+ * 0 if it is out of bounds: the header or the record would cross the end
+ * of the block, or the length could not move a walk on.  A checked page
+ * never has such a record; the bound is kept so that a bug elsewhere can
+ * never make a walk loop or leave the block.  The hot loops (lookup and
+ * the room search of a create) read the record in place with this, not
+ * through mpagefs_read_rec(): they run over every record of a directory.
+ */
+static unsigned int mpagefs_rec_len(unsigned int bs, const char *block,
+				    unsigned int offs)
+{
+	const struct mpagefs_dirent *de =
+		(const struct mpagefs_dirent *)(block + offs);
+	unsigned int rec_len;
+
+	if (unlikely(bs - offs < MPAGEFS_DIRENT_HEADER))
+		return 0;
+	rec_len = le16_to_cpu(de->rec_len);
+	if (unlikely(rec_len < MPAGEFS_DIRENT_HEADER || rec_len > bs - offs))
+		return 0;
+	return rec_len;
+}
+
 /* Searches the blocks of one checked directory page for @name. */
 static struct mpagefs_dirent *mpagefs_search_page(struct inode *dir,
 						  char *kaddr,
 						  unsigned int last,
 						  const struct qstr *name)
 {
-	struct super_block *sb = dir->i_sb;
-	const unsigned int bs = sb->s_blocksize;
-	struct mpagefs_dir_rec rec;
-	unsigned int boffs, offs;
+	const unsigned int bs = dir->i_sb->s_blocksize;
+	unsigned int boffs, offs, rec_len;
 
-	for (boffs = 0; boffs < last; boffs += bs)
-		for (offs = 0; offs < bs; offs += rec.rec_len) {
-			if (!mpagefs_read_rec(sb, kaddr + boffs, offs, &rec))
+	for (boffs = 0; boffs < last; boffs += bs) {
+		char *block = kaddr + boffs;
+
+		for (offs = 0; offs < bs; offs += rec_len) {
+			struct mpagefs_dirent *de =
+				(struct mpagefs_dirent *)(block + offs);
+
+			rec_len = mpagefs_rec_len(bs, block, offs);
+			if (!rec_len)
 				break;
-			if (rec.ino && rec.name_len == name->len &&
-			    !memcmp(rec.name, name->name, name->len))
-				return (struct mpagefs_dirent *)(kaddr + boffs +
-								 offs);
+			if (mpagefs_match(de, name))
+				return de;
 		}
+	}
 	return NULL;
 }
 
@@ -534,29 +580,33 @@ static int mpagefs_find_room(struct inode *dir, char *kaddr,
 			     unsigned int *offs, unsigned int *used,
 			     unsigned int *rec_len)
 {
-	struct super_block *sb = dir->i_sb;
-	const unsigned int bs = sb->s_blocksize;
+	const unsigned int bs = dir->i_sb->s_blocksize;
 	unsigned int need = MPAGEFS_DIRENT_LEN(name->len);
-	struct mpagefs_dir_rec rec;
-	unsigned int boffs, o;
+	unsigned int boffs, o, len, keep;
 
 	for (boffs = 0; boffs < PAGE_SIZE; boffs += bs) {
+		char *block = kaddr + boffs;
+
 		if (boffs >= last) {
 			*offs = boffs;
 			*used = 0;
 			*rec_len = bs;
 			return 0;
 		}
-		for (o = 0; o < bs; o += rec.rec_len) {
-			if (!mpagefs_read_rec(sb, kaddr + boffs, o, &rec))
+		for (o = 0; o < bs; o += len) {
+			struct mpagefs_dirent *de =
+				(struct mpagefs_dirent *)(block + o);
+
+			len = mpagefs_rec_len(bs, block, o);
+			if (!len)
 				return -EUCLEAN;
-			if (rec.ino && rec.name_len == name->len &&
-			    !memcmp(rec.name, name->name, name->len))
+			if (mpagefs_match(de, name))
 				return -EEXIST;
-			*used = rec.ino ? MPAGEFS_DIRENT_LEN(rec.name_len) : 0;
-			if (rec.rec_len >= *used + need) {
+			keep = de->inode ? MPAGEFS_DIRENT_LEN(de->name_len) : 0;
+			if (len >= keep + need) {
 				*offs = boffs + o;
-				*rec_len = rec.rec_len;
+				*used = keep;
+				*rec_len = len;
 				return 0;
 			}
 		}

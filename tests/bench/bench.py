@@ -4,7 +4,7 @@ then mpagectl's trace decoding against blkparse on the host.
 
     /usr/bin/python3 tests/bench/bench.py [--build build] [--out build/bench]
         [--repeats 3] [--size 256M] [--small-files 10000] [--quick]
-        [--skip-vm] [--skip-tools] [--gb-rounds 11] [--get-block-only]
+        [--skip-vm] [--skip-tools] [--gb-rounds 11] [--cc-rounds 2] [--get-block-only]
 
 Writes build/bench/results.json (every figure of every repeat), results.md
 (the tables) and plots (*.svg).  Documentation/bench.rst describes the method.
@@ -25,6 +25,7 @@ TOP = HERE.parents[1]
 sys.path.insert(0, str(TOP / "qemu"))
 sys.path.insert(0, str(HERE))
 
+import createcost  # noqa: E402
 import gbcost  # noqa: E402
 import guest  # noqa: E402
 import report  # noqa: E402
@@ -119,19 +120,23 @@ def make_images(out, mpagectl, cfg, only=None):
         run([mpagectl, "mkfs", "--block-size", bs, "--size", disk, "--inodes", inodes,
              "--populate", src, p.image])
         peers.append(p)
-    if only:
-        for i, p in enumerate(peers):
-            p.dev = "/dev/vd" + chr(ord("c") + i)
-        return peers
     for bs in (1024, 4096):
         p = guest.Peer(f"ext2-{bs // 1024}k", "ext2", bs, image=img / f"ext2-{bs // 1024}k.img",
                        small=bs in cfg["small_blocks"])
+        if only and p.name not in only:
+            continue
         run(["truncate", "-s", disk, p.image])
         run(["mkfs.ext2", "-q", "-F", "-b", bs, "-I", "128", "-N", inodes, p.image])
         # debugfs allocates as ext2 does for a sequential write: each
         # indirect block right before the data it maps.
         run(["debugfs", "-w", "-R", f"write {src / 'big'} big", p.image])
         peers.append(p)
+    if only:
+        for i, p in enumerate(peers):
+            p.dev = "/dev/vd" + chr(ord("c") + i)
+            if not cfg.get("sparse_images"):
+                fill_holes(p.image)
+        return peers
     p = guest.Peer("vfat", "vfat", 4096, image=img / "vfat.img",
                    small=cfg.get("small_vfat", False) and 4096 in cfg["small_blocks"])
     run(["truncate", "-s", disk, p.image])
@@ -218,27 +223,31 @@ def run_guest(build, out, peers, cfg, files=None, icount=None, smp=2):
 
 
 def get_block_run(build, out, mpagectl, cfg, files):
-    """The get_block cost rounds (gbcost.py) in a VM boot of their own, on a
-    fresh mpagefs-4k disk, under QEMU's -icount (gbcost.ICOUNT_SHIFT): the guest's
-    clock counts instructions, so calls/s does not depend on the host's load.
-    Writes OUT/gb/."""
+    """The get_block cost rounds (gbcost.py) and the create cost rounds
+    (createcost.py) in a VM boot of their own, on fresh mpagefs-4k (and, for
+    the create cost, ext2-4k) disks, under QEMU's -icount (gbcost.ICOUNT_SHIFT):
+    the guest's clock counts instructions, so neither figure depends on the
+    host's load.  Writes OUT/gb/."""
     cfg = {**cfg, "gb_only": True}
     gb = out / "gb"
     gb.mkdir(parents=True, exist_ok=True)
-    log("get_block cost: one more boot, under -icount")
-    peers = make_images(gb, mpagectl, cfg, only={"mpagefs-4k"})
+    what = " and ".join(w for w, n in (("get_block cost", cfg["gb_rounds"]),
+                                       ("create cost", cfg.get("cc_rounds"))) if n)
+    log(f"{what}: one more boot, under -icount")
+    only = set(createcost.PEERS) if cfg.get("cc_rounds") else {"mpagefs-4k"}
+    peers = make_images(gb, mpagectl, cfg, only=only)
     try:
         # one vCPU: under -icount the boot of a second one did not finish in minutes
         run_guest(build, gb, peers, cfg, files=files, icount=gbcost.ICOUNT_SHIFT, smp=1)
     except VmError as e:
-        sys.exit(f"bench: the get_block cost VM run failed: {e}")
+        sys.exit(f"bench: the {what} VM run failed: {e}")
 
 
 def get_block_only(build, out, mpagectl, cfg, files, t0):
     """--get-block-only: the get_block cost rounds alone."""
     if not cfg["gb_rounds"]:
         sys.exit("bench: --get-block-only needs --gb-rounds > 0")
-    get_block_run(build, out, mpagectl, cfg, files)
+    get_block_run(build, out, mpagectl, {**cfg, "cc_rounds": 0}, files)
     res = out / "gb" / "vm" / "out" / "res"
     gb = gbcost.collect(res, cfg)
     uname = res / "uname.txt"
@@ -283,6 +292,9 @@ def main():
     ap.add_argument("--gb-rounds", type=int, default=11,
                     help="rounds of the get_block cost measurement (gbcost.py; 0: none)")
     ap.add_argument("--gb-seconds", type=float, default=1.0, help="timed seconds per build and round")
+    ap.add_argument("--cc-rounds", type=int, default=2,
+                    help="rounds of the create cost measurement (createcost.py: guest instructions per "
+                         "small-file create on mpagefs-4k and ext2-4k, in the get_block cost boot; 0: none)")
     ap.add_argument("--get-block-only", action="store_true",
                     help="only the get_block cost measurement (one disk, a few minutes): "
                          "OUT/results-gb.md and results-gb.json")
@@ -310,7 +322,7 @@ def main():
            "small_blocks": [int(x) for x in a.small_blocks.split(",") if x], "small_vfat": a.small_vfat,
            "rand_ops": a.rand_ops, "threads": a.threads, "read_block": "1M", "write_block": "1M",
            "timeout": a.timeout, "workloads": [w for w in a.workloads.split(",") if w],
-           "gb_rounds": a.gb_rounds, "gb_seconds": a.gb_seconds,
+           "gb_rounds": a.gb_rounds, "gb_seconds": a.gb_seconds, "cc_rounds": a.cc_rounds,
            "peers": [p for p in a.peers.split(",") if p], "trace_small": a.trace_small,
            "sparse_images": a.sparse_images}
     bad = set(cfg["workloads"]) - set(guest.WORKLOAD_GROUPS)
@@ -330,10 +342,10 @@ def main():
             [{k: v for k, v in {**vars(p), "image": str(p.image)}.items() if k != "opts"} for p in peers], indent=1))
         (out / "config.json").write_text(json.dumps(cfg, indent=1))
         try:
-            run_guest(build, out, peers, {**cfg, "gb_rounds": 0})
+            run_guest(build, out, peers, {**cfg, "gb_rounds": 0, "cc_rounds": 0})
         except VmError as e:
             sys.exit(f"bench: the VM run failed: {e}")
-        if cfg["gb_rounds"]:
+        if cfg["gb_rounds"] or cfg["cc_rounds"]:
             get_block_run(build, out, mpagectl, cfg, gb_files)
     else:
         cfg = json.loads((out / "config.json").read_text())

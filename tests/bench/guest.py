@@ -8,6 +8,7 @@ stdout (ttyS1), which the host tails to show progress.
 """
 import shlex
 
+import createcost
 import gbcost
 
 PRELUDE = r"""set -e
@@ -215,7 +216,7 @@ def script(peers, cfg):
                     f"|| traced_failed $OUT/res/small-read.{tag}"] if traced else []))
     # --workloads churn: fragmentation after a churn (the host counts the
     # extents of the files left, per peer, from the images after the run)
-    if "churn" in groups:
+    if "churn" in groups and not cfg.get("gb_only"):
         cmds, _ = churn_plan()
         for p in peers:
             if p.fstype not in ("mpagefs", "ext2") or not p.small:
@@ -223,6 +224,11 @@ def script(peers, cfg):
             d = f"/mnt/{p.name}/churn"
             add(f"churn {p.name}: {len(cmds)} commands (untimed)",
                 [p.cold(), f"mkdir {d}"] + [c.replace("DIR", d) for c in cmds] + ["sync"])
+    # The guest CPU of a create, under -icount (createcost.py; the get_block
+    # cost boot), before the unmount: its rounds remount the peers.
+    if cfg.get("cc_rounds"):
+        for label, cmds in createcost.steps(peers, cfg):
+            add(label, cmds)
     umounts = [f"umount /mnt/{p.name}" for p in peers if not p.raw]
     add("unmount", umounts)
     # The lab's get_block wrapper against a build without it (gbcost.py).

@@ -4,6 +4,7 @@ import json
 import subprocess
 from pathlib import Path
 
+import createcost
 import gbcost
 import shape
 import tools
@@ -178,6 +179,7 @@ def collect(out, mpagectl, peers, cfg):
                 results["rand_traffic"][w][p.name] = reps
     # measured in a boot of its own (bench.py get_block_run)
     results["get_block_cost"] = gbcost.collect(out / "gb" / "vm" / "out" / "res", cfg)
+    results["create_cost"] = createcost.collect(out / "gb" / "vm" / "out" / "res", cfg)
     return results
 
 
@@ -412,6 +414,9 @@ def markdown(results):
     L.append("What we are aiming for (issue 5), against this run:")
     L.append("")
     L.append(aims_markdown(results).rstrip())
+    if results.get("create_cost"):
+        L.append("")
+        L.append(createcost.markdown(results["create_cost"]).rstrip())
     if results.get("get_block_cost"):
         L.append("")
         L.append(gbcost.markdown(results["get_block_cost"]).rstrip())
@@ -568,6 +573,14 @@ def aims(results):
                 rows.append((f"{name}: IOPS mpagefs-{bs} / ext2-{bs} (TCG timing, not an aim)", _fmt(r, "x"), "-"))
             else:
                 rows.append((f"{name}: mpagefs-{bs} >= 1.0x ext2-{bs}", _fmt(r, "x"), verdict(r >= 1.0)))
+    # What a create costs the guest CPU, in instructions (createcost.py): the
+    # part of small-create the filesystem decides, without the host's flushes.
+    cc = results.get("create_cost")
+    if cc and cc.get("ratio"):
+        n = cc["ns_per_create"]
+        rows.append(("small-create guest CPU: mpagefs-4k <= ext2-4k (instructions per create, -icount)",
+                     f"{n['mpagefs-4k']['median'] / 1e3:.1f}k vs {n['ext2-4k']['median'] / 1e3:.1f}k",
+                     verdict(cc["ratio"]["median"] >= 1.0)))
     t = results.get("tools")
     if t:
         rows += [(a, m, verdict(ok)) for a, m, ok in tools.aims(t)]

@@ -57,3 +57,14 @@ def test_markdown_table_lines():
     from mdtable import table
     assert table(["a", "b", ""], [[1, "x", "met"], ["", 2.5, ""]]) == [
         "| a | b | |", "|---|---|---|", "| 1 | x | met |", "| | 2.5 | |"]
+
+
+def test_create_cost_aim_is_judged_on_the_median_ratio():
+    cc = {"files": 10, "rounds": [{}], "ns_per_create": {"mpagefs-4k": {"median": 41e4}, "ext2-4k": {"median": 62e4}},
+          "ratio": {"median": 1.5, "min": 1.4, "max": 1.6, "n": 2}}
+    results = {"config": {"threads": 4}, "runs": {}, "shape": {}, "create_cost": cc}
+    rows = [r for r in report.aims(results) if r[0].startswith("small-create guest CPU")]
+    assert rows == [("small-create guest CPU: mpagefs-4k <= ext2-4k (instructions per create, -icount)",
+                     "410.0k vs 620.0k", "met")]
+    cc["ratio"]["median"] = 0.9
+    assert [r[2] for r in report.aims(results) if r[0].startswith("small-create guest CPU")] == ["**not met**"]

@@ -115,6 +115,8 @@ enum mpagefs_stat {
  * @s_inode_bitmap: first block of the inode bitmap
  * @s_alloc_lock: serialises changes to the bitmaps and the free counts
  * @s_next_goal: where the next allocation without a better goal starts
+ * @s_next_generation: the generation the next new inode gets (random at
+ *	mount, then counted up, as ext2's s_next_generation)
  * @s_mount_state: s_state found at the last read-write (re)mount, put
  *	back on disk at unmount
  * @s_opts: mount options
@@ -149,6 +151,7 @@ struct mpagefs_sb_info {
 	u32 s_inode_bitmap;
 	struct mutex s_alloc_lock;
 	u32 s_next_goal;
+	atomic_t s_next_generation;
 	u32 s_mount_state;
 	struct mpagefs_mount_opts s_opts;
 	atomic64_t s_stats[MPAGEFS_NR_STATS];

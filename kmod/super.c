@@ -17,6 +17,7 @@
 #include <linux/fs_context.h>
 #include <linux/fs_parser.h>
 #include <linux/module.h>
+#include <linux/random.h>
 #include <linux/ratelimit.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
@@ -773,6 +774,7 @@ static int __mpagefs_fill_super(struct super_block *sb,
 	INIT_LIST_HEAD(&sbi->s_mounts);
 	mpagefs_faults_init(sbi);
 	mutex_init(&sbi->s_alloc_lock);
+	atomic_set(&sbi->s_next_generation, (int)get_random_u32());
 	ratelimit_state_init(&sbi->s_err_ratelimit, DEFAULT_RATELIMIT_INTERVAL,
 			     DEFAULT_RATELIMIT_BURST);
 

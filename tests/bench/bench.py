@@ -267,6 +267,9 @@ def main():
     ap.add_argument("--size", type=parse_size, default=parse_size("256M"), help="big file size")
     ap.add_argument("--disk-size", type=parse_size, default=None, help="every disk (default size*2.5)")
     ap.add_argument("--small-files", type=int, default=10000)
+    ap.add_argument("--small-batches", type=int, default=10,
+                    help="the timed small-files create in this many batches, the peers taking turns after "
+                         "each (1: each peer creates all its files in one go)")
     ap.add_argument("--small-size", default="4K", help="small files are 0..this many bytes")
     ap.add_argument("--small-blocks", default="4096",
                     help="block sizes whose peers run the small-files workload (comma list; vfat counts "
@@ -319,6 +322,7 @@ def main():
             sys.exit(f"bench: {f} missing: run make first")
     cfg = {"size": a.size, "disk_size": a.disk_size or (a.size * 5 // 2 + (64 << 20)),
            "repeats": a.repeats, "small_files": a.small_files, "small_size": a.small_size,
+           "small_batches": a.small_batches,
            "small_blocks": [int(x) for x in a.small_blocks.split(",") if x], "small_vfat": a.small_vfat,
            "rand_ops": a.rand_ops, "threads": a.threads, "read_block": "1M", "write_block": "1M",
            "timeout": a.timeout, "workloads": [w for w in a.workloads.split(",") if w],

@@ -101,7 +101,9 @@ def script(peers, cfg):
     """The guest script for `peers` (with .dev set) and the config dict:
     size (bytes of the big file), repeats, rand_ops, threads, small_files,
     small_size, read_block, write_block, and optionally workloads (the
-    groups to run, of WORKLOAD_GROUPS; all when absent)."""
+    groups to run, of WORKLOAD_GROUPS; all when absent) and small_batches
+    (the timed small-files create in that many batches, peers taking turns;
+    default 1)."""
     lines = [PRELUDE]
     groups = set(cfg.get("workloads") or WORKLOAD_GROUPS)
     q = shlex.quote
@@ -182,27 +184,44 @@ def script(peers, cfg):
                      f"--threads {threads} --seed {rep}{direct}{lim} > $OUT/res/{name}.{tag}.json "
                      f"2> $OUT/res/{name}.{tag}.err || traced_failed $OUT/res/{name}.{tag}",
                      f"cat $OUT/res/{name}.{tag}.json"])
-        for p in ordered:
-            if p.raw or not p.small or "small" not in groups:
-                continue
+        small = [p for p in ordered if not p.raw and p.small and "small" in groups]
+
+        def create(where, first=0, count=cfg["small_files"]):
+            batch = f" --first {first}" if first else ""
+            return (f"mpagectl workload many-small-files {where} --count {count}{batch} "
+                    f"--size {cfg['small_size']} --seed {rep} --json")
+        # The timed create: every peer's files in batches, the peers taking
+        # turns (the order reversed every other batch), so that the host's
+        # drift over a repeat (its flushes dominate this workload) falls on
+        # every peer alike; with --small-batches 1 each peer creates all its
+        # files in one go.  The batches of one peer make the same files as
+        # one run would (--first), into one directory.
+        if small:
+            add(f"rep {rep} small-files create: cold mounts, new directories",
+                [c for p in small for c in (p.cold(), f"mkdir /mnt/{p.name}/s{rep}")])
+            n = cfg["small_files"]
+            nb = max(1, min(cfg.get("small_batches", 1), n))
+            for k in range(nb):
+                first, last = k * n // nb, (k + 1) * n // nb
+                order = small if k % 2 == 0 else small[::-1]
+                outs = [f"$OUT/res/small-create.{p.name}.{rep}.b{k + 1}.json" for p in order]
+                add(f"rep {rep} small-files create+write+fsync batch {k + 1}/{nb}: files {first}-{last - 1} "
+                    + " ".join(p.name for p in order),
+                    [f"{create(f'/mnt/{p.name}/s{rep}', first, last - first)} > {o}"
+                     for p, o in zip(order, outs)]
+                    + [f"grep -h -m1 elapsed_ns {' '.join(outs)}"])
+        for p in small:
             tag = f"{p.name}.{rep}"
             d = f"/mnt/{p.name}/s{rep}"
-            traced = cfg.get("trace_small") and rep == 1
-
-            def create(where):
-                return (f"mpagectl workload many-small-files {where} --count {cfg['small_files']} "
-                        f"--size {cfg['small_size']} --seed {rep} --json")
             read_back = f"mpagectl workload seq-read {d} --chunk 64K --json"
             # --trace-small: the create is run once more, untimed, into a
             # directory of its own under blktrace (what each fsync writes).
-            add(f"rep {rep} small-files create+write+fsync {cfg['small_files']} files {p.name}",
-                [p.cold(), f"mkdir {d}",
-                 f"{create(d)} > $OUT/res/small-create.{tag}.json",
-                 f"grep -m1 elapsed_ns $OUT/res/small-create.{tag}.json"]
-                + ([p.cold(), f"mkdir {d}t",
-                    f"mpagectl trace -d {p.dev} -o $OUT/trace/small-create.{tag} -- "
-                    f"{create(d + 't')} > /dev/null 2> $OUT/res/small-create.{tag}.err "
-                    f"|| traced_failed $OUT/res/small-create.{tag}"] if traced else []))
+            if cfg.get("trace_small") and rep == 1:
+                add(f"rep {rep} small-files create traced (untimed) {p.name}",
+                    [p.cold(), f"mkdir {d}t",
+                     f"mpagectl trace -d {p.dev} -o $OUT/trace/small-create.{tag} -- "
+                     f"{create(d + 't')} > /dev/null 2> $OUT/res/small-create.{tag}.err "
+                     f"|| traced_failed $OUT/res/small-create.{tag}"])
             # --trace-small: the read-back under blktrace (which blocks, in
             # what order, how many bios), in a run of its own after the
             # timed one, so the capture does not change the figure.
@@ -213,7 +232,7 @@ def script(peers, cfg):
                 + ([p.cold(),
                     f"mpagectl trace -d {p.dev} -o $OUT/trace/small-read.{tag} -- "
                     f"{read_back} > /dev/null 2> $OUT/res/small-read.{tag}.err "
-                    f"|| traced_failed $OUT/res/small-read.{tag}"] if traced else []))
+                    f"|| traced_failed $OUT/res/small-read.{tag}"] if cfg.get("trace_small") and rep == 1 else []))
     # --workloads churn: fragmentation after a churn (the host counts the
     # extents of the files left, per peer, from the images after the run)
     if "churn" in groups and not cfg.get("gb_only"):

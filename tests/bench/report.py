@@ -53,6 +53,26 @@ def figure(workload, j, cfg):
     return j["mib_per_s"], j["seconds"]
 
 
+def run_json(res, base):
+    """The JSON of run BASE (e.g. small-create.mpagefs-4k.1) in RES, or None.
+    A small-files create made in batches (BASE.b1.json, BASE.b2.json, ...:
+    guest.script's small_batches) is one run: the batches' elapsed times,
+    bytes and fsyncs added, their files in order."""
+    f = res / f"{base}.json"
+    if f.exists():
+        return json.loads(f.read_text())
+    parts = []
+    while (res / f"{base}.b{len(parts) + 1}.json").exists():
+        parts.append(json.loads((res / f"{base}.b{len(parts) + 1}.json").read_text()))
+    if not parts:
+        return None
+    j = {**parts[0], "batches": len(parts), "files": [x for p in parts for x in p["files"]]}
+    for k in ("elapsed_ns", "bytes", "fsyncs", "ops"):
+        if all(k in p for p in parts):
+            j[k] = sum(p[k] for p in parts)
+    return j
+
+
 def collect(out, mpagectl, peers, cfg):
     res = out / "vm" / "out" / "res"
     tr = out / "vm" / "out" / "trace"
@@ -83,10 +103,9 @@ def collect(out, mpagectl, peers, cfg):
         for p in peers:
             runs = []
             for rep in range(1, cfg["repeats"] + 1):
-                f = res / f"{fname}.{p.name}.{rep}.json"
-                if not f.exists():
+                j = run_json(res, f"{fname}.{p.name}.{rep}")
+                if j is None:
                     continue
-                j = json.loads(f.read_text())
                 value, secs = figure(w, j, cfg)
                 run = {"rep": rep, "value": value, "seconds": secs}
                 if not w.startswith("small"):

@@ -32,16 +32,27 @@ def test_every_timed_run_is_cold_and_repeated():
     text, n = guest.script(peers(), CFG)
     st = steps(text)
     assert len(st) == n
-    timed = [(label, cmds) for label, cmds in st if label.startswith("rep ")]
-    # 3 peers x (seq-read, seq-write, 2 rand-read) + 2 fs peers x 2 small-files, per repeat
-    assert len(timed) == 3 * (3 * 4 + 2 * 2)
+    creates = [(label, cmds) for label, cmds in st if label.startswith("rep ") and "small-files create" in label]
+    timed = [(label, cmds) for label, cmds in st if label.startswith("rep ") and "small-files create" not in label]
+    # 3 peers x (seq-read, seq-write, 2 rand-read) + 2 fs peers x 1 small-files read-back, per repeat
+    assert len(timed) == 3 * (3 * 4 + 2)
     for label, cmds in timed:
         assert cmds[0].startswith("cold "), label
         peer = label.split()[-1]
         assert cmds[0].split()[1] == peer
     labels = [label for label, _ in timed]
     for rep in (1, 2, 3):
-        assert sum(label.startswith(f"rep {rep} ") for label in labels) == 16
+        assert sum(label.startswith(f"rep {rep} ") for label in labels) == 14
+        # the create: both fs peers cold in a new directory, then their batch (one by default)
+        cr = [(label, cmds) for label, cmds in creates if label.startswith(f"rep {rep} ")]
+        assert [label.split(":")[0] for label, _ in cr] == [f"rep {rep} small-files create",
+                                                            f"rep {rep} small-files create+write+fsync batch 1/1"]
+        colds = [c.split()[1] for c in cr[0][1] if c.startswith("cold ")]
+        assert sorted(colds) == ["mpagefs-4k", "vfat"]
+        assert sorted(c for c in cr[0][1] if c.startswith("mkdir")) == [f"mkdir /mnt/mpagefs-4k/s{rep}",
+                                                                       f"mkdir /mnt/vfat/s{rep}"]
+        runs = [c for c in cr[1][1] if c.startswith("mpagectl workload")]
+        assert len(runs) == 2 and all("--count 5 " in c and "--first" not in c for c in runs)
 
 
 def test_sequential_runs_are_traced_on_the_peers_disk_and_raw_uses_o_direct():
@@ -103,14 +114,34 @@ def test_each_repeat_starts_with_the_next_peer():
         for work in ("seq-read", "seq-write", "rand-read-t1"):
             runs = [label.split()[-1] for label, _ in st if label.startswith(f"rep {rep} {work}")]
             assert runs[0] == first and sorted(runs) == ["mpagefs-4k", "raw", "vfat"], (rep, work, runs)
-    small = [label.split()[-1] for label, _ in st if label.startswith("rep 2 small-files create")]
-    assert small == ["vfat", "mpagefs-4k"]
+    small = [label.split()[-2:] for label, _ in st if label.startswith("rep 2 small-files create+write")]
+    assert small == [["vfat", "mpagefs-4k"]]
+
+
+def test_small_create_batches_take_turns_and_make_every_file_once():
+    cfg = {**CFG, "small_files": 10, "small_batches": 3, "workloads": ["small"]}
+    st = steps(guest.script(peers(), cfg)[0])
+    batches = [(label, cmds) for label, cmds in st if label.startswith("rep 1 small-files create+write")]
+    assert [label.split(": ")[1] for label, _ in batches] == [
+        "files 0-2 mpagefs-4k vfat", "files 3-5 vfat mpagefs-4k", "files 6-9 mpagefs-4k vfat"]
+    for k, (label, cmds) in enumerate(batches, 1):
+        runs = [c for c in cmds if c.startswith("mpagectl workload")]
+        for peer, c in zip(label.split()[-2:], runs):
+            first = {1: 0, 2: 3, 3: 6}[k]
+            assert c.startswith(f"mpagectl workload many-small-files /mnt/{peer}/s1 "
+                                f"--count {4 if k == 3 else 3}{f' --first {first}' if first else ''} ")
+            assert c.endswith(f"--seed 1 --json > $OUT/res/small-create.{peer}.1.b{k}.json")
+        # every batch still shows its figures as it goes
+        assert cmds[-1].startswith("grep -h -m1 elapsed_ns ")
+    # more batches than files: one file per batch
+    st = steps(guest.script(peers(), {**cfg, "small_files": 2})[0])
+    assert sum(label.startswith("rep 1 small-files create+write") for label, _ in st) == 2
 
 
 def test_trace_small_also_captures_the_create_in_a_directory_of_its_own():
     cfg = {**CFG, "workloads": ["small"], "trace_small": True}
     st = steps(guest.script(peers(), cfg)[0])
-    creates = [cmds for label, cmds in st if label.startswith("rep 1 small-files create+write+fsync")]
+    creates = [cmds for label, cmds in st if label.startswith("rep 1 small-files create traced (untimed)")]
     traced = [c for cmds in creates for c in cmds if c.startswith("mpagectl trace")]
     assert len(traced) == 2                              # mpagefs-4k and vfat, not raw
     for c in traced:

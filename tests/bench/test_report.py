@@ -68,3 +68,19 @@ def test_create_cost_aim_is_judged_on_the_median_ratio():
                      "410.0k vs 620.0k", "met")]
     cc["ratio"]["median"] = 0.9
     assert [r[2] for r in report.aims(results) if r[0].startswith("small-create guest CPU")] == ["**not met**"]
+
+
+def test_a_create_made_in_batches_is_one_run(tmp_path):
+    import json
+    for k, (ns, files) in enumerate(((2e9, ["a", "b"]), (3e9, ["c"])), 1):
+        (tmp_path / f"small-create.p.1.b{k}.json").write_text(json.dumps(
+            {"workload": "many-small-files", "elapsed_ns": ns, "bytes": 10 * k, "fsyncs": 2 * k,
+             "files": [{"name": f} for f in files]}))
+    j = report.run_json(tmp_path, "small-create.p.1")
+    assert (j["elapsed_ns"], j["bytes"], j["fsyncs"], j["batches"]) == (5e9, 30, 6, 2)
+    assert [f["name"] for f in j["files"]] == ["a", "b", "c"]
+    assert report.figure("small-create", j, {}) == (3 / 5.0, 5.0)
+    # a run of one piece is read as it is; no file, no run
+    (tmp_path / "small-create.q.1.json").write_text(json.dumps({"elapsed_ns": 1, "files": []}))
+    assert report.run_json(tmp_path, "small-create.q.1") == {"elapsed_ns": 1, "files": []}
+    assert report.run_json(tmp_path, "small-create.r.1") is None

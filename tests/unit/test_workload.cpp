@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "mpagefs/exercise/workload.hpp"
 #include "mpagefs/util/pattern.hpp"
@@ -42,6 +43,39 @@ TEST(WorkloadPlan, DeterministicForASeed) {
   Params other = params("rand-write");
   other.seed = 6;
   EXPECT_NE(expected_sha256(make_plan(params("rand-write"))[0]), expected_sha256(make_plan(other)[0]));
+}
+
+TEST(WorkloadPlan, FirstCutsOneRunIntoBatches) {
+  for (const auto& name : names()) {
+    Params whole = params(name);
+    whole.count = 7;
+    const auto all = make_plan(whole);
+    Params batch = whole;
+    batch.first = 4;
+    batch.count = 3;
+    const auto part = make_plan(batch);
+    if (name == "seq-read") {
+      EXPECT_TRUE(part.empty());
+      continue;
+    }
+    ASSERT_EQ(part.size(), 3U) << name;
+    for (size_t i = 0; i < part.size(); ++i) {
+      const FilePlan& a = all[4 + i];
+      const FilePlan& b = part[i];
+      EXPECT_EQ(a.name, b.name) << name;
+      EXPECT_EQ(a.key, b.key) << name;
+      EXPECT_EQ(a.size, b.size) << name;
+      ASSERT_EQ(a.writes.size(), b.writes.size()) << name;
+      for (size_t k = 0; k < a.writes.size(); ++k) {
+        EXPECT_EQ(a.writes[k].offset, b.writes[k].offset) << name;
+        EXPECT_EQ(a.writes[k].length, b.writes[k].length) << name;
+      }
+    }
+  }
+  Params p = params("many-small-files");
+  p.first = std::numeric_limits<uint64_t>::max();
+  p.count = 1;
+  EXPECT_THROW(make_plan(p), std::invalid_argument);
 }
 
 TEST(WorkloadPlan, SeqWriteIsFrontToBack) {

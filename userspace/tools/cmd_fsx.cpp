@@ -148,6 +148,10 @@ void register_fsx_commands(CLI::App& app) {
         ->transform(size_bytes())
         ->capture_default_str();
     c->add_option("--seed", a->p.seed, "seed of offsets, sizes and data")->capture_default_str();
+    c->add_option("--first", a->p.first,
+                  "index of the first file: files N..N+count-1 of one run of N+count files (the same names, "
+                  "sizes and data), to cut a run into batches")
+        ->capture_default_str();
     c->add_flag("--no-fsync", a->no_fsync, "do not fsync the files and the directory");
     c->add_flag("--json", a->json, "JSON report on stdout");
     c->callback([a] { run_workload(*a); });

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <fmt/format.h>
 #include <iterator>
+#include <limits>
 #include <numeric>
 #include <random>
 #include <stdexcept>
@@ -61,7 +62,11 @@ std::vector<FilePlan> make_plan(const Params& p) {
   std::mt19937_64 rng(p.seed);
   std::vector<FilePlan> plan;
   if (p.name == "seq-read") return plan;
-  for (uint64_t i = 0; i < count; ++i) {
+  if (p.first > std::numeric_limits<uint64_t>::max() - count)
+    throw std::invalid_argument("workload: --first + --count overflows");
+  // Files before `first` are planned and dropped: the generator draws the
+  // same numbers as in one run from file 0.
+  for (uint64_t i = 0; i < p.first + count; ++i) {
     FilePlan f;
     f.name = fmt::format("{}-{}", p.name, i);
     // Distinct data per seed and file (the key mixes both).
@@ -89,7 +94,7 @@ std::vector<FilePlan> make_plan(const Params& p) {
       f.size = std::uniform_int_distribution<uint64_t>(0, size)(rng);
       f.writes = sequential(f.size, p.chunk);
     }
-    plan.push_back(std::move(f));
+    if (i >= p.first) plan.push_back(std::move(f));
   }
   return plan;
 }

@@ -35,6 +35,10 @@ struct Params {
   std::optional<uint64_t> count;  // files; default 1 (many-small-files: 100)
   uint64_t chunk = 64 * 1024;     // bytes per write call (rand/sparse: the slot size)
   uint64_t seed = 1;
+  // Index of the first file: files first..first+count-1 of one run of
+  // first+count files (the same names, sizes and data), so that a run can
+  // be cut into batches.
+  uint64_t first = 0;
   bool fsync = true;              // fsync each file, then the directory
 };
 

@@ -131,26 +131,21 @@ def make_images(out, mpagectl, cfg, only=None):
         # indirect block right before the data it maps.
         run(["debugfs", "-w", "-R", f"write {src / 'big'} big", p.image])
         peers.append(p)
-    if only:
-        for i, p in enumerate(peers):
-            p.dev = "/dev/vd" + chr(ord("c") + i)
-            if not cfg.get("sparse_images"):
-                fill_holes(p.image)
-        return peers
-    p = guest.Peer("vfat", "vfat", 4096, image=img / "vfat.img",
-                   small=cfg.get("small_vfat", False) and 4096 in cfg["small_blocks"])
-    run(["truncate", "-s", disk, p.image])
-    run(["mkfs.vfat", "-F", "32", "-S", "512", "-s", "8", p.image])
-    peers.append(p)
-    p = guest.Peer("raw", "raw", 512, image=img / "raw.img", small=False)
-    run(["truncate", "-s", disk, p.image])
-    # The same bytes at the start of the device, so the raw reads are of
-    # data, not of a sparse file's holes on the host.
-    with open(src / "big", "rb") as fi, open(p.image, "r+b") as fo:
-        shutil.copyfileobj(fi, fo, 1 << 20)
-    peers.append(p)
-    if cfg.get("peers"):
-        peers = [p for p in peers if p.name in cfg["peers"]]
+    if not only:
+        p = guest.Peer("vfat", "vfat", 4096, image=img / "vfat.img",
+                       small=cfg.get("small_vfat", False) and 4096 in cfg["small_blocks"])
+        run(["truncate", "-s", disk, p.image])
+        run(["mkfs.vfat", "-F", "32", "-S", "512", "-s", "8", p.image])
+        peers.append(p)
+        p = guest.Peer("raw", "raw", 512, image=img / "raw.img", small=False)
+        run(["truncate", "-s", disk, p.image])
+        # The same bytes at the start of the device, so the raw reads are of
+        # data, not of a sparse file's holes on the host.
+        with open(src / "big", "rb") as fi, open(p.image, "r+b") as fo:
+            shutil.copyfileobj(fi, fo, 1 << 20)
+        peers.append(p)
+        if cfg.get("peers"):
+            peers = [p for p in peers if p.name in cfg["peers"]]
     for i, p in enumerate(peers):
         p.dev = "/dev/vd" + chr(ord("c") + i)
         if not cfg.get("sparse_images"):

@@ -17,10 +17,10 @@ mpagefs-4k's (higher = mpagefs cheaper); the report gives the median and
 range over the rounds.
 """
 import json
-import statistics
 from pathlib import Path
 
 from mdtable import table
+from shape import summary
 
 PEERS = ("mpagefs-4k", "ext2-4k")
 
@@ -73,14 +73,10 @@ def collect(res, cfg):
     for name in PEERS:
         v = [r[name] / files for r in rounds if name in r]
         if v:
-            out["ns_per_create"][name] = _stats(v)
+            out["ns_per_create"][name] = summary(v)
     v = [r["ext2-4k"] / r["mpagefs-4k"] for r in rounds if len(r) == len(PEERS)]
-    out["ratio"] = _stats(v) if v else None
+    out["ratio"] = summary(v) if v else None
     return out
-
-
-def _stats(v):
-    return {"median": statistics.median(v), "min": min(v), "max": max(v), "n": len(v)}
 
 
 def markdown(cc):

@@ -23,10 +23,10 @@ report gives its median and range over the rounds.
 """
 import json
 import os
-import statistics
 import subprocess
 from pathlib import Path
 
+import shape
 from mdtable import table
 
 HERE = Path(__file__).resolve().parent
@@ -115,12 +115,11 @@ def summary(rounds):
     for b in BUILDS:
         v = [r[b]["calls_per_s"] for r in rounds if b in r]
         if v:
-            out["calls_per_s"][b] = {"median": statistics.median(v), "min": min(v), "max": max(v), "n": len(v)}
+            out["calls_per_s"][b] = shape.summary(v)
     for a in ("lab-off", "lab-on"):
         v = [r[a]["calls_per_s"] / r["nolab"]["calls_per_s"] for r in rounds if a in r and "nolab" in r]
         if v:
-            out["ratio"][f"{a} / nolab"] = {"median": statistics.median(v), "min": min(v), "max": max(v),
-                                            "n": len(v)}
+            out["ratio"][f"{a} / nolab"] = shape.summary(v)
     sums = {r[b]["block_sum"] for r in rounds for b in BUILDS if b in r}
     out["same_blocks"] = len(sums) == 1
     # every FIBMAP one get_block call: lab-on counted (untimed round + timed rounds) calls
